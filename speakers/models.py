@@ -1,0 +1,104 @@
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class Sector(models.TextChoices):
+    """The kind of body a speaker speaks for; drives grouping and the sector pages."""
+
+    GOVERNMENT = "government", _("Government")
+    ACADEMIA = "academia", _("Academia")
+    RESEARCH = "research", _("Research institute")
+    ENTERPRISE = "enterprise", _("Enterprise")
+    FINANCE = "finance", _("Finance and investment")
+    ASSOCIATION = "association", _("Association and civil society")
+    FOREIGN = "foreign", _("Foreign government and international")
+
+
+class Institution(models.Model):
+    slug = models.SlugField(_("slug"), max_length=120, unique=True)
+    name = models.CharField(_("name"), max_length=300, help_text=_("In the original script."))
+    name_en = models.CharField(_("English name"), max_length=300)
+    short_name = models.CharField(_("short name"), max_length=100, blank=True)
+    sector = models.CharField(_("sector"), max_length=20, choices=Sector)
+    country = models.CharField(
+        _("country"), max_length=2, blank=True, help_text=_("ISO 3166-1 alpha-2 code, e.g. CN.")
+    )
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    city_en = models.CharField(_("city (English)"), max_length=100, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    aliases = models.JSONField(
+        _("aliases"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Other names and spellings (Simplified, abbreviations), used to match imports."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
+        ordering = ["name_en"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="institution_name_ci_unique"),
+        ]
+        # Sector pages list one sector's institutions.
+        indexes = [models.Index(fields=["sector", "name_en"], name="institution_sector_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.name_en})" if self.name_en != self.name else self.name
+
+    def get_absolute_url(self):
+        return reverse("speakers:institution-detail", args=[self.slug])
+
+
+class Speaker(models.Model):
+    """A person who speaks at (or reports on) a forum. Roles live on their appearances."""
+
+    slug = models.SlugField(_("slug"), max_length=120, unique=True)
+    name = models.CharField(_("name"), max_length=200, help_text=_("In the original script."))
+    name_en = models.CharField(
+        _("romanised name"), max_length=200, help_text=_("Romanised or English name.")
+    )
+    sort_name = models.CharField(
+        _("sort name"), max_length=200, help_text=_("How alphabetical lists sort this person.")
+    )
+    bio = models.TextField(_("short biography"), blank=True)
+    bio_en = models.TextField(_("short biography (English)"), blank=True)
+    photo = models.ImageField(_("photo"), upload_to="speakers/", blank=True)
+    aliases = models.JSONField(
+        _("aliases"),
+        default=list,
+        blank=True,
+        help_text=_("Other spellings of the name (Simplified, other romanisations)."),
+    )
+
+    class Meta:
+        verbose_name = _("speaker")
+        verbose_name_plural = _("speakers")
+        ordering = ["sort_name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.name_en})" if self.name_en != self.name else self.name
+
+    def get_absolute_url(self):
+        return reverse("speakers:speaker-detail", args=[self.slug])
+
+
+class SpeakerLink(models.Model):
+    speaker = models.ForeignKey(
+        Speaker, models.CASCADE, related_name="links", verbose_name=_("speaker")
+    )
+    label = models.CharField(_("label"), max_length=100)
+    url = models.URLField(_("URL"))
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("external link")
+        verbose_name_plural = _("external links")
+        ordering = ["order", "pk"]
+
+    def __str__(self):
+        return self.label
