@@ -64,7 +64,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # whitenoise right after SecurityMiddleware, so static files skip the rest of the stack.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Before sessions: the language comes from the URL/Accept-Language, not a cookie (no Vary: Cookie).
+    # Before sessions: language from URL/Accept-Language, not a cookie (no Vary: Cookie).
     "django.middleware.locale.LocaleMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

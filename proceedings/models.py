@@ -389,6 +389,9 @@ class Position(models.Model):
     tags = TaggableManager(_("tags"), blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.DRAFT)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    featured = models.BooleanField(
+        _("featured"), default=False, help_text=_("Shown on the home page.")
+    )
     order = models.PositiveIntegerField(_("order"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -50,8 +50,10 @@ class Institution(models.Model):
     def __str__(self):
         return f"{self.name} ({self.name_en})" if self.name_en != self.name else self.name
 
+    # The public pages of people and institutions live in proceedings (they show positions);
+    # reversing by name keeps this app free of imports from proceedings.
     def get_absolute_url(self):
-        return reverse("speakers:institution-detail", args=[self.slug])
+        return reverse("proceedings:institution-detail", args=[self.slug])
 
 
 class Speaker(models.Model):
@@ -84,7 +86,7 @@ class Speaker(models.Model):
         return f"{self.name} ({self.name_en})" if self.name_en != self.name else self.name
 
     def get_absolute_url(self):
-        return reverse("speakers:speaker-detail", args=[self.slug])
+        return reverse("proceedings:speaker-detail", args=[self.slug])
 
 
 class SpeakerLink(models.Model):

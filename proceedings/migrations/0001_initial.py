@@ -154,6 +154,7 @@ class Migration(migrations.Migration):
                 ('paragraph', models.PositiveIntegerField(blank=True, help_text='Locator: paragraph number in the source.', null=True, verbose_name='paragraph')),
                 ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published')], default='draft', max_length=20, verbose_name='status')),
                 ('published_at', models.DateTimeField(blank=True, null=True, verbose_name='published at')),
+                ('featured', models.BooleanField(default=False, help_text='Shown on the home page.', verbose_name='featured')),
                 ('order', models.PositiveIntegerField(default=0, verbose_name='order')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
