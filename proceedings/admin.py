@@ -1,0 +1,301 @@
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from speakers.admin import SpeakerAdmin as BaseSpeakerAdmin
+from speakers.models import Speaker
+
+from . import services
+from .models import (
+    Appearance,
+    Forum,
+    Position,
+    Question,
+    Session,
+    SourceDocument,
+    Theme,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Inlines
+# ---------------------------------------------------------------------------------------------
+
+
+class SessionInline(admin.TabularInline):
+    model = Session
+    extra = 0
+    fields = ["order", "title", "title_en", "slug", "held_on", "source"]
+    prepopulated_fields = {"slug": ["title_en"]}
+    autocomplete_fields = ["source"]
+    show_change_link = True
+
+
+class QuestionInline(admin.TabularInline):
+    model = Question
+    extra = 0
+    fields = ["order", "title", "title_en", "slug"]
+    prepopulated_fields = {"slug": ["title_en"]}
+    show_change_link = True
+
+
+class AppearanceInline(admin.TabularInline):
+    """Roles at the time of speaking, under a speaker or a session."""
+
+    model = Appearance
+    extra = 0
+    fields = ["session", "capacity", "as_printed", "role", "role_en", "institution", "order"]
+    autocomplete_fields = ["session", "speaker", "institution"]
+    show_change_link = True  # the role's page lists and edits its positions
+
+
+class PositionInline(admin.StackedInline):
+    """Positions under a speaker's role (a position's speaker is its appearance's speaker)."""
+
+    model = Position
+    extra = 0
+    fields = [
+        ("ref", "status", "fidelity", "order"),
+        "text",
+        ("language", "source", "paragraph"),
+        "translation",
+        ("translation_language", "translation_provenance"),
+        "themes",
+        "tags",
+    ]
+    autocomplete_fields = ["themes", "source"]
+    show_change_link = True
+
+
+class ThemePositionInline(admin.TabularInline):
+    """Positions under a theme (the theme side of the many-to-many relation)."""
+
+    model = Position.themes.through
+    extra = 0
+    autocomplete_fields = ["position"]
+    verbose_name = _("position")
+    verbose_name_plural = _("positions on this theme")
+
+
+# ---------------------------------------------------------------------------------------------
+# Actions
+# ---------------------------------------------------------------------------------------------
+
+
+@admin.action(description=_("Publish selected items"), permissions=["change"])
+def publish(modeladmin, request, queryset):
+    count = services.set_status(queryset=queryset, status=services.Status.PUBLISHED)
+    modeladmin.message_user(
+        request,
+        ngettext("%(count)d item published.", "%(count)d items published.", count)
+        % {"count": count},
+        messages.SUCCESS,
+    )
+
+
+@admin.action(description=_("Unpublish selected items (back to draft)"), permissions=["change"])
+def unpublish(modeladmin, request, queryset):
+    count = services.set_status(queryset=queryset, status=services.Status.DRAFT)
+    modeladmin.message_user(
+        request,
+        ngettext("%(count)d item unpublished.", "%(count)d items unpublished.", count)
+        % {"count": count},
+        messages.SUCCESS,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Model admins
+# ---------------------------------------------------------------------------------------------
+
+
+@admin.register(Forum)
+class ForumAdmin(admin.ModelAdmin):
+    list_display = ["name", "name_en", "edition_year", "starts_on", "place", "status"]
+    list_filter = ["status", "edition_year"]
+    search_fields = ["name", "name_en", "slug"]
+    prepopulated_fields = {"slug": ["name_en"]}
+    date_hierarchy = "starts_on"
+    inlines = [SessionInline, QuestionInline]
+    actions = [publish, unpublish]
+    readonly_fields = ["published_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "name_en", "slug", "edition_year", "status", "published_at"]}),
+        (_("When and where"), {"fields": ["starts_on", "ends_on", "place", "place_en"]}),
+        (
+            _("About"),
+            {"fields": ["organisers", "organisers_en", "description", "description_en"]},
+        ),
+    ]
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    list_display = ["title", "title_en", "forum", "held_on", "order"]
+    list_filter = ["forum"]
+    list_select_related = ["forum"]
+    search_fields = ["title", "title_en", "forum__name", "slug"]
+    prepopulated_fields = {"slug": ["title_en"]}
+    autocomplete_fields = ["forum", "source"]
+    inlines = [AppearanceInline]
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    list_display = ["title", "title_en", "forum", "order"]
+    list_editable = ["order"]
+    list_filter = ["forum"]
+    list_select_related = ["forum"]
+    search_fields = ["title", "title_en", "slug"]
+    prepopulated_fields = {"slug": ["title_en"]}
+    autocomplete_fields = ["forum"]
+
+
+@admin.register(Theme)
+class ThemeAdmin(admin.ModelAdmin):
+    list_display = ["title", "title_en", "kind", "forum", "order", "position_count"]
+    list_editable = ["order"]
+    list_filter = ["forum", "kind", "questions"]
+    list_select_related = ["forum"]
+    search_fields = ["title", "title_en", "summary", "slug"]
+    prepopulated_fields = {"slug": ["title_en"]}
+    autocomplete_fields = ["forum", "parent", "questions"]
+    inlines = [ThemePositionInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(position_count=Count("positions"))
+
+    @admin.display(description=_("positions"), ordering="position_count")
+    def position_count(self, obj):
+        return obj.position_count
+
+
+@admin.register(SourceDocument)
+class SourceDocumentAdmin(admin.ModelAdmin):
+    list_display = ["title", "author", "publisher", "published_on", "language"]
+    list_filter = ["language"]
+    search_fields = ["title", "title_en", "author", "publisher", "slug"]
+    prepopulated_fields = {"slug": ["title_en"]}
+
+
+@admin.register(Appearance)
+class AppearanceAdmin(admin.ModelAdmin):
+    list_display = ["speaker", "capacity", "as_printed", "institution", "session"]
+    list_filter = ["capacity", "session__forum", "institution__sector"]
+    list_select_related = ["speaker", "institution", "session__forum"]
+    search_fields = [
+        "speaker__name",
+        "speaker__name_en",
+        "as_printed",
+        "role",
+        "role_en",
+        "institution__name",
+        "institution__name_en",
+    ]
+    autocomplete_fields = ["session", "speaker", "institution"]
+    inlines = [PositionInline]
+
+
+@admin.register(Position)
+class PositionAdmin(admin.ModelAdmin):
+    list_display = ["excerpt", "speaker", "fidelity", "locator", "status", "order"]
+    list_filter = [
+        "status",
+        "fidelity",
+        "appearance__session__forum",
+        "themes",
+        "appearance__institution__sector",
+        "language",
+    ]
+    list_select_related = ["appearance__speaker", "appearance__session__forum"]
+    search_fields = [
+        "ref",
+        "text",
+        "translation",
+        "appearance__speaker__name",
+        "appearance__speaker__name_en",
+    ]
+    autocomplete_fields = ["appearance", "themes", "source"]
+    actions = [publish, unpublish]
+    readonly_fields = ["source_paragraph", "published_at", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["appearance", "themes", "status", "published_at"]}),
+        (_("What was said"), {"fields": ["text", "language", "fidelity"]}),
+        (_("Where it is from"), {"fields": ["source", "paragraph", "source_paragraph"]}),
+        (
+            _("Translation"),
+            {"fields": ["translation", "translation_language", "translation_provenance"]},
+        ),
+        (_("Presentation"), {"fields": ["tags", "featured", "order"]}),
+        (
+            _("Advanced"),
+            {"fields": ["ref", "created_at", "updated_at"], "classes": ["collapse"]},
+        ),
+    ]
+
+    @admin.display(description=_("text"))
+    def excerpt(self, obj):
+        return obj.text if len(obj.text) <= 60 else f"{obj.text[:60]}…"
+
+    @admin.display(description=_("speaker"), ordering="appearance__speaker__sort_name")
+    def speaker(self, obj):
+        return obj.appearance.speaker
+
+    @admin.display(description=_("locator"), ordering="paragraph")
+    def locator(self, obj):
+        return obj.locator
+
+    @admin.display(description=_("paragraph in the source"))
+    def source_paragraph(self, obj):
+        """Show the source paragraph the text was found in, so editors can check the quote."""
+        if not obj.source_id or not obj.text:
+            return "—"
+        number = obj.source.find_paragraph(obj.text)
+        if number is None:
+            return _("The text does not occur in the source.")
+        return format_html("¶{}: {}", number, obj.source.paragraph(number))
+
+
+# People live in the speakers app, which must not import proceedings; their roles and
+# positions are attached here instead.
+admin.site.unregister(Speaker)
+
+
+@admin.register(Speaker)
+class SpeakerAdmin(BaseSpeakerAdmin):
+    list_display = [*BaseSpeakerAdmin.list_display, "role_count"]
+    list_filter = ["appearances__institution__sector", "appearances__session__forum"]
+    inlines = [*BaseSpeakerAdmin.inlines, AppearanceInline]
+    readonly_fields = ["positions"]
+    fieldsets = [*BaseSpeakerAdmin.fieldsets, (_("Positions"), {"fields": ["positions"]})]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(role_count=Count("appearances"))
+
+    @admin.display(description=_("roles"), ordering="role_count")
+    def role_count(self, obj):
+        return obj.role_count
+
+    @admin.display(description=_("positions"))
+    def positions(self, obj):
+        """List this person's positions, each linking to its change page."""
+        positions = Position.objects.filter(appearance__speaker=obj).order_by("order", "pk")
+        if not obj.pk or not positions:
+            return "—"
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> ({})</li>',
+                (
+                    (
+                        reverse("admin:proceedings_position_change", args=[p.pk]),
+                        p.text if len(p.text) <= 80 else f"{p.text[:80]}…",
+                        p.get_status_display(),
+                    )
+                    for p in positions
+                ),
+            ),
+        )

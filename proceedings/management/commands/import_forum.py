@@ -1,0 +1,27 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from proceedings.services import ImportFailed, import_forum_file
+
+
+class Command(BaseCommand):
+    help = (
+        "Import forum data files (format forum-portal/1, see docs/data-format.md). Each file is "
+        "validated completely first and imported all-or-nothing; importing again changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", metavar="PATH", help="JSON data file(s)")
+
+    def handle(self, *args, paths, **options):
+        for path in paths:
+            try:
+                report = import_forum_file(path=path)
+            except ImportFailed as exc:
+                for error in exc.errors:
+                    self.stderr.write(error)
+                raise CommandError(
+                    f"{path}: rejected with {len(exc.errors)} error(s); nothing was imported."
+                ) from exc
+            self.stdout.write(self.style.SUCCESS(f"{path}: imported"))
+            for line in report.lines():
+                self.stdout.write(f"  {line}")

@@ -1,0 +1,783 @@
+"""
+Writes that span models: importing and exporting a forum in the ``forum-portal/1`` format.
+
+The format is documented in ``docs/data-format.md``. One table of field specifications per
+record type drives validation, import and export, so the three cannot drift apart.
+"""
+
+import datetime
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from speakers.models import Institution, Sector, Speaker, SpeakerLink
+
+from .models import (
+    Appearance,
+    Forum,
+    Position,
+    Question,
+    Session,
+    SourceDocument,
+    Status,
+    Theme,
+)
+
+FORMAT = "forum-portal/1"
+SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+# ---------------------------------------------------------------------------------------------
+# Field specifications
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class F:
+    """One key of a record: its JSON name, kind, whether required, allowed values."""
+
+    name: str
+    kind: str = "str"  # str | slug | int | date | bool | strlist | ref | reflist | links
+    required: bool = False
+    choices: tuple = ()
+    target: str = ""  # for ref/reflist: the record type referred to
+    attr: str = ""  # model attribute, when it differs from the name
+
+    @property
+    def model_attr(self):
+        return self.attr or self.name
+
+
+def _choices(text_choices):
+    return tuple(text_choices.values)
+
+
+SPECS = {
+    "institution": [
+        F("slug", "slug", True),
+        F("name", required=True),
+        F("name_en", required=True),
+        F("short_name"),
+        F("sector", required=True, choices=_choices(Sector)),
+        F("country"),
+        F("city"),
+        F("city_en"),
+        F("website"),
+        F("aliases", "strlist"),
+    ],
+    "person": [
+        F("slug", "slug", True),
+        F("name", required=True),
+        F("name_en", required=True),
+        F("sort_name", required=True),
+        F("bio"),
+        F("bio_en"),
+        F("aliases", "strlist"),
+        F("links", "links"),
+    ],
+    "source": [
+        F("slug", "slug", True),
+        F("title", required=True),
+        F("title_en"),
+        F("author"),
+        F("publisher"),
+        F("url"),
+        F("citation"),
+        F("published_on", "date"),
+        F("language", required=True),
+        F("full_text", required=True),
+    ],
+    "forum": [
+        F("slug", "slug", True),
+        F("name", required=True),
+        F("name_en"),
+        F("edition_year", "int", True),
+        F("starts_on", "date"),
+        F("ends_on", "date"),
+        F("place"),
+        F("place_en"),
+        F("organisers"),
+        F("organisers_en"),
+        F("description"),
+        F("description_en"),
+        F("status", choices=_choices(Status)),
+    ],
+    "session": [
+        F("slug", "slug", True),
+        F("title", required=True),
+        F("title_en"),
+        F("held_on", "date"),
+        F("description"),
+        F("description_en"),
+        F("source", "ref", target="source"),
+        F("order", "int"),
+    ],
+    "question": [
+        F("slug", "slug", True),
+        F("title", required=True),
+        F("title_en"),
+        F("summary"),
+        F("summary_en"),
+        F("order", "int"),
+    ],
+    "theme": [
+        F("slug", "slug", True),
+        F("title", required=True),
+        F("title_en"),
+        F("summary"),
+        F("summary_en"),
+        F("kind", choices=_choices(Theme.Kind)),
+        F("parent", "ref", target="theme"),
+        F("questions", "reflist", True, target="question"),
+        F("order", "int"),
+    ],
+    "appearance": [
+        F("session", "ref", True, target="session"),
+        F("person", "ref", True, target="person", attr="speaker"),
+        F("capacity", choices=_choices(Appearance.Capacity)),
+        F("role"),
+        F("role_en"),
+        F("institution", "ref", target="institution"),
+        F("as_printed"),
+        F("order", "int"),
+    ],
+    "position": [
+        F("ref", "slug", True),
+        F("session", "ref", True, target="session"),
+        F("speaker", "ref", True, target="person"),
+        F("themes", "reflist", target="theme"),
+        F("text", required=True),
+        F("language", required=True),
+        F("fidelity", required=True, choices=_choices(Position.Fidelity)),
+        F("translation"),
+        F("translation_language"),
+        F("translation_provenance"),
+        F("source", "ref", target="source"),
+        F("paragraph", "int"),
+        F("tags", "strlist"),
+        F("status", choices=_choices(Status)),
+        F("featured", "bool"),
+        F("order", "int"),
+    ],
+}
+
+# Where each nested list lives, and the record type of its items.
+TOP_LEVEL = {"institutions": "institution", "people": "person", "sources": "source"}
+FORUM_LISTS = {
+    "sessions": "session",
+    "questions": "question",
+    "themes": "theme",
+    "appearances": "appearance",
+    "positions": "position",
+}
+# Defaults for optional keys, by kind; explicit per-key defaults override them.
+KIND_DEFAULTS = {
+    "str": "",
+    "int": 0,
+    "date": None,
+    "bool": False,
+    "strlist": list,
+    "ref": None,
+    "reflist": list,
+    "links": list,
+}
+KEY_DEFAULTS = {
+    "status": Status.DRAFT,
+    "kind": Theme.Kind.FINDING,
+    "capacity": Appearance.Capacity.SPEAKER,
+    "translation_language": "en",
+    "paragraph": None,
+}
+
+
+def _default(spec):
+    if spec.name in KEY_DEFAULTS:
+        return KEY_DEFAULTS[spec.name]
+    value = KIND_DEFAULTS[spec.kind]
+    return value() if callable(value) else value
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors and reports
+# ---------------------------------------------------------------------------------------------
+
+
+class ImportFailed(Exception):
+    """The file was rejected; ``errors`` lists every problem found. Nothing was written."""
+
+    def __init__(self, errors):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+@dataclass
+class ImportReport:
+    created: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    unchanged: Counter = field(default_factory=Counter)
+
+    @property
+    def changed(self):
+        return bool(sum(self.created.values()) or sum(self.updated.values()))
+
+    def lines(self):
+        kinds = sorted(set(self.created) | set(self.updated) | set(self.unchanged))
+        return [
+            f"{kind}: {self.created[kind]} created, {self.updated[kind]} updated, "
+            f"{self.unchanged[kind]} unchanged"
+            for kind in kinds
+        ]
+
+
+def _label(path, record):
+    key = record.get("ref") or record.get("slug") if isinstance(record, dict) else None
+    if not key and isinstance(record, dict) and "person" in record:
+        key = f"{record.get('person')}@{record.get('session')}"
+    return f"{path} ({key!r})".replace("'", '"') if key else path
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation (no database writes)
+# ---------------------------------------------------------------------------------------------
+
+
+class _Validator:
+    def __init__(self, source_name):
+        self.source_name = source_name
+        self.errors = []
+
+    def error(self, where, field_name, message):
+        prefix = f"{self.source_name}: {where}"
+        self.errors.append(
+            f"{prefix}: {field_name}: {message}" if field_name else f"{prefix}: {message}"
+        )
+
+    def record(self, kind, record, where, nested=()):
+        """Check one record's keys and value types; return it with defaults filled in."""
+        if not isinstance(record, dict):
+            self.error(where, "", "must be an object")
+            return None
+        specs = SPECS[kind]
+        names = {spec.name for spec in specs} | set(nested)
+        for key in record:
+            if key not in names:
+                self.error(where, key, "unknown key")
+        clean = {}
+        for spec in specs:
+            if spec.name not in record or record[spec.name] is None:
+                if spec.required:
+                    self.error(where, spec.name, "is required")
+                clean[spec.name] = _default(spec)
+                continue
+            clean[spec.name] = self.value(spec, record[spec.name], where)
+        return clean
+
+    def value(self, spec, value, where):
+        def bad(message):
+            self.error(where, spec.name, message)
+            return _default(spec)
+
+        kind = spec.kind
+        if kind in ("str", "slug", "ref"):
+            if not isinstance(value, str):
+                return bad(f"must be a string, not {type(value).__name__}")
+            if spec.required and not value.strip():
+                return bad("must not be empty")
+            if kind == "slug" and not SLUG_RE.match(value):
+                return bad(f"{value!r} is not a valid slug (letters, digits, - and _)")
+            if spec.choices and value not in spec.choices:
+                return bad(f'"{value}" is not one of {", ".join(spec.choices)}')
+            return value
+        if kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                return bad(f"must be a whole number ≥ 0, not {value!r}")
+            return value
+        if kind == "bool":
+            if not isinstance(value, bool):
+                return bad(f"must be true or false, not {value!r}")
+            return value
+        if kind == "date":
+            try:
+                return (
+                    datetime.date.fromisoformat(value)
+                    if isinstance(value, str)
+                    else bad(f"must be a date YYYY-MM-DD, not {value!r}")
+                )
+            except ValueError:
+                return bad(f"{value!r} is not a date YYYY-MM-DD")
+        if kind in ("strlist", "reflist"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return bad("must be a list of strings")
+            if len(set(value)) != len(value):
+                return bad("lists the same value twice")
+            if spec.required and not value:
+                return bad("must list at least one")
+            return value
+        if kind == "links":
+            ok = isinstance(value, list) and all(
+                isinstance(v, dict) and set(v) == {"label", "url"} for v in value
+            )
+            return value if ok else bad('must be a list of {"label": …, "url": …} objects')
+        raise AssertionError(f"unknown field kind {kind}")  # pragma: no cover
+
+    def check_refs(self, kind, record, where, known):
+        for spec in SPECS[kind]:
+            if spec.kind not in ("ref", "reflist") or not record.get(spec.name):
+                continue
+            values = record[spec.name] if spec.kind == "reflist" else [record[spec.name]]
+            for value in values:
+                if value not in known[spec.target]:
+                    self.error(where, spec.name, f'unknown {spec.target} "{value}"')
+
+
+def _known_in_database():
+    """Return the slugs already in the database that a file may refer to, by record type."""
+    return {
+        "institution": set(Institution.objects.values_list("slug", flat=True)),
+        "person": set(Speaker.objects.values_list("slug", flat=True)),
+        "source": set(SourceDocument.objects.values_list("slug", flat=True)),
+        # Sessions, questions and themes are scoped to their forum; see _validate_forum.
+        "session": set(),
+        "question": set(),
+        "theme": set(),
+    }
+
+
+def validate(data, *, source_name="<data>"):
+    """Return the document with defaults filled in, or raise ImportFailed listing every error."""
+    v = _Validator(source_name)
+    if not isinstance(data, dict):
+        raise ImportFailed([f"{source_name}: the file must contain a JSON object"])
+    if data.get("format") != FORMAT:
+        v.error("format", "", f'must be "{FORMAT}", not {data.get("format")!r}')
+    for key in data:
+        if key not in {"format", "forums", *TOP_LEVEL}:
+            v.error(key, "", "unknown key")
+
+    clean = {"format": FORMAT}
+    for list_name, kind in TOP_LEVEL.items():
+        clean[list_name] = _validate_list(v, data, list_name, kind, list_name)
+    known = _known_in_database()
+    for list_name, kind in TOP_LEVEL.items():
+        known[kind] |= {r["slug"] for r in clean[list_name] if r}
+
+    clean["forums"] = []
+    for i, forum in enumerate(_as_list(v, data, "forums", "forums")):
+        where = _label(f"forums[{i}]", forum)
+        record = v.record("forum", forum, where, nested=FORUM_LISTS)
+        if record is None:
+            continue
+        for list_name, kind in FORUM_LISTS.items():
+            record[list_name] = _validate_list(
+                v, forum, list_name, kind, f"forums[{i}].{list_name}"
+            )
+        _validate_forum(v, record, f"forums[{i}]", known)
+        clean["forums"].append(record)
+    if v.errors:
+        raise ImportFailed(v.errors)
+    return clean
+
+
+def _as_list(v, parent, key, where):
+    value = parent.get(key, [])
+    if not isinstance(value, list):
+        v.error(where, "", "must be a list")
+        return []
+    return value
+
+
+def _validate_list(v, parent, list_name, kind, where):
+    records = []
+    seen = set()
+    key = "ref" if kind == "position" else "slug"
+    for i, raw in enumerate(_as_list(v, parent, list_name, where)):
+        label = _label(f"{where}[{i}]", raw)
+        record = v.record(kind, raw, label)
+        if record is None:
+            continue
+        identity = record.get(key) or (record.get("session"), record.get("person"))
+        if identity in seen:
+            v.error(label, key if key in record else "", "appears twice in the file")
+        seen.add(identity)
+        record["_where"] = label
+        records.append(record)
+    return records
+
+
+def _validate_forum(v, forum, where, known):
+    existing = Forum.objects.filter(slug=forum["slug"]).first()
+    scoped = dict(known)
+    for kind, model, list_name in (
+        ("session", Session, "sessions"),
+        ("question", Question, "questions"),
+        ("theme", Theme, "themes"),
+    ):
+        in_db = (
+            set(model.objects.filter(forum=existing).values_list("slug", flat=True))
+            if existing
+            else set()
+        )
+        scoped[kind] = in_db | {r["slug"] for r in forum[list_name]}
+    for list_name, kind in FORUM_LISTS.items():
+        for record in forum[list_name]:
+            v.check_refs(kind, record, record["_where"], scoped)
+
+    appearances = {(a["session"], a["person"]) for a in forum["appearances"]}
+    if existing:
+        appearances |= set(
+            Appearance.objects.filter(session__forum=existing).values_list(
+                "session__slug", "speaker__slug"
+            )
+        )
+    for theme in forum["themes"]:
+        if theme["parent"] == theme["slug"]:
+            v.error(theme["_where"], "parent", "a theme cannot be its own parent")
+    for position in forum["positions"]:
+        unresolved = position["speaker"] not in known["person"]  # already reported
+        if not unresolved and (position["session"], position["speaker"]) not in appearances:
+            v.error(
+                position["_where"],
+                "speaker",
+                f'"{position["speaker"]}" has no appearance in session "{position["session"]}"',
+            )
+        if position["fidelity"] == Position.Fidelity.VERBATIM and not position["source"]:
+            v.error(position["_where"], "source", "a verbatim quotation needs its source")
+
+
+# ---------------------------------------------------------------------------------------------
+# Import
+# ---------------------------------------------------------------------------------------------
+
+
+def load_file(path):
+    """Parse a data file; raise ImportFailed naming the file, line and column of a syntax error."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ImportFailed([f"{path.name}: cannot read the file: {exc.strerror}"]) from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFailed(
+            [f"{path.name}: not UTF-8 text (byte {exc.start} cannot be decoded)"]
+        ) from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFailed(
+            [f"{path.name}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}"]
+        ) from exc
+
+
+def import_forum_file(*, path):
+    """Validate and import one data file; return an ImportReport or raise ImportFailed."""
+    path = Path(path)
+    return import_forum_data(data=load_file(path), source_name=path.name)
+
+
+def import_forum_data(*, data, source_name="<data>"):
+    """
+    Validate ``data`` completely, then write it in one transaction.
+
+    Steps: structural validation (types, required keys, references); then, inside
+    ``transaction.atomic``, upsert every record by its natural key, running each model's
+    ``full_clean()`` (which checks, for example, that a verbatim quotation occurs in its
+    source). Any error rolls the whole import back and raises ImportFailed. Records that
+    already match the file are not touched, so importing the same file twice changes nothing.
+    """
+    clean = validate(data, source_name=source_name)
+    writer = _Writer(source_name)
+    with transaction.atomic():
+        writer.write(clean)
+        if writer.errors:
+            raise ImportFailed(writer.errors)  # rolls back everything written so far
+    return writer.report
+
+
+class _Writer:
+    """Upsert validated records in dependency order, collecting model validation errors."""
+
+    SCOPED = ("session", "question", "theme")  # slugs unique per forum, not globally
+    MODELS = {
+        "institution": Institution,
+        "person": Speaker,
+        "source": SourceDocument,
+        "session": Session,
+        "question": Question,
+        "theme": Theme,
+    }
+
+    def __init__(self, source_name):
+        self.source_name = source_name
+        self.errors = []
+        self.cache = {}
+        self.outcome = {}  # (kind, pk) -> "created" | "updated" | "unchanged"
+
+    @property
+    def report(self):
+        report = ImportReport()
+        for (kind, _pk), outcome in self.outcome.items():
+            getattr(report, outcome)[kind] += 1
+        return report
+
+    def write(self, clean):
+        for list_name, kind in TOP_LEVEL.items():
+            for record in clean[list_name]:
+                obj = self.upsert(kind, self.MODELS[kind], {"slug": record["slug"]}, record)
+                if obj is not None and kind == "person":
+                    self.set_links(obj, record["links"])
+        for i, record in enumerate(clean["forums"]):
+            if self.errors:
+                return
+            record["_where"] = _label(f"forums[{i}]", record)
+            forum = self.upsert("forum", Forum, {"slug": record["slug"]}, record)
+            if forum is not None:
+                self.write_forum(forum, record)
+
+    def write_forum(self, forum, record):
+        for kind, list_name in (("session", "sessions"), ("question", "questions")):
+            for item in record[list_name]:
+                self.upsert(
+                    kind, self.MODELS[kind], {"forum": forum, "slug": item["slug"]}, item, forum
+                )
+        # Parents first, so a child's parent reference resolves whatever the file order.
+        for item in sorted(record["themes"], key=lambda t: t["parent"] is not None):
+            theme = self.upsert("theme", Theme, {"forum": forum, "slug": item["slug"]}, item, forum)
+            if theme is not None:
+                self.set_m2m("theme", theme, "questions", item, "question", forum)
+        if self.errors:
+            return
+        for item in record["appearances"]:
+            lookup = {
+                "session": self.resolve("session", item["session"], forum),
+                "speaker": self.resolve("person", item["person"]),
+            }
+            self.upsert("appearance", Appearance, lookup, item, forum)
+        if self.errors:
+            return
+        for item in record["positions"]:
+            position = self.upsert("position", Position, {"ref": item["ref"]}, item, forum)
+            if position is not None:
+                self.set_m2m("position", position, "themes", item, "theme", forum)
+                self.set_tags(position, item["tags"])
+
+    def resolve(self, kind, slug, forum=None):
+        """Return the object ``slug`` of ``kind`` (scoped to ``forum`` where slugs are)."""
+        if slug is None:
+            return None
+        key = (kind, forum.pk if kind in self.SCOPED else None, slug)
+        if key not in self.cache:
+            lookup = {"slug": slug}
+            if kind in self.SCOPED:
+                lookup["forum"] = forum
+            self.cache[key] = self.MODELS[kind].objects.get(**lookup)
+        return self.cache[key]
+
+    def values(self, kind, record, forum):
+        """Return model attribute values for the scalar and single-reference keys of a record."""
+        values = {}
+        for spec in SPECS[kind]:
+            if spec.kind in ("reflist", "links") or (
+                spec.kind == "strlist" and spec.name == "tags"
+            ):
+                continue  # many-to-many: written after the row exists
+            if spec.kind == "ref":
+                if kind == "position" and spec.name in ("session", "speaker"):
+                    continue  # together they name the appearance, below
+                values[spec.model_attr] = self.resolve(spec.target, record[spec.name], forum)
+            else:
+                values[spec.model_attr] = record[spec.name]
+        if kind == "position":
+            values["appearance"] = Appearance.objects.get(
+                session=self.resolve("session", record["session"], forum),
+                speaker=self.resolve("person", record["speaker"]),
+            )
+        return values
+
+    def upsert(self, kind, model, lookup, record, forum=None):
+        """Create or update one row from ``record``; return it, or None after a validation error."""
+        values = self.values(kind, record, forum)
+        obj = model.objects.filter(**lookup).first()
+        created = obj is None
+        if created:
+            obj = model(**lookup)
+        changed = [name for name, value in values.items() if getattr(obj, name, None) != value]
+        for name in changed:
+            setattr(obj, name, values[name])
+        if created or changed:
+            if getattr(obj, "status", None) == Status.PUBLISHED and obj.published_at is None:
+                obj.published_at = timezone.now()
+            try:
+                obj.full_clean()
+            except ValidationError as exc:
+                self.add_errors(record["_where"], exc)
+                return None
+            obj.save()
+        self.outcome[(kind, obj.pk)] = (
+            "created" if created else "updated" if changed else "unchanged"
+        )
+        return obj
+
+    def add_errors(self, where, exc):
+        for field_name, messages in exc.message_dict.items():
+            name = "" if field_name == "__all__" else f"{field_name}: "
+            for message in messages:
+                self.errors.append(f"{self.source_name}: {where}: {name}{message}")
+
+    def mark_updated(self, kind, obj):
+        """Count a many-to-many-only change of an existing row as an update."""
+        if self.outcome.get((kind, obj.pk)) == "unchanged":
+            self.outcome[(kind, obj.pk)] = "updated"
+
+    def set_m2m(self, kind, obj, name, record, target, forum):
+        targets = [self.resolve(target, slug, forum) for slug in record[name]]
+        manager = getattr(obj, name)
+        if {t.pk for t in manager.all()} != {t.pk for t in targets}:
+            manager.set(targets)
+            self.mark_updated(kind, obj)
+
+    def set_tags(self, position, tags):
+        if sorted(position.tags.names()) != sorted(tags):
+            position.tags.set(tags, clear=True)
+            self.mark_updated("position", position)
+
+    def set_links(self, speaker, links):
+        current = [{"label": link.label, "url": link.url} for link in speaker.links.all()]
+        if current != links:
+            speaker.links.all().delete()
+            SpeakerLink.objects.bulk_create(
+                SpeakerLink(speaker=speaker, label=link["label"], url=link["url"], order=i)
+                for i, link in enumerate(links)
+            )
+            self.mark_updated("person", speaker)
+
+
+def bundled_data_files():
+    """Return the data files shipped in ``proceedings/data/``, in name order."""
+    return sorted(DATA_DIR.glob("*.json"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Export
+# ---------------------------------------------------------------------------------------------
+
+
+def _export_record(kind, obj, **overrides: Any):
+    out = {}
+    for spec in SPECS[kind]:
+        if spec.name in overrides:
+            out[spec.name] = overrides[spec.name]
+            continue
+        value = getattr(obj, spec.model_attr)
+        if spec.kind == "date":
+            value = value.isoformat() if value else None
+        elif spec.kind == "ref":
+            value = value.slug if value is not None else None
+        out[spec.name] = value
+    return out
+
+
+def export_forum(*, slug):
+    """Return the forum ``slug`` with everything it refers to, as a ``forum-portal/1`` dict."""
+    forum = Forum.objects.get(slug=slug)
+    sessions = list(forum.sessions.select_related("source").order_by("order", "slug"))
+    questions = list(forum.questions.order_by("order", "slug"))
+    themes = list(
+        forum.themes.select_related("parent")
+        .prefetch_related("questions")
+        .order_by("order", "slug")
+    )
+    appearances = list(
+        Appearance.objects.filter(session__forum=forum)
+        .select_related("session", "speaker", "institution")
+        .order_by("session__order", "session__slug", "order", "speaker__slug")
+    )
+    positions = list(
+        Position.objects.filter(appearance__session__forum=forum)
+        .select_related("appearance__session", "appearance__speaker", "source")
+        .prefetch_related("themes", "tags")
+        .order_by("order", "ref")
+    )
+    # Referenced records in order of first use (the forum's reading order), not by slug,
+    # so an exported file reads like the report it came from.
+    people = list(dict.fromkeys(a.speaker for a in appearances))
+    institutions = list(dict.fromkeys(a.institution for a in appearances if a.institution))
+    sources = list(
+        dict.fromkeys(
+            [s.source for s in sessions if s.source] + [p.source for p in positions if p.source]
+        )
+    )
+    links = {s.pk: [] for s in people}
+    for link in SpeakerLink.objects.filter(speaker__in=people).order_by("order", "pk"):
+        links[link.speaker_id].append({"label": link.label, "url": link.url})
+
+    def ordered(items, key):
+        return sorted(items, key=key)
+
+    forum_out = _export_record("forum", forum)
+    forum_out["sessions"] = [_export_record("session", s) for s in sessions]
+    forum_out["questions"] = [_export_record("question", q) for q in questions]
+    forum_out["themes"] = [
+        _export_record(
+            "theme",
+            t,
+            questions=[q.slug for q in ordered(t.questions.all(), key=lambda q: (q.order, q.slug))],
+        )
+        for t in themes
+    ]
+    forum_out["appearances"] = [
+        _export_record("appearance", a, session=a.session.slug, person=a.speaker.slug)
+        for a in appearances
+    ]
+    forum_out["positions"] = [
+        _export_record(
+            "position",
+            p,
+            session=p.appearance.session.slug,
+            speaker=p.appearance.speaker.slug,
+            themes=[t.slug for t in ordered(p.themes.all(), key=lambda t: (t.order, t.slug))],
+            tags=sorted(tag.name for tag in p.tags.all()),
+        )
+        for p in positions
+    ]
+    return {
+        "format": FORMAT,
+        "institutions": [_export_record("institution", i) for i in institutions],
+        "people": [_export_record("person", s, links=links[s.pk]) for s in people],
+        "sources": [_export_record("source", s) for s in sources],
+        "forums": [forum_out],
+    }
+
+
+def dumps(data):
+    """Serialise a data document the way the bundled files are written."""
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Publishing
+# ---------------------------------------------------------------------------------------------
+
+
+def set_status(*, queryset, status):
+    """
+    Set ``status`` on every row of ``queryset`` (forums or positions); return how many changed.
+
+    Publishing stamps ``published_at`` on rows that were never published before.
+    """
+    with transaction.atomic():
+        changing = queryset.exclude(status=status)
+        count = changing.count()
+        if status == Status.PUBLISHED:
+            changing.filter(published_at__isnull=True).update(published_at=timezone.now())
+        changing.update(status=status)
+    return count
