@@ -1,0 +1,145 @@
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
+
+from proceedings.models import Appearance, Forum, Position, Status
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser("admin", "admin@example.org", "pw")
+    client.force_login(user)
+    return client
+
+
+def registered_models():
+    return sorted(admin.site._registry, key=lambda model: model._meta.label)
+
+
+@pytest.mark.parametrize("model", registered_models(), ids=lambda m: m._meta.label)
+def test_admin_changelist_and_add_pages_render(admin_client, pujiang, model):
+    opts = model._meta
+    changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+
+    assert admin_client.get(changelist).status_code == 200
+    assert admin_client.get(f"{changelist}?q=創新").status_code == 200
+    assert (
+        admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add")).status_code
+        == 200
+    )
+
+
+@pytest.mark.parametrize("model", registered_models(), ids=lambda m: m._meta.label)
+def test_admin_change_page_renders_a_pujiang_record(admin_client, pujiang, model):
+    obj = model._default_manager.order_by("pk").first()
+    if obj is None:
+        pytest.skip(f"no {model._meta.label} in the Pujiang data")
+    opts = model._meta
+
+    response = admin_client.get(
+        reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    )
+
+    assert response.status_code == 200
+    assert response.context["original"] == obj
+
+
+def test_position_changelist_filters_by_fidelity(admin_client, pujiang):
+    url = reverse("admin:proceedings_position_changelist")
+
+    response = admin_client.get(url, {"fidelity__exact": "verbatim"})
+
+    assert sorted(p.text for p in response.context["cl"].result_list) == sorted(
+        ["蝴蝶模型", "裸泳", "即插即用", "開拓人類活動疆域", "突破人類自身極限"]
+    )
+
+
+def test_position_change_page_shows_the_source_paragraph(admin_client, pujiang):
+    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+
+    response = admin_client.get(reverse("admin:proceedings_position_change", args=[position.pk]))
+
+    assert "¶12: 面向新一輪科技革命和產業變革" in response.content.decode()
+
+
+def test_editing_a_verbatim_quote_to_text_not_in_source_shows_an_error(admin_client, pujiang):
+    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    url = reverse("admin:proceedings_position_change", args=[position.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update(text="穿衣游泳", themes=[t.pk for t in position.themes.all()], tags="科技倫理")
+
+    response = admin_client.post(url, data, headers={"accept-language": "en"})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["text"] == [
+        "This is marked as a verbatim quotation, but the text does not occur exactly in "
+        "“2025浦江創新論壇科技政策論壇綜述”. Copy it from the source, or change the fidelity."
+    ]
+    position.refresh_from_db()
+    assert position.text == "裸泳"
+
+
+def test_editor_changes_a_quote_translation_in_the_admin(admin_client, pujiang):
+    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    url = reverse("admin:proceedings_position_change", args=[position.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update(
+        translation="skinny-dipping",
+        themes=[t.pk for t in position.themes.all()],
+        tags="科技倫理, 科技治理",
+    )
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302
+    position.refresh_from_db()
+    assert position.translation == "skinny-dipping"
+
+
+def test_publish_and_unpublish_actions(admin_client, pujiang):
+    url = reverse("admin:proceedings_position_changelist")
+    refs = ["wang-zhan-naked-swimming", "song-qi-photon-ct-roadmap"]
+    pks = list(Position.objects.filter(ref__in=refs).values_list("pk", flat=True))
+
+    admin_client.post(url, {"action": "unpublish", "_selected_action": pks})
+
+    assert sorted(
+        Position.objects.filter(status=Status.DRAFT).values_list("ref", flat=True)
+    ) == sorted(refs)
+
+    admin_client.post(url, {"action": "publish", "_selected_action": pks})
+
+    assert Position.objects.filter(status=Status.DRAFT).count() == 0
+
+
+def test_editors_group_can_curate_content_but_not_manage_users():
+    group = Group.objects.get(name="Editors")
+    codenames = set(group.permissions.values_list("content_type__app_label", "codename"))
+
+    assert ("proceedings", "change_position") in codenames
+    assert ("proceedings", "delete_position") in codenames
+    assert ("speakers", "add_speaker") in codenames
+    assert ("taggit", "change_tag") in codenames
+    assert not group.permissions.filter(content_type__app_label="auth").exists()
+    assert (
+        group.permissions.count()
+        == Permission.objects.filter(
+            content_type__app_label__in=["proceedings", "speakers", "taggit"]
+        ).count()
+    )
+
+
+def test_deleting_a_speaker_with_positions_is_refused(admin_client, pujiang):
+    appearance = Appearance.objects.get(speaker__slug="wang-zhan")
+    url = reverse("admin:speakers_speaker_delete", args=[appearance.speaker.pk])
+
+    response = admin_client.post(url, {"post": "yes"})
+
+    assert response.status_code == 200  # the "cannot delete" page, listing what protects it
+    assert Position.objects.filter(appearance=appearance).count() == 3
+    assert Forum.objects.count() == 1
