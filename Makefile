@@ -1,0 +1,108 @@
+# Forum Portal: developer and CI entry points. `make help` lists the targets.
+#
+#   make run     set up .venv, migrate, load the bundled forums, serve http://127.0.0.1:8000/
+#   make test    run the test suite (SQLite; set DATABASE_URL=postgres://... for PostgreSQL)
+#
+# Variables: PYTHON=/path/to/python3 (>= 3.12) picks the interpreter for a new .venv (to switch
+# an existing one: make clean install PYTHON=...); PYTEST_ARGS="-k forum -x" is passed to pytest;
+# RUNSERVER_ADDR=127.0.0.1:8000 is where `make run` listens.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?=
+PYTEST_ARGS ?=
+RUNSERVER_ADDR ?= 127.0.0.1:8000
+LANGUAGES := zh_Hant zh_Hans en
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+MANAGE := $(PY) manage.py
+# compilemessages walks every directory below the current one looking for locale/ folders.
+COMPILEMESSAGES := $(MANAGE) compilemessages --ignore=$(VENV) --ignore=staticfiles --ignore=media
+# Settings that differ between environments are not passed on from the caller's shell, so an
+# exported production variable cannot change what `make test` or `make check` measure; targets
+# set what they need. DATABASE_URL, DATABASE_CONN_MAX_AGE, DJANGO_MEDIA_ROOT and DJANGO_LOG_LEVEL
+# do pass through (`make test` on PostgreSQL is DATABASE_URL=postgres://... make test).
+unexport DJANGO_DEBUG DJANGO_SECRET_KEY DJANGO_ALLOWED_HOSTS DJANGO_CSRF_TRUSTED_ORIGINS \
+	DJANGO_SECURE_SSL_REDIRECT DJANGO_HSTS_SECONDS
+# Development settings (DEBUG on, built-in development key) for these targets.
+run migrations-check check messages: export DJANGO_DEBUG := 1
+
+# A .venv whose interpreter no longer runs (deleted pyenv version, copied tree) is rebuilt even
+# when its stamp is newer than pyproject.toml.
+ifneq ($(shell $(PY) -c 'import sys; print(sys.version_info >= (3, 12))' 2>/dev/null),True)
+.PHONY: $(STAMP)
+endif
+
+.PHONY: help install run test lint fmt migrations-check check messages ci clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Create .venv (Python >= 3.12) with the runtime and test dependencies
+
+# The project is not an installable package (no packages, no README in the build), so the
+# dependency lists are read from pyproject.toml and installed directly.
+$(STAMP): pyproject.toml
+	@if ! $(PY) -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null; then \
+		python="$$(scripts/find-python "$(PYTHON)")"; \
+		echo "Creating $(VENV) with $$python ($$("$$python" --version))"; \
+		rm -rf $(VENV); \
+		"$$python" -m venv $(VENV); \
+	fi
+	@$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+		print(*p["dependencies"], *p["optional-dependencies"]["test"], sep="\n")' \
+		> $(VENV)/requirements.txt
+	@echo "Installing dependencies from pyproject.toml into $(VENV)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
+	@touch $@
+
+run: install ## Migrate, load the bundled forums and serve on 127.0.0.1:8000 (DEBUG on)
+	$(MANAGE) migrate --no-input
+	@if [ -n "$$(find locale -name '*.po' -print -quit 2>/dev/null)" ] \
+		&& command -v msgfmt >/dev/null; then \
+		echo "$(COMPILEMESSAGES)"; $(COMPILEMESSAGES); \
+	fi
+	$(MANAGE) load_bundled_data
+	$(MANAGE) runserver $(RUNSERVER_ADDR)
+
+test: install ## Run pytest (PYTEST_ARGS=...; DATABASE_URL=postgres://... for PostgreSQL)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff check and ruff format --check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install ## Apply ruff's automatic fixes and formatting (make lint reports what is left)
+	$(VENV)/bin/ruff check --fix-only .
+	$(VENV)/bin/ruff format .
+
+migrations-check: install ## Fail if a model change has no migration
+	$(MANAGE) makemigrations --check --dry-run
+
+# The deploy check runs with production settings: DEBUG off, a throwaway 50-character key and
+# the default (strict) TLS settings.
+check: install ## manage.py check, then check --deploy with production settings (warnings fail)
+	$(MANAGE) check --fail-level WARNING
+	DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=example.org \
+		DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets, string; \
+			a = string.ascii_letters + string.digits; \
+			print("".join(secrets.choice(a) for _ in range(50)))')" \
+		$(MANAGE) check --deploy --fail-level WARNING
+
+messages: install ## Update locale/*/LC_MESSAGES/django.po for zh_Hant zh_Hans en, then compile
+	mkdir -p locale
+	$(MANAGE) makemessages $(addprefix --locale=,$(LANGUAGES)) \
+		--ignore=staticfiles --ignore=media --ignore=tests
+	$(COMPILEMESSAGES)
+
+ci: ## Run the CI script (.ci/run): lint, checks, tests on SQLite and PostgreSQL
+	PYTHON="$(PYTHON)" bash .ci/run
+
+clean: ## Remove .venv and caches (keeps db.sqlite3 and media/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles tests/artifacts
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
