@@ -329,13 +329,19 @@ class PositionQuerySet(models.QuerySet):
         return self.filter(published_position_q())
 
     def for_listing(self):
-        """Everything a position card renders (speaker, role, institution, themes, tags)."""
+        """Everything a position card renders (speaker, role, institution, themes, tags).
+
+        Three queries however many rows: the positions with their joins, their themes (with
+        each theme's forum, which a theme's URL needs) and their tags.
+        """
         return self.select_related(
             "appearance__speaker",
             "appearance__institution",
             "appearance__session__forum",
             "source",
-        ).prefetch_related("themes", "tags")
+        ).prefetch_related(
+            models.Prefetch("themes", queryset=Theme.objects.select_related("forum")), "tags"
+        )
 
 
 class Position(models.Model):

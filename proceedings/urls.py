@@ -1,2 +1,39 @@
+from django.urls import path
+
+from . import views
+
 app_name = "proceedings"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("forums/<slug:slug>/", views.ForumDetailView.as_view(), name="forum-detail"),
+    path(
+        "forums/<slug:forum_slug>/sessions/<slug:slug>/",
+        views.SessionDetailView.as_view(),
+        name="session-detail",
+    ),
+    path(
+        "forums/<slug:forum_slug>/questions/<slug:slug>/",
+        views.QuestionDetailView.as_view(),
+        name="question-detail",
+    ),
+    path(
+        "forums/<slug:forum_slug>/themes/<slug:slug>/",
+        views.ThemeDetailView.as_view(),
+        name="theme-detail",
+    ),
+    path("positions/<int:pk>/", views.PositionDetailView.as_view(), name="position-detail"),
+    path("speakers/", views.SpeakerListView.as_view(), name="speaker-list"),
+    path("speakers/<slug:slug>/", views.SpeakerDetailView.as_view(), name="speaker-detail"),
+    path("institutions/", views.InstitutionListView.as_view(), name="institution-list"),
+    path(
+        "institutions/<slug:slug>/",
+        views.InstitutionDetailView.as_view(),
+        name="institution-detail",
+    ),
+    path("sectors/", views.SectorListView.as_view(), name="sector-list"),
+    path("sectors/<slug:sector>/", views.SectorDetailView.as_view(), name="sector-detail"),
+    # Tag slugs keep Chinese characters (TAGGIT_STRIP_UNICODE_WHEN_SLUGIFYING = False).
+    path("tags/<str:slug>/", views.TagDetailView.as_view(), name="tag-detail"),
+    path("sources/<slug:slug>/", views.SourceDetailView.as_view(), name="source-detail"),
+]

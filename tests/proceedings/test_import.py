@@ -2,6 +2,7 @@ import copy
 import json
 
 import pytest
+from django.utils import translation
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -106,7 +107,7 @@ def row_counts():
 def rejected(document):
     """Import ``document``; assert it is rejected without writing; return the error lines."""
     before = row_counts()
-    with pytest.raises(ImportFailed) as excinfo:
+    with pytest.raises(ImportFailed) as excinfo, translation.override("en"):
         import_forum_data(data=document, source_name="demo.json")
     assert row_counts() == before
     return excinfo.value.errors

@@ -1,0 +1,716 @@
+"""
+The public pages: exact content from the bundled Pujiang 2025 forum, drafts, 404s, and a fixed
+number of SQL queries per page whatever the number of rows (built with factories).
+"""
+
+from types import SimpleNamespace
+
+import pytest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import strip_tags
+from pytest_django.asserts import assertContains, assertNotContains, assertTemplateUsed
+
+from proceedings.models import Appearance, Position, Status
+from speakers.models import Sector
+from tests.factories import (
+    make_appearance,
+    make_forum,
+    make_institution,
+    make_position,
+    make_question,
+    make_session,
+    make_source,
+    make_speaker,
+    make_speaker_link,
+    make_theme,
+)
+
+pytestmark = pytest.mark.django_db
+
+FORUM = "pujiang-2025"
+FIRST_FINDING = "enterprises-as-first-actor"
+LIU_ROLE = "中國科學技術發展戰略研究院黨委書記"
+LIU_QUOTE = "企業對市場需求變化具備敏銳洞察力"
+BUTTERFLY_QUOTE = "基于光明科學城的創新體系構建了“蝴蝶模型”"
+
+
+def refs(positions):
+    return [position.ref for position in positions]
+
+
+def url(name, *args):
+    return reverse(f"proceedings:{name}", args=args)
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    user = django_user_model.objects.create_user("editor", password="x", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+def unpublish(ref):
+    Position.objects.filter(ref=ref).update(status=Status.DRAFT)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages with the Pujiang data
+# ---------------------------------------------------------------------------------------------
+
+
+def test_home_shows_the_forum_questions_counts_and_featured_positions(client, pujiang):
+    response = client.get(url("home"))
+
+    assert list(response.context["forums"]) == [pujiang]
+    questions = list(response.context["forums"][0].questions.all())
+    assert [q.title for q in questions] == ["誰來融合", "融合什么", "如何融合"]
+    assert [t.slug for t in questions[0].themes.all()] == [
+        "enterprises-as-first-actor",
+        "regional-ecosystems",
+        "outlook",
+        "task-strengthen-enterprises",
+    ]
+    assert response.context["counts"] == {
+        "positions": 23,
+        "speakers": 9,
+        "institutions": 10,
+        "themes": 9,
+    }
+    assert refs(response.context["featured_positions"]) == [
+        "fan-jianping-butterfly-model",
+        "wang-zhan-ethics-law-design",
+        "ding-lieming-last-mile",
+        "zhu-pengcheng-asset-light-model",
+    ]
+    assertContains(response, '<html lang="zh-Hant">')
+    assertContains(
+        response, '<a href="/forums/pujiang-2025/questions/who-integrates/">誰來融合</a>'
+    )
+
+
+def test_home_falls_back_to_verbatim_quotations_when_none_is_featured(client, pujiang):
+    Position.objects.update(featured=False)
+
+    response = client.get(url("home"))
+
+    assert refs(response.context["featured_positions"]) == [
+        "fan-jianping-butterfly-model-term",
+        "wang-zhan-naked-swimming",
+        "zhu-pengcheng-plug-and-play",
+    ]
+
+
+def test_forum_page_groups_speakers_by_sector_and_lists_the_rapporteur_apart(client, pujiang):
+    response = client.get(pujiang.get_absolute_url())
+
+    groups = [
+        (value, [a.speaker.slug for a in appearances])
+        for value, _label, appearances in response.context["speakers_by_sector"]
+    ]
+    assert groups == [
+        ("government", ["xiao-jian"]),
+        ("academia", ["fan-jianping"]),
+        ("research", ["liu-dongmei"]),
+        ("enterprise", ["song-qi", "ding-lieming", "zhu-pengcheng"]),
+        ("finance", ["li-zhe"]),
+        ("association", ["wang-zhan"]),
+        ("foreign", ["daniel-almeida"]),
+    ]
+    assert [a.speaker.slug for a in response.context["rapporteurs"]] == ["jiang-jiaoyan"]
+    assert [s.slug for s in response.context["sessions"]] == ["science-policy"]
+    themes = {
+        t.slug: t.position_count for q in response.context["questions"] for t in q.themes.all()
+    }
+    assert themes["enterprises-as-first-actor"] == 2
+    assert themes["full-factor-synergy"] == 9
+    assert themes["outlook"] == 0
+    assertContains(response, "科學技術部、上海市人民政府")
+    assertContains(
+        response,
+        '<span class="person__role"><a class="role-institution" href="/institutions/siss/">'
+        "上海市科學學研究所</a>戰略規劃研究室副研究員</span>",
+        html=True,
+    )
+
+
+def test_question_page_lists_its_themes_with_their_positions(client, pujiang):
+    response = client.get(url("question-detail", FORUM, "who-integrates"))
+
+    themes = list(response.context["themes"])
+    assert [t.slug for t in themes] == [
+        "enterprises-as-first-actor",
+        "regional-ecosystems",
+        "outlook",
+        "task-strengthen-enterprises",
+    ]
+    assert [refs(t.cards) for t in themes] == [
+        ["liu-dongmei-enterprise-market-insight", "liu-dongmei-enterprise-as-bridge"],
+        ["xiao-jian-zhangjiang-cluster", "xiao-jian-one-stop-ecosystem"],
+        [],
+        ["liu-dongmei-enterprise-market-insight"],
+    ]
+    assertContains(response, "<h1>誰來融合</h1>", html=True)
+    assertNotContains(response, BUTTERFLY_QUOTE)
+
+
+def test_theme_page_shows_speaker_role_as_printed_and_only_its_quotes(client, pujiang):
+    response = client.get(url("theme-detail", FORUM, FIRST_FINDING))
+
+    assert refs(response.context["positions"]) == [
+        "liu-dongmei-enterprise-market-insight",
+        "liu-dongmei-enterprise-as-bridge",
+    ]
+    assert [a.speaker.slug for a in response.context["theme_speakers"]] == ["liu-dongmei"]
+    assertContains(
+        response,
+        '<a class="attribution__name" href="/speakers/liu-dongmei/">'
+        '劉冬梅 <span class="en" lang="en">Liu Dongmei</span></a>',
+        count=2,
+        html=True,
+    )
+    # The role reads exactly as printed, the institution's name in it linking to its page.
+    assertContains(
+        response,
+        '<span class="attribution__role"><a class="role-institution" href="/institutions/casted/">'
+        "中國科學技術發展戰略研究院</a>黨委書記</span>",
+        count=2,
+        html=True,
+    )
+    # Both cards and the "speakers on this theme" list.
+    assert strip_tags(response.content.decode()).count(LIU_ROLE) == 3
+    assertContains(response, LIU_QUOTE)
+    assertContains(response, '<div class="position__text" lang="zh-Hant">', count=2)
+    assertContains(response, '<span class="fidelity fidelity--paraphrase">轉述</span>', html=True)
+    assertContains(response, "<summary>英文翻譯</summary>", count=2, html=True)
+    assertContains(response, f'<a href="{url("tag-detail", "企業創新主體")}">')
+    assertNotContains(response, BUTTERFLY_QUOTE)
+
+
+def test_theme_page_of_the_outlook_lists_its_tasks(client, pujiang):
+    response = client.get(url("theme-detail", FORUM, "outlook"))
+
+    theme = response.context["theme"]
+    assert [t.slug for t in theme.children.all()] == [
+        "task-strengthen-enterprises",
+        "task-free-flow-of-factors",
+        "task-reform-translation-and-evaluation",
+    ]
+    assert [q.slug for q in theme.questions.all()] == [
+        "who-integrates",
+        "what-is-integrated",
+        "how-to-integrate",
+    ]
+    assert response.context["positions"] == []
+
+
+def test_session_page_lists_its_positions_in_order_and_links_its_report(client, pujiang):
+    response = client.get(url("session-detail", FORUM, "science-policy"))
+
+    assert len(refs(response.context["positions"])) == 23
+    assert refs(response.context["positions"])[:2] == [
+        "liu-dongmei-enterprise-market-insight",
+        "liu-dongmei-enterprise-as-bridge",
+    ]
+    assertContains(
+        response,
+        '<a href="/sources/pujiang-2025-science-policy-report/">'
+        "2025浦江創新論壇科技政策論壇綜述</a>",
+        html=True,
+    )
+
+
+def test_position_page_shows_attribution_source_anchor_and_related_positions(client, pujiang):
+    position = Position.objects.get(ref="liu-dongmei-enterprise-market-insight")
+
+    response = client.get(position.get_absolute_url())
+
+    assertContains(response, LIU_ROLE)
+    assertContains(response, '<a href="/sources/pujiang-2025-science-policy-report/#p6">')
+    assertContains(response, "出處以間接引語轉述發言人的觀點。")
+    assertContains(response, '<div class="translation__text" lang="en">')
+    assertContains(response, "Forum Portal editors (machine-assisted draft")
+    # Only another speaker's position shares a theme (the first task) with this one... none
+    # does: both themes belong to Liu Dongmei alone.
+    assert list(response.context["related_positions"]) == []
+
+
+def test_position_page_relates_other_speakers_on_the_same_theme(client, pujiang):
+    position = Position.objects.get(ref="fan-jianping-butterfly-model")
+
+    response = client.get(position.get_absolute_url())
+
+    assert refs(response.context["related_positions"]) == [
+        "song-qi-system-reconstruction",
+        "song-qi-photon-ct-roadmap",
+        "li-zhe-finance-as-blood",
+        "li-zhe-multi-tier-exit",
+        "wang-zhan-ethics-law-design",
+        "wang-zhan-naked-swimming",
+    ]
+
+
+def test_speaker_page_groups_positions_by_forum_then_theme(client, pujiang):
+    response = client.get(url("speaker-detail", "fan-jianping"))
+
+    [forum_group] = response.context["positions_by_forum"]
+    assert forum_group["forum"] == pujiang
+    assert [(g["theme"].slug, refs(g["positions"])) for g in forum_group["themes"]] == [
+        (
+            "full-factor-synergy",
+            ["fan-jianping-butterfly-model", "fan-jianping-butterfly-model-term"],
+        ),
+        (
+            "future-industries-main-battlefield",
+            [
+                "fan-jianping-future-frontiers",
+                "fan-jianping-expand-human-activity",
+                "fan-jianping-surpass-human-limits",
+            ],
+        ),
+    ]
+    assert [a.as_printed for a in response.context["appearances"]] == [
+        "深圳理工大學校長、黨委副書記"
+    ]
+    assertContains(
+        response,
+        '<span class="role__printed"><a class="role-institution" href="/institutions/suat/">'
+        "深圳理工大學</a>校長、黨委副書記</span>",
+        html=True,
+    )
+
+
+def test_speaker_list_groups_by_sector_with_counts_and_rapporteurs_apart(client, pujiang):
+    response = client.get(url("speaker-list"))
+
+    assert [
+        (value, [(p.slug, p.position_count) for p in people])
+        for value, _label, people in response.context["speakers_by_sector"]
+    ] == [
+        ("government", [("xiao-jian", 2)]),
+        ("academia", [("fan-jianping", 5)]),
+        ("research", [("liu-dongmei", 2)]),
+        ("enterprise", [("ding-lieming", 3), ("song-qi", 2), ("zhu-pengcheng", 3)]),
+        ("finance", [("li-zhe", 2)]),
+        ("association", [("wang-zhan", 3)]),
+        ("foreign", [("daniel-almeida", 1)]),
+    ]
+    assert [p.slug for p in response.context["rapporteurs"]] == ["jiang-jiaoyan"]
+
+
+def test_speaker_list_by_name_is_sorted_by_sort_name(client, pujiang):
+    response = client.get(url("speaker-list"), {"order": "name"})
+
+    assert [p.sort_name for p in response.context["speakers"]] == [
+        "Almeida, Daniel",
+        "Ding Lieming",
+        "Fan Jianping",
+        "Li Zhe",
+        "Liu Dongmei",
+        "Song Qi",
+        "Wang Zhan",
+        "Xiao Jian",
+        "Zhu Pengcheng",
+    ]
+
+
+def test_institution_pages_show_people_and_positions(client, pujiang):
+    listing = client.get(url("institution-list"))
+    detail = client.get(url("institution-detail", "casted"))
+
+    assert [
+        (value, [i.slug for i in institutions])
+        for value, _label, institutions in listing.context["institutions_by_sector"]
+    ] == [
+        ("government", ["zhangjiang-science-city-office"]),
+        ("academia", ["suat"]),
+        ("research", ["casted", "siss"]),
+        ("enterprise", ["atlatl", "betta-pharmaceuticals", "neusoft-medical"]),
+        ("finance", ["bilinxing-ventures"]),
+        ("association", ["sfssa"]),
+        ("foreign", ["mcti-brazil"]),
+    ]
+    assert [a.speaker.slug for a in detail.context["people"]] == ["liu-dongmei"]
+    assert refs(detail.context["positions"]) == [
+        "liu-dongmei-enterprise-market-insight",
+        "liu-dongmei-enterprise-as-bridge",
+    ]
+    assertContains(detail, "<h1>中國科學技術發展戰略研究院</h1>", html=True)
+
+
+def test_sector_pages_count_and_list_their_institutions_and_people(client, pujiang):
+    listing = client.get(url("sector-list"))
+    detail = client.get(url("sector-detail", Sector.ENTERPRISE))
+
+    assert listing.context["sectors"][3] == {
+        "value": "enterprise",
+        "label": "企業",
+        "institutions": 3,
+        "people": 3,
+        "positions": 8,
+    }
+    assert [i.slug for i in detail.context["institutions"]] == [
+        "atlatl",
+        "betta-pharmaceuticals",
+        "neusoft-medical",
+    ]
+    assert [a.speaker.slug for a in detail.context["people"]] == [
+        "ding-lieming",
+        "song-qi",
+        "zhu-pengcheng",
+    ]
+    assert len(detail.context["positions"]) == 8
+
+
+def test_tag_page_lists_the_positions_with_that_tag(client, pujiang):
+    response = client.get(url("tag-detail", "光子ct"))
+
+    assert refs(response.context["positions"]) == [
+        "song-qi-system-reconstruction",
+        "song-qi-photon-ct-roadmap",
+    ]
+    assertContains(response, "<h1>光子CT</h1>", html=True)
+
+
+def test_source_page_numbers_paragraphs_and_marks_verbatim_quotes(client, pujiang):
+    response = client.get(url("source-detail", "pujiang-2025-science-policy-report"))
+
+    paragraphs = response.context["paragraphs"]
+    assert paragraphs[5]["number"] == 6
+    assert refs(paragraphs[5]["positions"]) == [
+        "liu-dongmei-enterprise-market-insight",
+        "liu-dongmei-enterprise-as-bridge",
+    ]
+    assertContains(response, '<div class="para para--cited" id="p6">')
+    assertContains(response, "構建了“<mark>蝴蝶模型</mark>”")
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "lang", "speakers"),
+    [("zh-TW", "zh-Hant", "發言人"), ("zh-CN", "zh-Hans", "发言人"), ("en", "en", "Speakers")],
+)
+def test_interface_follows_the_browser_language(client, pujiang, accept_language, lang, speakers):
+    response = client.get(url("home"), headers={"accept-language": accept_language})
+
+    assertContains(response, f'<html lang="{lang}">')
+    # In the navigation, the counts and the footer.
+    assertContains(response, f'<a href="/speakers/">{speakers}</a>', count=3, html=True)
+    # Content stays in its original script whatever the interface language.
+    assertContains(
+        response,
+        '<h3 class="forum-card__title"><a href="/forums/pujiang-2025/">2025 浦江創新論壇</a></h3>',
+        html=True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Drafts
+# ---------------------------------------------------------------------------------------------
+
+
+def test_draft_position_is_hidden_from_anonymous_visitors_everywhere(client, pujiang):
+    unpublish("song-qi-photon-ct-roadmap")
+    unpublish("song-qi-system-reconstruction")
+    draft = Position.objects.get(ref="song-qi-photon-ct-roadmap")
+
+    permalink = client.get(draft.get_absolute_url())
+    theme = client.get(url("theme-detail", FORUM, "full-factor-synergy"))
+    speaker = client.get(url("speaker-detail", "song-qi"))
+    tag = client.get(url("tag-detail", "光子ct"))
+    home = client.get(url("home"))
+
+    assert permalink.status_code == 404
+    assertTemplateUsed(permalink, "404.html")
+    assert "song-qi-photon-ct-roadmap" not in refs(theme.context["positions"])
+    assert len(theme.context["positions"]) == 7
+    assert speaker.context["positions_by_forum"] == []
+    assert tag.status_code == 404
+    assert home.context["counts"]["positions"] == 21
+
+
+def test_draft_position_is_shown_to_staff_with_a_banner(staff_client, pujiang):
+    unpublish("song-qi-photon-ct-roadmap")
+    draft = Position.objects.get(ref="song-qi-photon-ct-roadmap")
+
+    permalink = staff_client.get(draft.get_absolute_url())
+    theme = staff_client.get(url("theme-detail", FORUM, "full-factor-synergy"))
+
+    assertContains(permalink, '<p class="draft-banner" role="note">')
+    assertContains(permalink, "草稿")
+    assert "song-qi-photon-ct-roadmap" in refs(theme.context["positions"])
+    assertContains(
+        theme, f'<article class="position position--summary is-draft" id="position-{draft.pk}">'
+    )
+
+
+def test_draft_forum_and_its_people_are_404_for_anonymous_visitors(client):
+    forum = make_forum(published=False)
+    session = make_session(forum=forum)
+    theme = make_theme(forum=forum)
+    speaker = make_speaker()
+    institution = make_institution()
+    appearance = make_appearance(session=session, speaker=speaker, institution=institution)
+    position = make_position(appearance=appearance, themes=[theme], tags=["草稿標籤"])
+
+    responses = [
+        client.get(forum.get_absolute_url()),
+        client.get(session.get_absolute_url()),
+        client.get(theme.get_absolute_url()),
+        client.get(position.get_absolute_url()),
+        client.get(speaker.get_absolute_url()),
+        client.get(institution.get_absolute_url()),
+        client.get(url("tag-detail", "草稿標籤")),
+    ]
+    home = client.get(url("home"))
+
+    assert [r.status_code for r in responses] == [404] * 7
+    assert list(home.context["forums"]) == []
+    assert home.context["counts"] == {"positions": 0, "speakers": 0, "institutions": 0, "themes": 0}
+    assert list(client.get(url("speaker-list")).context["speakers"]) == []
+
+
+def test_draft_forum_is_shown_to_staff_marked_as_draft(staff_client):
+    forum = make_forum(published=False)
+    speaker = make_speaker()
+    make_appearance(session=make_session(forum=forum), speaker=speaker)
+
+    forum_page = staff_client.get(forum.get_absolute_url())
+    speaker_page = staff_client.get(speaker.get_absolute_url())
+    home = staff_client.get(url("home"))
+
+    assertContains(forum_page, '<p class="draft-banner" role="note">')
+    assertContains(speaker_page, '<p class="draft-banner" role="note">')
+    assertContains(home, '<article class="forum-card is-draft">')
+
+
+# ---------------------------------------------------------------------------------------------
+# Not found
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/forums/nope/",
+        "/forums/pujiang-2025/sessions/nope/",
+        "/forums/pujiang-2025/questions/nope/",
+        "/forums/pujiang-2025/themes/nope/",
+        "/forums/nope/themes/enterprises-as-first-actor/",
+        "/positions/999999/",
+        "/positions/99999999999999999999999/",
+        "/speakers/nope/",
+        "/institutions/nope/",
+        "/sectors/nope/",
+        "/tags/nope/",
+        "/sources/nope/",
+        "/no-such-page/",
+    ],
+)
+def test_unknown_addresses_are_404_with_the_site_template(client, pujiang, path):
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assertTemplateUsed(response, "404.html")
+    assertContains(response, "論壇知識庫", status_code=404)
+
+
+def test_500_page_renders_without_request_or_database(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        html = render_to_string("500.html")
+
+    assert "論壇知識庫" in html
+    assert 'href="/static/css/portal.css"' in html
+
+
+# ---------------------------------------------------------------------------------------------
+# A fixed number of queries per page, at 1 and 3 rows
+# ---------------------------------------------------------------------------------------------
+
+
+def make_corpus(item_count):
+    """Build a published forum with ``item_count`` speakers, each with one tagged position."""
+    forum = make_forum()
+    source = make_source(full_text="\n\n".join(f"第{n}段。" for n in range(1, 6)))
+    session = make_session(forum=forum, source=source)
+    question = make_question(forum=forum)
+    theme = make_theme(forum=forum, questions=[question])
+    rapporteur = make_speaker()
+    make_appearance(
+        session=session,
+        speaker=rapporteur,
+        institution=make_institution(),
+        capacity=Appearance.Capacity.RAPPORTEUR,
+    )
+    sectors = list(Sector)
+    positions, speakers, institutions = [], [], []
+    for n in range(item_count):
+        institution = make_institution(sector=sectors[n])
+        speaker = make_speaker()
+        make_speaker_link(speaker=speaker)
+        appearance = make_appearance(session=session, speaker=speaker, institution=institution)
+        positions.append(
+            make_position(
+                appearance=appearance,
+                themes=[theme],
+                tags=["共同標籤", f"標籤{n}"],
+                source=source,
+                paragraph=n + 1,
+                featured=True,
+                order=n,
+            )
+        )
+        speakers.append(speaker)
+        institutions.append(institution)
+    return SimpleNamespace(
+        forum=forum,
+        session=session,
+        question=question,
+        theme=theme,
+        source=source,
+        positions=positions,
+        speakers=speakers,
+        institutions=institutions,
+    )
+
+
+@pytest.fixture(params=[1, 3], ids=["1-item", "3-items"])
+def corpus(request, db):
+    return make_corpus(request.param)
+
+
+def test_home_query_count_is_constant(client, corpus, django_assert_num_queries):
+    # forums, their questions, the questions' themes; 4 counts (positions, speakers,
+    # institutions, themes); featured positions, their themes, their tags
+    with django_assert_num_queries(10):
+        response = client.get(url("home"))
+
+    assert response.context["featured_positions"] == corpus.positions
+
+
+def test_forum_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+    # forum, appearances (with speaker, institution), sessions (with source), questions,
+    # the questions' themes with position counts
+    with django_assert_num_queries(5):
+        response = client.get(corpus.forum.get_absolute_url())
+
+    assert [t.position_count for q in response.context["questions"] for t in q.themes.all()] == [
+        len(corpus.positions)
+    ]
+
+
+def test_session_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+    # session (with forum, source), positions, their themes, their tags, appearances
+    with django_assert_num_queries(5):
+        response = client.get(corpus.session.get_absolute_url())
+
+    assert list(response.context["positions"]) == corpus.positions
+
+
+def test_question_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+    # question (with forum), its themes, their positions, the positions' themes, their tags
+    with django_assert_num_queries(5):
+        response = client.get(corpus.question.get_absolute_url())
+
+    assert [t.cards for t in response.context["themes"]] == [corpus.positions]
+
+
+def test_theme_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+    # theme (with forum, parent), its questions, its children; positions, their themes, tags
+    with django_assert_num_queries(6):
+        response = client.get(corpus.theme.get_absolute_url())
+
+    assert response.context["positions"] == corpus.positions
+
+
+def test_position_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+    appearance = make_appearance(session=corpus.session, speaker=make_speaker())
+    position = make_position(appearance=appearance, themes=[corpus.theme], tags=["共同標籤"])
+
+    # position (with speaker, institution, session, forum, source), its themes, its tags;
+    # related positions, their themes, their tags
+    with django_assert_num_queries(6):
+        response = client.get(position.get_absolute_url())
+
+    assert list(response.context["related_positions"]) == corpus.positions
+
+
+def test_source_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+    # source (with the "cited by a published row" check), positions citing it (with speaker)
+    with django_assert_num_queries(2):
+        response = client.get(corpus.source.get_absolute_url())
+
+    assert [p["positions"] for p in response.context["paragraphs"]][: len(corpus.positions)] == [
+        [position] for position in corpus.positions
+    ]
+
+
+def test_speaker_list_query_count_is_constant(client, corpus, django_assert_num_queries):
+    # speakers with position counts, their appearances (with institution)
+    with django_assert_num_queries(2):
+        response = client.get(url("speaker-list"))
+
+    assert response.context["speakers"] == corpus.speakers
+
+
+def test_speaker_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+    speaker = corpus.speakers[0]
+    for n in range(len(corpus.positions) - 1):
+        make_position(appearance=speaker.appearances.get(), themes=[corpus.theme], order=10 + n)
+
+    # speaker, appearances (with session, forum, institution), positions, their themes,
+    # their tags, links
+    with django_assert_num_queries(6):
+        response = client.get(speaker.get_absolute_url())
+
+    [group] = response.context["positions_by_forum"]
+    assert len(group["themes"][0]["positions"]) == len(corpus.positions)
+
+
+def test_institution_list_query_count_is_constant(client, corpus, django_assert_num_queries):
+    # institutions with people and position counts
+    with django_assert_num_queries(1):
+        response = client.get(url("institution-list"))
+
+    assert len(response.context["institution_list"]) == len(corpus.institutions) + 1
+
+
+def test_institution_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+    institution = corpus.institutions[0]
+    appearance = Appearance.objects.get(institution=institution)
+    for n in range(len(corpus.positions) - 1):
+        make_position(appearance=appearance, order=10 + n)
+
+    # institution, appearances (with speaker, session, forum), positions, themes, tags
+    with django_assert_num_queries(5):
+        response = client.get(institution.get_absolute_url())
+
+    assert len(response.context["positions"]) == len(corpus.positions)
+
+
+def test_sector_list_query_count_is_constant(client, corpus, django_assert_num_queries):
+    # institutions, people and positions per sector
+    with django_assert_num_queries(3):
+        response = client.get(url("sector-list"))
+
+    assert sum(s["positions"] for s in response.context["sectors"]) == len(corpus.positions)
+
+
+def test_sector_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+    institution = corpus.institutions[0]
+    appearance = Appearance.objects.get(institution=institution)
+    for n in range(len(corpus.positions) - 1):
+        make_position(appearance=appearance, order=10 + n)
+
+    # institutions with counts, appearances (with speaker, institution), positions, themes, tags
+    with django_assert_num_queries(5):
+        response = client.get(url("sector-detail", institution.sector))
+
+    assert len(response.context["positions"]) == len(corpus.positions)
+
+
+def test_tag_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+    # tag, positions, their themes, their tags
+    with django_assert_num_queries(4):
+        response = client.get(url("tag-detail", "共同標籤"))
+
+    assert response.context["positions"] == corpus.positions
