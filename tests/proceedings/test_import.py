@@ -2,9 +2,9 @@ import copy
 import json
 
 import pytest
-from django.utils import translation
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from proceedings.models import Appearance, Forum, Position, Question, SourceDocument, Theme
 from proceedings.services import (
