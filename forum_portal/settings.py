@@ -55,7 +55,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sites",
+    # Old URLs of renamed slugs answer with a permanent redirect (proceedings.services).
+    "django.contrib.redirects",
     "taggit",
+    "simple_history",
     "speakers",
     "proceedings",
 ]
@@ -72,9 +76,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Attributes history records to the user making the request.
+    "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: only a 404 consults the redirects table.
+    "django.contrib.redirects.middleware.RedirectFallbackMiddleware",
 ]
 
 ROOT_URLCONF = "forum_portal.urls"
+SITE_ID = 1
 WSGI_APPLICATION = "forum_portal.wsgi.application"
 
 TEMPLATES = [

@@ -1,19 +1,21 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
+from forum_portal.workflow_admin import HistoryAdmin, WorkflowAdmin
 from speakers.admin import SpeakerAdmin as BaseSpeakerAdmin
 from speakers.models import Speaker
 
 from . import services
 from .models import (
     Appearance,
+    CorrectionRequest,
     Forum,
     Position,
     Question,
+    SearchQueryStat,
     Session,
     SourceDocument,
     Theme,
@@ -80,47 +82,18 @@ class ThemePositionInline(admin.TabularInline):
 
 
 # ---------------------------------------------------------------------------------------------
-# Actions
-# ---------------------------------------------------------------------------------------------
-
-
-@admin.action(description=_("Publish selected items"), permissions=["change"])
-def publish(modeladmin, request, queryset):
-    count = services.set_status(queryset=queryset, status=services.Status.PUBLISHED)
-    modeladmin.message_user(
-        request,
-        ngettext("%(count)d item published.", "%(count)d items published.", count)
-        % {"count": count},
-        messages.SUCCESS,
-    )
-
-
-@admin.action(description=_("Unpublish selected items (back to draft)"), permissions=["change"])
-def unpublish(modeladmin, request, queryset):
-    count = services.set_status(queryset=queryset, status=services.Status.DRAFT)
-    modeladmin.message_user(
-        request,
-        ngettext("%(count)d item unpublished.", "%(count)d items unpublished.", count)
-        % {"count": count},
-        messages.SUCCESS,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
 # Model admins
 # ---------------------------------------------------------------------------------------------
 
 
 @admin.register(Forum)
-class ForumAdmin(admin.ModelAdmin):
+class ForumAdmin(WorkflowAdmin):
     list_display = ["name", "name_en", "edition_year", "starts_on", "place", "status"]
     list_filter = ["status", "edition_year"]
     search_fields = ["name", "name_en", "slug"]
     prepopulated_fields = {"slug": ["name_en"]}
     date_hierarchy = "starts_on"
     inlines = [SessionInline, QuestionInline]
-    actions = [publish, unpublish]
-    readonly_fields = ["published_at"]
     fieldsets = [
         (None, {"fields": ["name", "name_en", "slug", "edition_year", "status", "published_at"]}),
         (_("When and where"), {"fields": ["starts_on", "ends_on", "place", "place_en"]}),
@@ -132,7 +105,7 @@ class ForumAdmin(admin.ModelAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(HistoryAdmin):
     list_display = ["title", "title_en", "forum", "held_on", "order"]
     list_filter = ["forum"]
     list_select_related = ["forum"]
@@ -143,7 +116,7 @@ class SessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(HistoryAdmin):
     list_display = ["title", "title_en", "forum", "order"]
     list_editable = ["order"]
     list_filter = ["forum"]
@@ -154,10 +127,10 @@ class QuestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Theme)
-class ThemeAdmin(admin.ModelAdmin):
-    list_display = ["title", "title_en", "kind", "forum", "order", "position_count"]
+class ThemeAdmin(WorkflowAdmin):
+    list_display = ["title", "title_en", "kind", "forum", "status", "order", "position_count"]
     list_editable = ["order"]
-    list_filter = ["forum", "kind", "questions"]
+    list_filter = ["status", "forum", "kind", "questions"]
     list_select_related = ["forum"]
     search_fields = ["title", "title_en", "summary", "slug"]
     prepopulated_fields = {"slug": ["title_en"]}
@@ -173,7 +146,7 @@ class ThemeAdmin(admin.ModelAdmin):
 
 
 @admin.register(SourceDocument)
-class SourceDocumentAdmin(admin.ModelAdmin):
+class SourceDocumentAdmin(HistoryAdmin):
     list_display = ["title", "author", "publisher", "published_on", "language"]
     list_filter = ["language"]
     search_fields = ["title", "title_en", "author", "publisher", "slug"]
@@ -181,7 +154,7 @@ class SourceDocumentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Appearance)
-class AppearanceAdmin(admin.ModelAdmin):
+class AppearanceAdmin(HistoryAdmin):
     list_display = ["speaker", "capacity", "as_printed", "institution", "session"]
     list_filter = ["capacity", "session__forum", "institution__sector"]
     list_select_related = ["speaker", "institution", "session__forum"]
@@ -199,7 +172,7 @@ class AppearanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Position)
-class PositionAdmin(admin.ModelAdmin):
+class PositionAdmin(WorkflowAdmin):
     list_display = ["excerpt", "speaker", "fidelity", "locator", "status", "order"]
     list_filter = [
         "status",
@@ -218,8 +191,7 @@ class PositionAdmin(admin.ModelAdmin):
         "appearance__speaker__name_en",
     ]
     autocomplete_fields = ["appearance", "themes", "source"]
-    actions = [publish, unpublish]
-    readonly_fields = ["source_paragraph", "published_at", "created_at", "updated_at"]
+    readonly_fields = ["source_paragraph", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["appearance", "themes", "status", "published_at"]}),
         (_("What was said"), {"fields": ["text", "language", "fidelity"]}),
@@ -258,6 +230,78 @@ class PositionAdmin(admin.ModelAdmin):
         return format_html("¶{}: {}", number, obj.source.paragraph(number))
 
 
+@admin.register(CorrectionRequest)
+class CorrectionRequestAdmin(admin.ModelAdmin):
+    """The editors' queue of readers' error reports."""
+
+    list_display = ["__str__", "position_link", "state", "created_at", "resolved_by"]
+    list_filter = ["state", "created_at"]
+    list_select_related = ["position", "resolved_by"]
+    search_fields = ["message", "position_text", "note"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "position_link",
+        "position_text",
+        "message",
+        "email",
+        "created_at",
+        "resolved_at",
+        "resolved_by",
+    ]
+    fields = [*readonly_fields[:5], "state", "note", "resolved_at", "resolved_by"]
+
+    def has_add_permission(self, request):
+        return False  # requests come from readers, through the form on each position page
+
+    @admin.display(description=_("position"))
+    def position_link(self, obj):
+        if obj.position_id is None:
+            return _("(deleted)")
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("admin:proceedings_position_change", args=[obj.position_id]),
+            _("edit"),
+            obj.position.get_absolute_url(),
+            _("view on site"),
+        )
+
+    def save_model(self, request, obj, form, change):
+        services.set_correction_state(
+            request=obj, state=obj.state, note=obj.note, user=request.user
+        )
+
+
+class ResultsFilter(admin.SimpleListFilter):
+    title = _("results")
+    parameter_name = "results"
+
+    def lookups(self, request, model_admin):
+        return [("none", _("No results")), ("some", _("Some results"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(result_count=0)
+        if self.value() == "some":
+            return queryset.filter(result_count__gt=0)
+        return queryset
+
+
+@admin.register(SearchQueryStat)
+class SearchQueryStatAdmin(admin.ModelAdmin):
+    """What readers search for, per day, with the number of results: no personal data."""
+
+    list_display = ["query", "filters", "result_count", "searches", "day"]
+    list_filter = [ResultsFilter, "day"]
+    search_fields = ["query", "filters"]
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 # People live in the speakers app, which must not import proceedings; their roles and
 # positions are attached here instead.
 admin.site.unregister(Speaker)
@@ -266,7 +310,7 @@ admin.site.unregister(Speaker)
 @admin.register(Speaker)
 class SpeakerAdmin(BaseSpeakerAdmin):
     list_display = [*BaseSpeakerAdmin.list_display, "role_count"]
-    list_filter = ["appearances__institution__sector", "appearances__session__forum"]
+    list_filter = ["status", "appearances__institution__sector", "appearances__session__forum"]
     inlines = [*BaseSpeakerAdmin.inlines, AppearanceInline]
     readonly_fields = ["positions"]
     fieldsets = [*BaseSpeakerAdmin.fieldsets, (_("Positions"), {"fields": ["positions"]})]

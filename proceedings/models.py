@@ -7,32 +7,43 @@ and later search, feeds and exports, go through ``.published()``.
 
 from functools import cached_property
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
 
+from forum_portal.workflow import Publishable, Status, status_q  # noqa: F401 - Status re-exported
 from speakers.models import Institution, Speaker
 
-
-class Status(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    PUBLISHED = "published", _("Published")
+from .search.fields import TextSearchVectorField
 
 
 def published_forum_q(prefix=""):
     """Return the condition "belongs to a published forum", across relations via ``prefix``."""
-    return Q(**{f"{prefix}status": Status.PUBLISHED})
+    return status_q(prefix)
+
+
+def published_theme_q(prefix=""):
+    """Return the one definition of a public theme: itself and its forum published."""
+    return status_q(prefix) & published_forum_q(f"{prefix}forum__")
+
+
+def published_appearance_q(prefix=""):
+    """Return the one definition of a public role: a published person in a published forum."""
+    return status_q(f"{prefix}speaker__") & published_forum_q(f"{prefix}session__forum__")
 
 
 def published_position_q(prefix=""):
-    """Return the one definition of a public position: itself and its forum published."""
-    return Q(**{f"{prefix}status": Status.PUBLISHED}) & published_forum_q(
-        f"{prefix}appearance__session__forum__"
-    )
+    """Return the one definition of a public position: itself, its speaker and forum published.
+
+    Pages, search, feeds and exports all go through this (via ``PositionQuerySet.published``).
+    """
+    return status_q(prefix) & published_appearance_q(f"{prefix}appearance__")
 
 
 class ForumQuerySet(models.QuerySet):
@@ -40,7 +51,7 @@ class ForumQuerySet(models.QuerySet):
         return self.filter(published_forum_q())
 
 
-class Forum(models.Model):
+class Forum(Publishable):
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
     name = models.CharField(_("name"), max_length=300, help_text=_("In the original script."))
     name_en = models.CharField(_("English name"), max_length=300, blank=True)
@@ -53,14 +64,14 @@ class Forum(models.Model):
     organisers_en = models.TextField(_("organisers (English)"), blank=True)
     description = models.TextField(_("description"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
-    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.DRAFT)
-    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
 
     objects = ForumQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("forum")
         verbose_name_plural = _("forums")
+        permissions = [("publish_forum", _("Can publish, unpublish and withdraw forums"))]
         ordering = ["-edition_year", "name"]
         constraints = [
             models.CheckConstraint(
@@ -76,10 +87,6 @@ class Forum(models.Model):
 
     def get_absolute_url(self):
         return reverse("proceedings:forum-detail", args=[self.slug])
-
-    @property
-    def is_published(self):
-        return self.status == Status.PUBLISHED
 
 
 class SessionQuerySet(models.QuerySet):
@@ -109,6 +116,7 @@ class Session(models.Model):
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     objects = SessionQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = pgettext_lazy("forum session", "session")
@@ -144,6 +152,7 @@ class Question(models.Model):
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     objects = QuestionQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("guiding question")
@@ -164,10 +173,10 @@ class Question(models.Model):
 
 class ThemeQuerySet(models.QuerySet):
     def published(self):
-        return self.filter(published_forum_q("forum__"))
+        return self.filter(published_theme_q())
 
 
-class Theme(models.Model):
+class Theme(Publishable):
     class Kind(models.TextChoices):
         FINDING = "finding", _("Finding")
         OUTLOOK = "outlook", _("Outlook")
@@ -197,10 +206,12 @@ class Theme(models.Model):
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     objects = ThemeQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=[questions])
 
     class Meta:
         verbose_name = _("theme")
         verbose_name_plural = _("themes")
+        permissions = [("publish_theme", _("Can publish, unpublish and withdraw themes"))]
         ordering = ["forum", "order", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["forum", "slug"], name="theme_slug_unique_per_forum"),
@@ -239,6 +250,8 @@ class SourceDocument(models.Model):
         _("full text"), help_text=_("Paragraphs separated by one blank line; ¶N counts them.")
     )
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("source document")
         verbose_name_plural = _("source documents")
@@ -267,6 +280,12 @@ class SourceDocument(models.Model):
             if text in paragraph:
                 return number
         return None
+
+
+class AppearanceQuerySet(models.QuerySet):
+    def published(self):
+        """Roles of published people in published forums (what makes a person public)."""
+        return self.filter(published_appearance_q())
 
 
 class Appearance(models.Model):
@@ -307,6 +326,9 @@ class Appearance(models.Model):
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
+    objects = AppearanceQuerySet.as_manager()
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("role at the time of speaking")
         verbose_name_plural = _("roles at the time of speaking")
@@ -343,8 +365,37 @@ class PositionQuerySet(models.QuerySet):
             models.Prefetch("themes", queryset=Theme.objects.select_related("forum")), "tags"
         )
 
+    # Search index upkeep (proceedings/search/). Bulk writes bypass save() and its signals, so
+    # the two bulk paths re-index what they wrote themselves; see search.indexing.
 
-class Position(models.Model):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Create the rows, then index the published ones for search (their m2m come later)."""
+        from .search.indexing import schedule_reindex
+
+        objs = super().bulk_create(objs, *args, **kwargs)
+        schedule_reindex([obj.pk for obj in objs if obj.pk is not None])
+        return objs
+
+    bulk_create.alters_data = True
+
+    def update(self, **kwargs):
+        """Update the rows; re-index them for search when a field the index reads changes.
+
+        ``bulk_update()`` goes through here too. One extra query (the ids) when it applies.
+        """
+        from .search.indexing import INDEXED_POSITION_FIELDS, schedule_reindex
+
+        if not INDEXED_POSITION_FIELDS.intersection(kwargs):
+            return super().update(**kwargs)
+        ids = list(self.values_list("pk", flat=True))
+        count = super().update(**kwargs)
+        schedule_reindex(ids)
+        return count
+
+    update.alters_data = True
+
+
+class Position(Publishable):
     """A viewpoint a speaker took, as the source reports it."""
 
     class Fidelity(models.TextChoices):
@@ -393,8 +444,6 @@ class Position(models.Model):
         help_text=_("Locator: paragraph number in the source."),
     )
     tags = TaggableManager(_("tags"), blank=True)
-    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.DRAFT)
-    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     featured = models.BooleanField(
         _("featured"), default=False, help_text=_("Shown on the home page.")
     )
@@ -403,10 +452,12 @@ class Position(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = PositionQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=[themes])
 
     class Meta:
         verbose_name = _("position")
         verbose_name_plural = _("positions")
+        permissions = [("publish_position", _("Can publish, unpublish and withdraw positions"))]
         ordering = ["order", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -433,10 +484,6 @@ class Position(models.Model):
     @property
     def speaker(self):
         return self.appearance.speaker
-
-    @property
-    def is_published(self):
-        return self.status == Status.PUBLISHED
 
     @property
     def locator(self):
@@ -468,3 +515,113 @@ class Position(models.Model):
             }
         if errors:
             raise ValidationError(errors)
+
+
+class PositionSearchDocument(models.Model):
+    """The search index entry of one published position: proceedings/search/ writes it.
+
+    Drafts have none. It sits beside the positions table, so that scans of the index read narrow
+    rows; each backend uses its own column for the tokens (see search/backends.py).
+    """
+
+    position = models.OneToOneField(
+        Position,
+        models.CASCADE,
+        primary_key=True,
+        related_name="search_document",
+        verbose_name=_("position"),
+    )
+    doc_key = models.BigIntegerField(
+        _("ordering key"),
+        unique=True,
+        help_text=_("Date said and reading order packed in one number: larger is newer."),
+    )
+    # Short columns first: SQLite reads a row's columns in order, and searches read facets.
+    facets = models.TextField(
+        _("facet tokens"), blank=True, help_text=_("Theme, speaker, tag… tokens for filters.")
+    )
+    analyser_version = models.PositiveSmallIntegerField(_("analyser version"))
+    vector = TextSearchVectorField(_("text search vector"), null=True, editable=False)
+    tokens = models.TextField(
+        _("tokens"), blank=True, help_text=_("Analysed text (SQLite's full-text index reads it).")
+    )
+
+    class Meta:
+        verbose_name = _("search document")
+        verbose_name_plural = _("search documents")
+        # doc_key is unique, and its index serves the newest-first scans of the search and the
+        # rowid lookups of SQLite's FTS5 table (search/backends.py).
+
+    def __str__(self):
+        return f"search document of position {self.position_id}"
+
+
+class CorrectionRequest(models.Model):
+    """A reader's report that something on a position's page is wrong, queued for editors."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
+        REJECTED = "rejected", _("Rejected")
+
+    position = models.ForeignKey(
+        Position,
+        # A request outlives the position it was about; its text snapshot keeps it readable.
+        models.SET_NULL,
+        null=True,
+        related_name="correction_requests",
+        verbose_name=_("position"),
+    )
+    position_text = models.TextField(_("position text when reported"), blank=True)
+    message = models.TextField(_("what is wrong"), max_length=2000)
+    email = models.EmailField(_("reader's email"), blank=True)
+    state = models.CharField(_("state"), max_length=20, choices=State, default=State.OPEN)
+    note = models.TextField(_("editor's note"), blank=True)
+    created_at = models.DateTimeField(_("reported at"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+
+    class Meta:
+        verbose_name = _("correction request")
+        verbose_name_plural = _("correction requests")
+        ordering = ["-created_at", "-pk"]
+        # The editors' queue lists open requests, newest first.
+        indexes = [models.Index(fields=["state", "-created_at"], name="correction_queue_idx")]
+
+    def __str__(self):
+        text = self.message if len(self.message) <= 50 else f"{self.message[:50]}…"
+        return f"#{self.pk} {text}"
+
+
+class SearchQueryStat(models.Model):
+    """How often a search was made on one day, and how many results it had; no personal data."""
+
+    day = models.DateField(_("day"))
+    query = models.CharField(_("query"), max_length=300, blank=True)
+    filters = models.CharField(
+        _("filters"), max_length=500, blank=True, help_text=_("Active filters, as key=value&….")
+    )
+    result_count = models.PositiveIntegerField(_("results"))
+    searches = models.PositiveIntegerField(_("searches"), default=1)
+
+    class Meta:
+        verbose_name = _("search statistic")
+        verbose_name_plural = _("search statistics")
+        ordering = ["-day", "-searches"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "query", "filters"], name="searchquerystat_one_row_per_day"
+            ),
+        ]
+        # The admin's "no results" view filters on result_count and sorts by day.
+        indexes = [models.Index(fields=["result_count", "-day"], name="searchstat_zero_idx")]
+
+    def __str__(self):
+        return self.query or _("(empty query)")

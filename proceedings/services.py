@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from forum_portal.workflow import can_transition
 from speakers.models import Institution, Sector, Speaker, SpeakerLink
 
 from .models import (
@@ -29,6 +31,7 @@ from .models import (
     Status,
     Theme,
 )
+from .search.indexing import deferred_indexing
 
 FORMAT = "forum-portal/1"
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
@@ -50,6 +53,7 @@ class F:
     choices: tuple = ()
     target: str = ""  # for ref/reflist: the record type referred to
     attr: str = ""  # model attribute, when it differs from the name
+    default: Any = None  # when the key is omitted; None means the kind's default
 
     @property
     def model_attr(self):
@@ -82,6 +86,9 @@ SPECS = {
         F("bio_en"),
         F("aliases", "strlist"),
         F("links", "links"),
+        # People and themes are public only through published forums and positions anyway,
+        # so a file that does not say otherwise publishes them.
+        F("status", choices=_choices(Status), default=Status.PUBLISHED),
     ],
     "source": [
         F("slug", "slug", True),
@@ -137,6 +144,7 @@ SPECS = {
         F("kind", choices=_choices(Theme.Kind)),
         F("parent", "ref", target="theme"),
         F("questions", "reflist", True, target="question"),
+        F("status", choices=_choices(Status), default=Status.PUBLISHED),
         F("order", "int"),
     ],
     "appearance": [
@@ -199,6 +207,8 @@ KEY_DEFAULTS = {
 
 
 def _default(spec):
+    if spec.default is not None:
+        return spec.default
     if spec.name in KEY_DEFAULTS:
         return KEY_DEFAULTS[spec.name]
     value = KIND_DEFAULTS[spec.kind]
@@ -223,6 +233,7 @@ class ImportReport:
     created: Counter = field(default_factory=Counter)
     updated: Counter = field(default_factory=Counter)
     unchanged: Counter = field(default_factory=Counter)
+    records: list = field(default_factory=list)  # (kind, str(row), outcome) in write order
 
     @property
     def changed(self):
@@ -478,13 +489,13 @@ def load_file(path):
         ) from exc
 
 
-def import_forum_file(*, path):
+def import_forum_file(*, path, user=None):
     """Validate and import one data file; return an ImportReport or raise ImportFailed."""
     path = Path(path)
-    return import_forum_data(data=load_file(path), source_name=path.name)
+    return import_forum_data(data=load_file(path), source_name=path.name, user=user)
 
 
-def import_forum_data(*, data, source_name="<data>"):
+def import_forum_data(*, data, source_name="<data>", user=None, dry_run=False):
     """
     Validate ``data`` completely, then write it in one transaction.
 
@@ -493,13 +504,20 @@ def import_forum_data(*, data, source_name="<data>"):
     ``full_clean()`` (which checks, for example, that a verbatim quotation occurs in its
     source). Any error rolls the whole import back and raises ImportFailed. Records that
     already match the file are not touched, so importing the same file twice changes nothing.
+    Every row written gets a history entry attributed to ``user`` with the reason
+    "Import of <source_name>". With ``dry_run``, everything is done and then rolled back: the
+    report says what an import would create, update and leave alone.
     """
     clean = validate(data, source_name=source_name)
-    writer = _Writer(source_name)
-    with transaction.atomic():
+    writer = _Writer(source_name, user=user)
+    # Search index: every position the import touches (or whose speaker, theme, tag… it
+    # changes) is re-indexed once, by reindex_positions(), when the inner block ends.
+    with transaction.atomic(), deferred_indexing():
         writer.write(clean)
         if writer.errors:
             raise ImportFailed(writer.errors)  # rolls back everything written so far
+        if dry_run:
+            transaction.set_rollback(True)
     return writer.report
 
 
@@ -516,17 +534,20 @@ class _Writer:
         "theme": Theme,
     }
 
-    def __init__(self, source_name):
+    def __init__(self, source_name, user=None):
         self.source_name = source_name
+        self.user = user
         self.errors = []
         self.cache = {}
         self.outcome = {}  # (kind, pk) -> "created" | "updated" | "unchanged"
+        self.labels = {}  # (kind, pk) -> str(row), for previews
 
     @property
     def report(self):
         report = ImportReport()
-        for (kind, _pk), outcome in self.outcome.items():
-            getattr(report, outcome)[kind] += 1
+        for key, outcome in self.outcome.items():
+            getattr(report, outcome)[key[0]] += 1
+            report.records.append((key[0], self.labels[key], outcome))
         return report
 
     def write(self, clean):
@@ -621,10 +642,13 @@ class _Writer:
             except ValidationError as exc:
                 self.add_errors(record["_where"], exc)
                 return None
+            obj._change_reason = f"Import of {self.source_name}"  # read by simple-history
+            obj._history_user = self.user
             obj.save()
         self.outcome[(kind, obj.pk)] = (
             "created" if created else "updated" if changed else "unchanged"
         )
+        self.labels[(kind, obj.pk)] = str(obj)
         return obj
 
     def add_errors(self, where, exc):
@@ -768,16 +792,56 @@ def dumps(data):
 # ---------------------------------------------------------------------------------------------
 
 
-def set_status(*, queryset, status):
-    """
-    Set ``status`` on every row of ``queryset`` (forums or positions); return how many changed.
+class TransitionNotAllowed(PermissionDenied):
+    """The user may not make one of the requested status changes; nothing was changed."""
 
-    Publishing stamps ``published_at`` on rows that were never published before.
+
+def transition(*, objects, to, user=None, reason=""):
     """
-    with transaction.atomic():
-        changing = queryset.exclude(status=status)
-        count = changing.count()
-        if status == Status.PUBLISHED:
-            changing.filter(published_at__isnull=True).update(published_at=timezone.now())
-        changing.update(status=status)
-    return count
+    Move every object (forums, themes, positions or speakers) to status ``to``; return how many
+    changed.
+
+    All or nothing: if ``user`` may not make one of the moves (``forum_portal.workflow``:
+    editors submit and return drafts, publishers publish, unpublish and withdraw), raise
+    TransitionNotAllowed and change nothing. ``user=None`` is the system (commands, migrations).
+    Each change is saved on its own, so history records who made it and why, and the search
+    index follows (once, at the end); publishing stamps ``published_at`` the first time.
+    """
+    objects = [obj for obj in objects if obj.status != to]
+    if user is not None:
+        refused = [obj for obj in objects if not can_transition(user, type(obj), obj.status, to)]
+        if refused:
+            names = ", ".join(f"“{obj}” ({obj.get_status_display()})" for obj in refused[:5])
+            raise TransitionNotAllowed(
+                _("You may not move these to “%(status)s”: %(names)s.")
+                % {"status": Status(to).label, "names": names}
+            )
+    with transaction.atomic(), deferred_indexing():
+        for obj in objects:
+            obj.status = to
+            if to == Status.PUBLISHED and obj.published_at is None:
+                obj.published_at = timezone.now()
+            obj._change_reason = reason or _("Status changed to “%(status)s”") % {
+                "status": Status(to).label
+            }
+            obj._history_user = user
+            obj.save(update_fields=["status", "published_at"])
+    return len(objects)
+
+
+# ---------------------------------------------------------------------------------------------
+# Readers' corrections
+# ---------------------------------------------------------------------------------------------
+
+
+def set_correction_state(*, request, state, note="", user=None):
+    """Record an editor's decision on a correction request (who and when, once closed)."""
+    from .models import CorrectionRequest
+
+    request.state, request.note = state, note
+    if state == CorrectionRequest.State.OPEN:
+        request.resolved_at = request.resolved_by = None
+    elif request.resolved_at is None:
+        request.resolved_at, request.resolved_by = timezone.now(), user
+    request.save()
+    return request

@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from forum_portal.workflow_admin import HistoryAdmin, WorkflowAdmin
+
 from .models import Institution, Speaker, SpeakerLink
 
 
 @admin.register(Institution)
-class InstitutionAdmin(admin.ModelAdmin):
+class InstitutionAdmin(HistoryAdmin):
     list_display = ["name", "name_en", "short_name", "sector", "country", "city"]
     list_filter = ["sector", "country"]
     search_fields = ["name", "name_en", "short_name", "slug"]
@@ -23,13 +25,13 @@ class SpeakerLinkInline(admin.TabularInline):
 
 
 @admin.register(Speaker)
-class SpeakerAdmin(admin.ModelAdmin):
-    list_display = ["name", "name_en", "sort_name", "slug"]
+class SpeakerAdmin(WorkflowAdmin):
+    list_display = ["name", "name_en", "sort_name", "status"]
     search_fields = ["name", "name_en", "sort_name", "slug"]
     prepopulated_fields = {"slug": ["name_en"]}
     inlines = [SpeakerLinkInline]
     fieldsets = [
-        (None, {"fields": ["name", "name_en", "sort_name", "slug"]}),
+        (None, {"fields": ["name", "name_en", "sort_name", "slug", "status", "published_at"]}),
         (_("About"), {"fields": ["bio", "bio_en", "photo"]}),
         (_("Matching"), {"fields": ["aliases"], "classes": ["collapse"]}),
     ]

@@ -1,7 +1,11 @@
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from forum_portal.workflow import Publishable, status_q
 
 
 class Sector(models.TextChoices):
@@ -14,6 +18,19 @@ class Sector(models.TextChoices):
     FINANCE = "finance", _("Finance and investment")
     ASSOCIATION = "association", _("Association and civil society")
     FOREIGN = "foreign", _("Foreign government and international")
+
+
+def _public_appearances():
+    # Roles are defined in proceedings (which imports this app, never the reverse): reach
+    # them through the reverse relation's model rather than an import.
+    appearance = Speaker.appearances.rel.related_model
+    return appearance.objects.published()
+
+
+class InstitutionQuerySet(models.QuerySet):
+    def published(self):
+        """Institutions named in a public role (a published person in a published forum)."""
+        return self.filter(Exists(_public_appearances().filter(institution=OuterRef("pk"))))
 
 
 class Institution(models.Model):
@@ -37,6 +54,9 @@ class Institution(models.Model):
         ),
     )
 
+    objects = InstitutionQuerySet.as_manager()
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("institution")
         verbose_name_plural = _("institutions")
@@ -56,7 +76,13 @@ class Institution(models.Model):
         return reverse("proceedings:institution-detail", args=[self.slug])
 
 
-class Speaker(models.Model):
+class SpeakerQuerySet(models.QuerySet):
+    def published(self):
+        """Published people with a role in a published forum."""
+        return self.filter(status_q(), Exists(_public_appearances().filter(speaker=OuterRef("pk"))))
+
+
+class Speaker(Publishable):
     """A person who speaks at (or reports on) a forum. Roles live on their appearances."""
 
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
@@ -77,9 +103,13 @@ class Speaker(models.Model):
         help_text=_("Other spellings of the name (Simplified, other romanisations)."),
     )
 
+    objects = SpeakerQuerySet.as_manager()
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("speaker")
         verbose_name_plural = _("speakers")
+        permissions = [("publish_speaker", _("Can publish, unpublish and withdraw speakers"))]
         ordering = ["sort_name"]
 
     def __str__(self):
@@ -96,6 +126,8 @@ class SpeakerLink(models.Model):
     label = models.CharField(_("label"), max_length=100)
     url = models.URLField(_("URL"))
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("external link")

@@ -75,10 +75,15 @@ def make_question(*, forum, slug=None, title=None, order=0, **fields):
     )
 
 
-def make_theme(*, forum, questions=(), slug=None, title=None, order=0, **fields):
+def make_theme(*, forum, questions=(), slug=None, title=None, order=0, published=True, **fields):
     n = _next()
     theme = Theme.objects.create(
-        forum=forum, slug=slug or f"theme-{n}", title=title or f"主題{n}", order=order, **fields
+        forum=forum,
+        slug=slug or f"theme-{n}",
+        title=title or f"主題{n}",
+        order=order,
+        status=_status(published),
+        **fields,
     )
     theme.questions.set(questions)
     return theme
@@ -95,7 +100,7 @@ def make_institution(*, slug=None, name=None, sector=Sector.RESEARCH, **fields):
     )
 
 
-def make_speaker(*, slug=None, name=None, name_en=None, **fields):
+def make_speaker(*, slug=None, name=None, name_en=None, published=True, **fields):
     n = _next()
     name_en = name_en or f"Speaker {n}"
     return Speaker.objects.create(
@@ -103,6 +108,7 @@ def make_speaker(*, slug=None, name=None, name_en=None, **fields):
         name=name or f"發言人{n}",
         name_en=name_en,
         sort_name=fields.pop("sort_name", name_en),
+        status=_status(published),
         **fields,
     )
 

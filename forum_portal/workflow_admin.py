@@ -1,0 +1,88 @@
+"""Admin support for the publication workflow (``forum_portal.workflow``) and history."""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
+
+from .workflow import Status, publish_permission
+
+
+def _transition_action(to, name, description, permission):
+    @admin.action(description=description, permissions=[permission])
+    def action(modeladmin, request, queryset):
+        # Imported here: proceedings imports this module, never the reverse at import time.
+        from proceedings.services import TransitionNotAllowed, transition
+
+        try:
+            count = transition(objects=list(queryset), to=to, user=request.user)
+        except TransitionNotAllowed as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+            return
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "%(count)d item is now “%(status)s”.",
+                "%(count)d items are now “%(status)s”.",
+                count,
+            )
+            % {"count": count, "status": Status(to).label},
+            messages.SUCCESS,
+        )
+
+    action.__name__ = name
+    return action
+
+
+submit_for_review = _transition_action(
+    Status.REVIEW, "submit_for_review", _("Submit selected for review"), "change"
+)
+return_to_draft = _transition_action(
+    Status.DRAFT, "return_to_draft", _("Return selected to draft (unpublish)"), "change"
+)
+publish = _transition_action(Status.PUBLISHED, "publish", _("Publish selected"), "publish")
+withdraw = _transition_action(
+    Status.WITHDRAWN, "withdraw", _("Withdraw selected (retract publicly)"), "publish"
+)
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """Every curated model: a history page with a readable diff, and revert to a version."""
+
+    history_list_display = []
+
+
+class WorkflowAdmin(HistoryAdmin):
+    """
+    Status is changed only through the workflow actions, which check each move.
+
+    Editors (change permission) submit for review and return to draft; publishers (the
+    ``publish_<model>`` permission) publish, unpublish and withdraw, and alone may edit rows
+    that are published or withdrawn. The rules are checked in the service the actions call
+    and again here, so a hand-made POST or a reverted history version cannot bypass them.
+    """
+
+    actions = [submit_for_review, return_to_draft, publish, withdraw]
+    history_list_display = ["status"]
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm(publish_permission(self.model))
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is not None and obj.status in (Status.PUBLISHED, Status.WITHDRAWN):
+            return self.has_publish_permission(request)
+        return True
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "status", "published_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            # The status is never taken from a form or an old version: only actions move it.
+            current = type(obj).objects.filter(pk=obj.pk).values("status", "published_at").get()
+            obj.status, obj.published_at = current["status"], current["published_at"]
+        else:
+            obj.status, obj.published_at = Status.DRAFT, None
+        super().save_model(request, obj, form, change)

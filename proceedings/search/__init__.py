@@ -1,0 +1,38 @@
+"""
+Full-text search of the published positions, in Traditional and Simplified Chinese and English.
+
+Modules: ``analysis`` (text → tokens), ``query`` (what a reader types → terms), ``facets``,
+``backends`` (SQLite FTS5, PostgreSQL tsvector), ``indexing`` (documents follow the data),
+``signals``, ``highlight`` and ``service`` (``search()``, the API of the search page).
+
+The public names below are imported lazily: ``proceedings.models`` imports ``search.fields``,
+so this package must not import the models when it is first loaded.
+"""
+
+_EXPORTS = {
+    "search": "service",
+    "SearchResult": "service",
+    "SearchHit": "service",
+    "FacetValue": "service",
+    "ActiveFilter": "service",
+    "SORTS": "service",
+    "SORT_RELEVANCE": "service",
+    "SORT_DATE": "service",
+    "parse_query": "query",
+    "ParsedQuery": "query",
+    "FACETS": "facets",
+    "CANDIDATES": "backends",
+    "reindex_positions": "indexing",
+    "reindex_all": "indexing",
+    "deferred_indexing": "indexing",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)

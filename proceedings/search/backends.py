@@ -1,0 +1,354 @@
+"""
+The two full-text backends, over the same documents and with the same result sets.
+
+Both index the analyser's tokens as plain words (no database parser touches a token), plus the
+facet tokens, and both answer a search with the **newest** ``CANDIDATES`` matching documents
+(``doc_key DESC``: the day said, then reading order), ranked and counted in Python. Ranking or
+counting every match costs time in proportion to the number of matches (2.8 s for a common word
+in 1M rows, SEARCH-NOTES §6.6); a bounded window keeps a search fast however common its words,
+and counts above the window read "1000+".
+
+SQLite: an FTS5 table over the documents table (external content, ``ascii`` tokenizer with
+``_`` as a token character, so that a token of the analyser is exactly one FTS5 token), kept up to
+date by triggers on that table. ``MATCH`` with ``ORDER BY rowid DESC LIMIT`` walks the posting
+lists newest first and stops early; bm25 scores the window.
+
+PostgreSQL: a ``tsvector`` column written as a literal (``'融合':1 '合创':2 '_th7'``) with a GIN
+index, ``ts_rank`` over the window. The window is found with one of two plans, chosen inside the
+same statement from the planner's own statistics (``pg_stats`` most common elements):
+
+- common terms: scan ``doc_key`` backwards and test each row until the window is full (stops
+  after about ``CANDIDATES / frequency`` rows; the GIN bitmap of a word in half the rows costs
+  more than that, SEARCH-NOTES §6.8);
+- rare terms, and whatever the first plan left unscanned: the GIN bitmap, then the newest rows.
+
+The first plan only ever scans a bounded number of rows; if the estimate was wrong (a phrase of
+common bigrams that never occur together), the second plan finishes the job.
+"""
+
+from dataclasses import dataclass, field
+
+from ..models import PositionSearchDocument
+from .facets import ALL_TOKEN
+from .query import Phrase, Term
+
+CANDIDATES = 1000
+_FETCH = CANDIDATES + 1  # one more than the window tells "more than CANDIDATES"
+
+DOC_TABLE = PositionSearchDocument._meta.db_table
+FTS_TABLE = "proceedings_position_fts"
+
+
+@dataclass(frozen=True)
+class MatchSpec:
+    """What one candidate set must match: all terms, none of ``excluded``, one token per group."""
+
+    terms: tuple[Term, ...] = ()
+    excluded: tuple[Term, ...] = ()
+    facet_groups: tuple[tuple[str, ...], ...] = ()
+    rank: bool = False
+
+    @property
+    def is_browse(self):
+        return not (self.terms or self.excluded or self.facet_groups)
+
+
+@dataclass
+class Candidates:
+    """Matching documents, newest first: ``(doc_key, score, facet tokens)`` rows."""
+
+    rows: list = field(default_factory=list)
+
+    @property
+    def capped(self):
+        return len(self.rows) > CANDIDATES
+
+
+def get_backend(connection):
+    """Return the backend for a database connection."""
+    if connection.vendor == "postgresql":
+        return PostgresBackend(connection)
+    if connection.vendor == "sqlite":
+        return SQLiteBackend(connection)
+    raise NotImplementedError(f"Search supports SQLite and PostgreSQL, not {connection.vendor}.")
+
+
+class SQLiteBackend:
+    def __init__(self, connection):
+        self.connection = connection
+
+    def make_document(self, *, position_id, doc_key, tokens, facets, analyser_version):
+        return PositionSearchDocument(
+            position_id=position_id,
+            doc_key=doc_key,
+            tokens=" ".join(tokens),
+            facets=" ".join(facets),
+            analyser_version=analyser_version,
+        )
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _phrase(phrase: Phrase):
+        quoted = '"' + " ".join(phrase.tokens) + '"'
+        return f"{quoted} *" if phrase.prefix else quoted
+
+    def _term(self, term: Term):
+        phrases = [self._phrase(phrase) for phrase in term.phrases]
+        return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
+
+    def match_expression(self, spec: MatchSpec) -> str:
+        """Return the FTS5 query; every token is quoted and contains only letters, digits, _."""
+        positives = [self._term(term) for term in spec.terms]
+        positives += [
+            "(" + " OR ".join(f'"{token}"' for token in group) + ")" for group in spec.facet_groups
+        ]
+        expression = " AND ".join(positives) or f'"{ALL_TOKEN}"'
+        for term in spec.excluded:
+            expression = f"({expression}) NOT {self._term(term)}"
+        return expression
+
+    def fetch(self, specs: list[MatchSpec]) -> list[Candidates]:
+        """Return the candidates of each spec, in one statement."""
+        parts, params = [], []
+        for number, spec in enumerate(specs):
+            if spec.is_browse:
+                parts.append(
+                    f"SELECT * FROM (SELECT {number} AS n, doc_key, 0.0 AS score, facets"
+                    f" FROM {DOC_TABLE} ORDER BY doc_key DESC LIMIT {_FETCH})"
+                )
+                continue
+            # bm25() is lower for better matches; the facet column weighs nothing.
+            score = f"-bm25({FTS_TABLE}, 1.0, 0.0)" if spec.rank else "0.0"
+            parts.append(
+                f"SELECT * FROM (SELECT {number} AS n, f.rowid AS doc_key, {score} AS score,"
+                f" d.facets FROM {FTS_TABLE} f JOIN {DOC_TABLE} d ON d.doc_key = f.rowid"
+                f" WHERE {FTS_TABLE} MATCH %s ORDER BY f.rowid DESC LIMIT {_FETCH})"
+            )
+            params.append(self.match_expression(spec))
+        return _group(specs, _execute(self.connection, " UNION ALL ".join(parts), params))
+
+    # -- full rebuild ----------------------------------------------------------------------------
+
+    def begin_rebuild(self):
+        """Empty the index and stop the triggers, so that documents load without FTS writes."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
+                [DOC_TABLE],
+            )
+            self._triggers = cursor.fetchall()
+            for name, _sql in self._triggers:
+                cursor.execute(f'DROP TRIGGER "{name}"')
+            cursor.execute(f"DELETE FROM {DOC_TABLE}")
+            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('delete-all')")
+
+    def end_rebuild(self):
+        """Build the FTS index from the documents in one pass, and restore the triggers."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
+            for _name, sql in self._triggers:
+                cursor.execute(sql)
+        # Table statistics: without them SQLite reads a page of positions through the status
+        # index (every published row) instead of by primary key.
+        self.analyse()
+
+    def analyse(self):
+        """Refresh the planner's statistics of every table."""
+        with self.connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+class PostgresBackend:
+    # Plan choice (see the module docstring): scan newest-first when
+    # frequency² × rows ≥ CANDIDATES, i.e. when the rows the scan is expected to test
+    # (CANDIDATES / frequency) are fewer than the matches the GIN bitmap would fetch
+    # (frequency × rows). Both cost about the same per row (1–3 µs: a heap tuple, its tsvector
+    # decompressed, the phrase checked). The scan gives up after _SCAN_MARGIN times the rows
+    # expected, and the bitmap finishes the job.
+    _SCAN_MARGIN = 2
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def make_document(self, *, position_id, doc_key, tokens, facets, analyser_version):
+        # The tokens live only in the tsvector: the rows the newest-first scan reads stay narrow.
+        return PositionSearchDocument(
+            position_id=position_id,
+            doc_key=doc_key,
+            facets=" ".join(facets),
+            vector=tsvector_literal(tokens, facets),
+            analyser_version=analyser_version,
+        )
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _phrase(phrase: Phrase):
+        lexemes = " <-> ".join(_lexeme(token) for token in phrase.tokens)
+        return f"({lexemes}:*)" if phrase.prefix else f"({lexemes})"
+
+    def _term(self, term: Term):
+        return "(" + " | ".join(self._phrase(phrase) for phrase in term.phrases) + ")"
+
+    def tsquery(self, spec: MatchSpec, *, for_rank=False) -> str:
+        """Return the tsquery literal; every lexeme is quoted and contains only letters, digits."""
+        positives = [self._term(term) for term in spec.terms]
+        if for_rank:
+            return " & ".join(positives)
+        positives += [
+            "(" + " | ".join(_lexeme(token) for token in group) + ")" for group in spec.facet_groups
+        ]
+        expression = " & ".join(positives) or _lexeme(ALL_TOKEN)
+        for term in spec.excluded:
+            expression = f"{expression} & !{self._term(term)}"
+        return expression
+
+    def _estimate(self, spec: MatchSpec, params):
+        """Return SQL estimating the fraction of rows ``spec`` matches, from pg_stats (in ``st``).
+
+        Within a phrase, the least frequent token bounds the phrase (the bigrams of one word
+        nearly always occur together); terms and filter groups multiply, as if independent. A
+        prefix counts as common. Tokens not among the most common elements count as rare (0).
+        """
+
+        def frequency(token):
+            params.append(token)
+            return "coalesce(st.f[array_position(st.e, %s::text)], 0.0)"
+
+        factors = []
+        for term in spec.terms:
+            phrases = [
+                "1.0"
+                if phrase.prefix
+                else "least(" + ", ".join(frequency(token) for token in phrase.tokens) + ")"
+                for phrase in term.phrases
+            ]
+            factors.append("least(1.0, " + " + ".join(phrases) + ")")
+        for group in spec.facet_groups:
+            factors.append("least(1.0, " + " + ".join(frequency(t) for t in group) + ")")
+        return " * ".join(factors) or "1.0"
+
+    def fetch(self, specs: list[MatchSpec]) -> list[Candidates]:
+        """Return the candidates of each spec, in one statement."""
+        ctes = [
+            # pg_stats: what ANALYZE (autovacuum) found to be the most frequent lexemes.
+            "st AS MATERIALIZED (SELECT most_common_elems::text::text[] AS e,"
+            " most_common_elem_freqs AS f FROM pg_stats WHERE schemaname = current_schema()"
+            " AND tablename = %s AND attname = 'vector' LIMIT 1)",
+            "n AS MATERIALIZED (SELECT greatest(reltuples, 1.0)::float8 AS n FROM pg_class"
+            " WHERE oid = %s::regclass)",
+        ]
+        params = [DOC_TABLE, DOC_TABLE]
+        selects, select_params = [], []
+        for number, spec in enumerate(specs):
+            c = f"c{number}"
+            if spec.is_browse:
+                ctes.append(
+                    f"{c} AS MATERIALIZED (SELECT doc_key, facets FROM {DOC_TABLE}"
+                    f" ORDER BY doc_key DESC LIMIT {_FETCH})"
+                )
+            else:
+                query = self.tsquery(spec)
+                estimate_params = []
+                estimate = self._estimate(spec, estimate_params)
+                # e: the estimated fraction of rows matching, and w, the number of newest rows
+                # the scan may test (0: use the bitmap only).
+                ctes.append(
+                    f"e{number} AS MATERIALIZED (SELECT CASE WHEN x.v * x.v * n.n >= %s"
+                    " THEN least(ceil(%s / x.v), n.n) ELSE 0 END::bigint AS w"
+                    f" FROM (SELECT ({estimate})::float8 AS v FROM (SELECT 1) AS one"
+                    " LEFT JOIN st ON true) AS x, n)"
+                )
+                params += [_FETCH, self._SCAN_MARGIN * _FETCH, *estimate_params]
+                # The scan: the w newest rows, tested one by one (coalesce() hides the test from
+                # the GIN index). The bitmap: the older rows, only if the scan found too few;
+                # its bound is then computed ("+ 0" keeps doc_key's index out of the bitmap).
+                # Append runs its branches in order and LIMIT stops it when the window is full.
+                ctes.append(
+                    f"{c} AS MATERIALIZED (SELECT * FROM ("
+                    "(SELECT s.doc_key, s.facets FROM (SELECT doc_key, facets, vector"
+                    f" FROM {DOC_TABLE} ORDER BY doc_key DESC LIMIT (SELECT w FROM e{number}))"
+                    " AS s WHERE coalesce(s.vector @@ %s::tsquery, false))"
+                    " UNION ALL "
+                    f"(SELECT d.doc_key, d.facets FROM {DOC_TABLE} d"
+                    " WHERE d.doc_key + 0 < (SELECT CASE WHEN w = 0 THEN 9223372036854775807"
+                    f" ELSE coalesce((SELECT doc_key FROM {DOC_TABLE} ORDER BY doc_key DESC"
+                    f" OFFSET w - 1 LIMIT 1), -1) END FROM e{number})"
+                    " AND d.vector @@ %s::tsquery ORDER BY d.doc_key DESC)"
+                    f") AS u LIMIT {_FETCH})"
+                )
+                params += [query, query]
+            if spec.rank and spec.terms:
+                selects.append(
+                    f"SELECT {number}, {c}.doc_key, ts_rank(d.vector, %s::tsquery, 1)::float8,"
+                    f" {c}.facets FROM {c} JOIN {DOC_TABLE} d ON d.doc_key = {c}.doc_key"
+                )
+                select_params.append(self.tsquery(spec, for_rank=True))
+            else:
+                selects.append(f"SELECT {number}, doc_key, 0.0::float8, facets FROM {c}")
+        sql = "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects)
+        return _group(specs, _execute(self.connection, sql, params + select_params))
+
+    # -- full rebuild ----------------------------------------------------------------------------
+
+    def begin_rebuild(self):
+        """Empty the documents and drop the GIN index (built again in one pass at the end)."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+                " AND tablename = %s AND indexdef LIKE '%%USING gin%%'",
+                [DOC_TABLE],
+            )
+            self._indexes = cursor.fetchall()
+            for name, _sql in self._indexes:
+                cursor.execute(f'DROP INDEX "{name}"')
+            cursor.execute(f"TRUNCATE {DOC_TABLE}")
+
+    def end_rebuild(self):
+        with self.connection.cursor() as cursor:
+            # Django's foreign keys are checked at commit; CREATE INDEX refuses to run on a
+            # table with checks pending, so run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for _name, sql in self._indexes:
+                cursor.execute(sql)
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            cursor.execute(f"ANALYZE {DOC_TABLE}")
+
+    def analyse(self):
+        """Refresh the planner's statistics of every table."""
+        with self.connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+def _lexeme(token):
+    """Quote a token for tsvector/tsquery input (tokens hold letters and digits only)."""
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(tokens, facets):
+    """Return the tsvector input for ``tokens`` (positions 1…) and ``facets`` (no positions)."""
+    positions = {}
+    for position, token in enumerate(tokens, start=1):
+        positions.setdefault(token, []).append(str(min(position, 16383)))
+    parts = [f"{_lexeme(token)}:{','.join(where)}" for token, where in positions.items()]
+    parts += [_lexeme(token) for token in facets]
+    return " ".join(parts)
+
+
+def _execute(connection, sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _group(specs, rows):
+    """Split ``(set number, doc_key, score, facets)`` rows into one Candidates per spec."""
+    sets = [Candidates() for _ in specs]
+    for number, key, score, facets in rows:
+        sets[number].rows.append((key, score, facets))
+    for candidates in sets:
+        # The statement's own order is newest first; sorting again makes that certain.
+        candidates.rows.sort(key=lambda row: row[0], reverse=True)
+    return sets

@@ -1,0 +1,102 @@
+"""
+Highlighting: the matching words of the original text wrapped in ``<mark>``, everything escaped.
+
+Neither database can do this for us (``ts_headline`` cannot see bigram matches; FTS5's
+``highlight()`` works on the token string, not the original text). The original text is
+normalised one character at a time, keeping the position each normalised character came from,
+then tokenised as the index does; a query phrase matches the same token sequences it matches in
+the index, so a Simplified query highlights Traditional text and ``enterprises`` highlights
+"Enterprise".
+"""
+
+from functools import lru_cache
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from .analysis import UNITS_RE, normalise, word_token
+
+SNIPPET_CHARS = 160
+CONTEXT_BEFORE = 30
+
+
+@lru_cache(maxsize=50_000)
+def _normal_char(char):
+    return normalise(char)
+
+
+def _tokens_with_spans(text):
+    """Return ``[(token, start, end)]`` of ``text``, with spans in the original text."""
+    normal, origin = [], []
+    for index, char in enumerate(text):
+        for normal_char in _normal_char(char):
+            normal.append(normal_char)
+            origin.append(index)
+    normal = "".join(normal)
+    tokens = []
+    for match in UNITS_RE.finditer(normal):
+        start, end = match.span()
+        if match.group(1):
+            for i in range(start, end - 1):
+                tokens.append((normal[i : i + 2], origin[i], origin[i + 1] + 1))
+            tokens.append((normal[end - 1], origin[end - 1], origin[end - 1] + 1))
+        else:
+            tokens.append((word_token(match.group(2)), origin[start], origin[end - 1] + 1))
+    return tokens
+
+
+def _matched_spans(text, terms):
+    """Return the sorted, merged ``(start, end)`` spans of ``text`` matched by any phrase."""
+    tokens = _tokens_with_spans(text)
+    words = [token for token, _start, _end in tokens]
+    spans = []
+    for term in terms:
+        for phrase in term.phrases:
+            size = len(phrase.tokens)
+            head, last = phrase.tokens[:-1], phrase.tokens[-1]
+            for i in range(len(words) - size + 1):
+                candidate = words[i + size - 1]
+                if tuple(words[i : i + size - 1]) != head:
+                    continue
+                if candidate == last or (phrase.prefix and candidate.startswith(last)):
+                    spans.append((tokens[i][1], tokens[i + size - 1][2]))
+    merged = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def highlight(text, terms, *, max_chars=SNIPPET_CHARS) -> SafeString | None:
+    """Return an HTML-safe snippet of ``text`` with the matches of ``terms`` marked.
+
+    None when nothing in ``text`` matches. The snippet starts a little before the first match
+    and is at most ``max_chars`` characters of the text, with "…" where it was cut.
+    """
+    spans = _matched_spans(text, terms) if text and terms else []
+    if not spans:
+        return None
+    start = 0
+    if len(text) > max_chars:
+        start = max(0, min(spans[0][0] - CONTEXT_BEFORE, len(text) - max_chars))
+    end = min(len(text), start + max_chars)
+    out = ["…" if start else ""]
+    cursor = start
+    for span_start, span_end in spans:
+        span_start, span_end = max(span_start, start), min(span_end, end)
+        if span_start >= span_end:
+            continue
+        out.append(escape(text[cursor:span_start]))
+        out.append(f"<mark>{escape(text[span_start:span_end])}</mark>")
+        cursor = span_end
+    out.append(escape(text[cursor:end]))
+    out.append("…" if end < len(text) else "")
+    return mark_safe("".join(out))  # noqa: S308 (every piece of text is escaped above)
+
+
+def excerpt(text, *, max_chars=SNIPPET_CHARS) -> SafeString:
+    """Return the beginning of ``text``, escaped, for a result whose text has no match."""
+    cut = text[:max_chars]
+    return mark_safe(escape(cut) + ("…" if len(text) > max_chars else ""))  # noqa: S308

@@ -1,0 +1,302 @@
+"""
+Keeping the search index equal to the published positions.
+
+``reindex_positions(ids)`` is the one way documents are written: it reads the current state of
+each position and writes its document when the position is public (``published_position_q``),
+or removes it otherwise. Everything that changes what a position's document holds calls it:
+
+- ``Position.save()`` and many-to-many changes of its themes and tags, and saves of the
+  speakers, institutions, roles, sessions, forums, themes, questions and tags it shows, through
+  the signal receivers in ``signals.py`` (admin edits need no manual step);
+- ``PositionQuerySet.update()`` / ``bulk_update()`` / ``bulk_create()``, which bypass ``save()``;
+- the import service and ``services.transition`` (publishing), which batch their writes with
+  ``deferred_indexing()`` and re-index each touched position once at the end;
+- ``manage.py reindex`` (``reindex_all``), after the analyser changes.
+"""
+
+import datetime
+from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
+from taggit.models import TaggedItem
+
+from speakers.models import Institution, Speaker
+
+from ..models import (
+    Position,
+    PositionSearchDocument,
+    Theme,
+    published_position_q,
+)
+from .analysis import ANALYSER_VERSION, document_tokens
+from .backends import get_backend
+from .facets import ALL_TOKEN, canonical_language, facet_token
+
+# Position fields a document is made from (others, e.g. ``featured``, need no re-index).
+INDEXED_POSITION_FIELDS = frozenset(
+    {"text", "translation", "language", "fidelity", "status", "appearance", "appearance_id"}
+)
+
+# PostgreSQL stores at most 16,383 positions per document; quotes are far shorter.
+MAX_DOCUMENT_TOKENS = 16_000
+CHUNK_SIZE = 1000
+
+# doc_key: the day said (ordinal) in the high bits, then the position id inverted, so that
+# ``ORDER BY doc_key DESC`` is newest first and, within a day, reading order (lower ids first).
+PK_BITS = 40
+_PK_MASK = (1 << PK_BITS) - 1
+
+
+def doc_key(said_on: datetime.date, pk: int) -> int:
+    """Return the ordering key of position ``pk`` said on ``said_on``."""
+    return (said_on.toordinal() << PK_BITS) | (_PK_MASK - pk)
+
+
+def pk_from_doc_key(key: int) -> int:
+    """Return the position id packed in ``doc_key``."""
+    return _PK_MASK - (key & _PK_MASK)
+
+
+_pending: ContextVar[set | None] = ContextVar("search_reindex_pending", default=None)
+
+
+def schedule_reindex(ids):
+    """Re-index positions ``ids`` now, or at the end of the enclosing ``deferred_indexing()``."""
+    ids = {int(pk) for pk in ids}
+    if not ids:
+        return
+    pending = _pending.get()
+    if pending is None:
+        reindex_positions(ids)
+    else:
+        pending.update(ids)
+
+
+@contextmanager
+def deferred_indexing():
+    """Collect re-index requests inside the block; re-index each position once when it ends.
+
+    Nothing is re-indexed if the block raises (its transaction is expected to roll back).
+    Nested blocks defer to the outermost one.
+    """
+    if _pending.get() is not None:
+        yield
+        return
+    pending = set()
+    token = _pending.set(pending)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    reindex_positions(pending)
+
+
+def reindex_positions(ids) -> int:
+    """Bring the documents of positions ``ids`` up to date; return how many exist afterwards.
+
+    Steps, per chunk of ids: load the positions that are public, with everything a document
+    holds (4 queries); delete the chunk's old documents; insert the new ones. Ids of drafts and of
+    deleted positions just lose their document. Inside ``deferred_indexing()``, these ids are
+    taken off the pending set, since their current state is now indexed.
+    """
+    if hasattr(ids, "values_list"):
+        ids = ids.values_list("pk", flat=True)
+    ids = sorted({int(pk) for pk in ids})
+    pending = _pending.get()
+    if pending is not None:
+        pending.difference_update(ids)
+    builder = DocumentBuilder()
+    written = 0
+    with transaction.atomic():
+        for start in range(0, len(ids), CHUNK_SIZE):
+            chunk = ids[start : start + CHUNK_SIZE]
+            documents = builder.build(chunk)
+            PositionSearchDocument.objects.filter(position_id__in=chunk).delete()
+            PositionSearchDocument.objects.bulk_create(documents)
+            written += len(documents)
+    return written
+
+
+def reindex_all(*, progress=None) -> int:
+    """Rebuild the whole index from the published positions; return the number of documents.
+
+    One transaction: the backend drops its index (FTS5 triggers, GIN index), the documents are
+    rewritten in chunks, then the index is built in one pass, which is several times faster than
+    maintaining it row by row. ``progress(done, total)`` is called after each chunk. On
+    PostgreSQL, searches wait for the rebuild to commit.
+    """
+    backend = get_backend(connection)
+    ids = list(
+        Position.objects.filter(published_position_q()).order_by("pk").values_list("pk", flat=True)
+    )
+    builder = DocumentBuilder()
+    with transaction.atomic():
+        # Fresh statistics first: after a bulk load the planner would otherwise join the
+        # positions through the status index, chunk after chunk (10 s per chunk at 100k rows).
+        backend.analyse()
+        backend.begin_rebuild()
+        PositionSearchDocument.objects.all().delete()
+        for start in range(0, len(ids), CHUNK_SIZE):
+            PositionSearchDocument.objects.bulk_create(
+                builder.build(ids[start : start + CHUNK_SIZE])
+            )
+            if progress:
+                progress(min(start + CHUNK_SIZE, len(ids)), len(ids))
+        backend.end_rebuild()
+    return len(ids)
+
+
+# What a document is made of: the only columns read from the positions and their joins.
+DOCUMENT_FIELDS = (
+    "pk",
+    "text",
+    "translation",
+    "language",
+    "fidelity",
+    *(
+        f"appearance__{name}"
+        for name in ("as_printed", "role", "role_en", "speaker", "institution", "session")
+    ),
+    *(f"appearance__speaker__{name}" for name in ("name", "name_en", "aliases")),
+    *(
+        f"appearance__institution__{name}"
+        for name in ("name", "name_en", "short_name", "aliases", "sector")
+    ),
+    "appearance__session__held_on",
+    "appearance__session__forum",
+    "appearance__session__forum__starts_on",
+    "appearance__session__forum__edition_year",
+)
+
+
+class DocumentBuilder:
+    """Build documents, analysing each speaker, institution, theme and tag once per run."""
+
+    def __init__(self):
+        self.backend = get_backend(connection)
+        self.speakers = {}  # id -> tokens
+        self.institutions = {}  # id -> (tokens, sector)
+        self.themes = {}  # id -> (tokens, parent id, question ids)
+        self.tags = {}  # id -> tokens
+        self.position_type = ContentType.objects.get_for_model(Position)
+
+    def build(self, ids):
+        """Return unsaved PositionSearchDocuments for the public positions among ``ids``."""
+        positions = list(
+            Position.objects.filter(pk__in=ids)
+            .filter(published_position_q())
+            .select_related(
+                "appearance__speaker", "appearance__institution", "appearance__session__forum"
+            )
+            .only(*DOCUMENT_FIELDS)
+        )
+        if not positions:
+            return []
+        pks = [position.pk for position in positions]
+        themes_of = defaultdict(list)
+        for position_id, theme_id in Position.themes.through.objects.filter(
+            position_id__in=pks
+        ).values_list("position_id", "theme_id"):
+            themes_of[position_id].append(theme_id)
+        self._load_themes({t for ts in themes_of.values() for t in ts})
+        tags_of = defaultdict(list)
+        for object_id, tag_id, name in TaggedItem.objects.filter(
+            content_type=self.position_type, object_id__in=pks
+        ).values_list("object_id", "tag_id", "tag__name"):
+            tags_of[object_id].append(tag_id)
+            if tag_id not in self.tags:
+                self.tags[tag_id] = document_tokens(name)
+        return [
+            self.document(position, themes_of[position.pk], tags_of[position.pk])
+            for position in positions
+        ]
+
+    def document(self, position, theme_ids, tag_ids):
+        appearance = position.appearance
+        session = appearance.session
+        forum = session.forum
+        tokens = document_tokens(position.text)
+        tokens += document_tokens(position.translation)
+        tokens += self._speaker_tokens(appearance.speaker)
+        facets = {
+            ALL_TOKEN,
+            facet_token("speaker", appearance.speaker_id),
+            facet_token("forum", forum.pk),
+            facet_token("language", canonical_language(position.language)),
+            facet_token("fidelity", position.fidelity),
+        }
+        if appearance.institution_id:
+            institution_tokens, sector = self._institution(appearance.institution)
+            tokens += institution_tokens
+            facets.add(facet_token("institution", appearance.institution_id))
+            facets.add(facet_token("sector", sector))
+        role = appearance.as_printed
+        if appearance.role and appearance.role not in role:
+            role = f"{role} {appearance.role}"
+        tokens += document_tokens(f"{role}\n{appearance.role_en}")
+        for theme_id in theme_ids:
+            theme_tokens, _parent, questions = self.themes[theme_id]
+            tokens += theme_tokens
+            facets.update(facet_token("question", q) for q in questions)
+            # A theme's positions also count for its parent (an outlook's tasks).
+            ancestor = theme_id
+            while ancestor is not None and facet_token("theme", ancestor) not in facets:
+                facets.add(facet_token("theme", ancestor))
+                ancestor = self.themes[ancestor][1]
+        for tag_id in tag_ids:
+            facets.add(facet_token("tag", tag_id))
+            tokens += self.tags[tag_id]
+        tokens = tokens[:MAX_DOCUMENT_TOKENS]
+        said_on = session.held_on or forum.starts_on or datetime.date(forum.edition_year, 1, 1)
+        return self.backend.make_document(
+            position_id=position.pk,
+            doc_key=doc_key(said_on, position.pk),
+            tokens=tokens,
+            facets=sorted(facets),
+            analyser_version=ANALYSER_VERSION,
+        )
+
+    def _speaker_tokens(self, speaker: Speaker):
+        if speaker.pk not in self.speakers:
+            names = [speaker.name, speaker.name_en, *_strings(speaker.aliases)]
+            self.speakers[speaker.pk] = document_tokens("\n".join(names))
+        return self.speakers[speaker.pk]
+
+    def _institution(self, institution: Institution):
+        if institution.pk not in self.institutions:
+            names = [
+                institution.name,
+                institution.name_en,
+                institution.short_name,
+                *_strings(institution.aliases),
+            ]
+            self.institutions[institution.pk] = (
+                document_tokens("\n".join(names)),
+                institution.sector,
+            )
+        return self.institutions[institution.pk]
+
+    def _load_themes(self, theme_ids):
+        """Load the given themes and their ancestors into the cache."""
+        missing = set(theme_ids) - self.themes.keys()
+        while missing:
+            themes = list(Theme.objects.filter(pk__in=missing).prefetch_related("questions"))
+            if not themes:
+                break
+            for theme in themes:
+                self.themes[theme.pk] = (
+                    document_tokens(f"{theme.title}\n{theme.title_en}"),
+                    theme.parent_id,
+                    [question.pk for question in theme.questions.all()],
+                )
+            missing = {
+                parent for _tokens, parent, _q in self.themes.values() if parent is not None
+            } - self.themes.keys()
+
+
+def _strings(values):
+    """Return the strings of a JSON list field (aliases), ignoring anything else stored there."""
+    return [value for value in values if isinstance(value, str)] if isinstance(values, list) else []

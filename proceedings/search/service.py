@@ -1,0 +1,462 @@
+"""
+The search API the search page (and "search within" a speaker, theme or institution) calls.
+
+``search(query, filters, sort, page)`` runs a constant number of SQL queries whatever the input:
+one to resolve the filters (when there are any), one for the candidates of the query and of each
+facet's count, one for the facet labels, and the three of ``Position.for_listing()`` for the page.
+"""
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import CharField, F, Q, Value
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language_info, gettext
+from taggit.models import Tag
+
+from speakers.models import Institution, Sector, Speaker
+
+from ..models import Forum, Position, Question, Theme
+from .backends import CANDIDATES, MatchSpec, get_backend
+from .facets import FACETS, canonical_language, facet_token, parse_facet_token
+from .highlight import excerpt, highlight
+from .indexing import pk_from_doc_key
+from .query import ParsedQuery, clean_text, parse_query
+
+SORT_RELEVANCE = "relevance"
+SORT_DATE = "date"
+SORTS = (SORT_RELEVANCE, SORT_DATE)
+PER_PAGE = 20
+MAX_PER_PAGE = 100
+FACET_LIMIT = 50  # values listed per facet (by count); selected values are always listed
+WHO_SAYS_MOST = 10
+MAX_FILTER_VALUES = 20
+MAX_FILTER_CHARS = 200
+LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    """One value of a facet: ``value`` goes in the URL (``?theme=pujiang-2025:outlook``)."""
+
+    value: str
+    label: str
+    label_en: str
+    count: int
+    selected: bool = False
+
+
+@dataclass(frozen=True)
+class ActiveFilter:
+    """A filter in effect, for "remove this filter" links."""
+
+    facet: str
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    position: Position
+    snippet: SafeString  # the original text, matches in <mark> (or its beginning)
+    translation_snippet: SafeString | None  # the translation, when it matches
+    score: float
+
+
+@dataclass
+class SearchResult:
+    """Everything the search page shows.
+
+    ``page`` is a Django ``Page`` whose ``object_list`` is the SearchHits of this page.
+    ``total`` is exact unless ``total_capped``: then more than ``CANDIDATES`` positions match,
+    only the newest ``CANDIDATES`` are ranked and can be paged through, and the facet counts
+    (``facets_partial``) are counted over those.
+    """
+
+    query: ParsedQuery
+    sort: str
+    page: Page
+    total: int = 0
+    total_capped: bool = False
+    filters: dict = field(default_factory=dict)  # facet -> values in effect
+    active_filters: list = field(default_factory=list)
+    facets: dict = field(default_factory=dict)  # facet -> [FacetValue], by count
+    facets_partial: bool = False
+    who_says_most: list = field(default_factory=list)  # speaker FacetValues, by count
+    messages: list = field(default_factory=list)  # for the reader: ignored input, no results…
+
+    @property
+    def hits(self):
+        return list(self.page.object_list)
+
+    @property
+    def positions(self):
+        return [hit.position for hit in self.page.object_list]
+
+    @property
+    def candidates_limit(self):
+        return CANDIDATES
+
+
+def search(query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAGE) -> SearchResult:
+    """Search the published positions; never raises on any user input.
+
+    ``filters`` maps facet names (``FACETS``: theme, question, speaker, institution, sector,
+    forum, tag, language, fidelity) to a value or a list of values; a ``QueryDict`` works, and
+    keys that are not facets are ignored. Values of one facet are alternatives (OR), facets
+    combine (AND). Facet counts for a facet apply the query and every *other* facet's filter.
+    """
+    parsed = parse_query(query)
+    sort = sort if sort in SORTS else SORT_RELEVANCE
+    per_page = _int(per_page, PER_PAGE, 1, MAX_PER_PAGE)
+    messages = []
+    if parsed.truncated:
+        messages.append(
+            gettext("Your search was shortened to its first %(count)s words or characters.")
+            % {"count": f"{len(parsed.raw)}"}
+        )
+    if parsed.ignored:
+        messages.append(
+            gettext("Ignored (nothing to search for in them): %(pieces)s")
+            % {"pieces": " ".join(parsed.ignored[:10])}
+        )
+    groups, active, resolved_filters = _resolve_filters(_filter_values(filters), messages)
+    result = SearchResult(
+        query=parsed,
+        sort=sort if parsed.terms else SORT_DATE,
+        page=Paginator([], per_page).get_page(1),
+        filters=resolved_filters,
+        active_filters=active,
+        messages=messages,
+    )
+    if parsed.is_empty and not parsed.is_blank:
+        messages.append(
+            gettext("Nothing to search for in “%(query)s”: type a word in Chinese or English.")
+            % {"query": parsed.raw[:50]}
+        )
+        return result
+
+    specs = [
+        MatchSpec(
+            parsed.terms,
+            parsed.excluded,
+            tuple(groups.values()),
+            rank=result.sort == SORT_RELEVANCE,
+        )
+    ]
+    for name in groups:  # each filtered facet is counted without its own filter
+        specs.append(
+            MatchSpec(
+                parsed.terms,
+                parsed.excluded,
+                tuple(tokens for other, tokens in groups.items() if other != name),
+            )
+        )
+    candidate_sets = get_backend(connection).fetch(specs)
+    main = candidate_sets[0]
+    rows = main.rows[:CANDIDATES]
+    if result.sort == SORT_RELEVANCE:
+        rows = sorted(rows, key=lambda row: (-row[1], -row[0]))
+    result.total = len(rows)
+    result.total_capped = main.capped
+
+    counted = {name: main for name in FACETS}
+    counted.update(zip(groups, candidate_sets[1:], strict=True))
+    result.facets_partial = any(c.capped for c in counted.values())
+    result.facets = _facets(counted, resolved_filters)
+    result.who_says_most = [value for value in result.facets["speaker"] if value.count][
+        :WHO_SAYS_MOST
+    ]
+
+    paginator = Paginator(range(len(rows)), per_page)
+    page_obj = paginator.get_page(page)
+    page_rows = [rows[i] for i in page_obj.object_list]
+    page_obj.object_list = _hits(page_rows, parsed)
+    result.page = page_obj
+
+    if not rows:
+        if active:
+            messages.append(
+                gettext("No positions match with these filters. Remove a filter to see more.")
+            )
+        elif not parsed.is_blank:
+            messages.append(
+                gettext(
+                    "No positions match “%(query)s”. Try fewer or shorter words, or the English "
+                    "translation (Traditional and Simplified characters are both searched)."
+                )
+                % {"query": parsed.summary}
+            )
+    return result
+
+
+def _int(value, default, low, high):
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return max(low, min(high, number))
+
+
+def _filter_values(filters):
+    """Return ``{facet: [values]}`` from a dict or QueryDict: known facets, strings, distinct."""
+    out = {}
+    if not filters:
+        return out
+    for name in FACETS:
+        if hasattr(filters, "getlist"):
+            raw = filters.getlist(name)
+        else:
+            raw = filters.get(name)
+            if raw is None:
+                continue
+            if isinstance(raw, str | int) or not hasattr(raw, "__iter__"):
+                raw = [raw]
+        values = []
+        for value in raw:
+            value = clean_text(value).strip()[:MAX_FILTER_CHARS]
+            if value and value not in values:
+                values.append(value)
+        if values:
+            out[name] = values[:MAX_FILTER_VALUES]
+    return out
+
+
+# Labels and slugs of the facets stored as rows: (kind, id, slug, forum slug, label, label_en).
+def _entity_rows(kind, queryset, label, label_en, forum_slug=None):
+    return queryset.annotate(
+        _kind=Value(kind, output_field=CharField()),
+        _forum=forum_slug if forum_slug is not None else Value("", output_field=CharField()),
+        _label=label,
+        _label_en=label_en,
+    ).values_list("_kind", "pk", "slug", "_forum", "_label", "_label_en")
+
+
+def _entity_querysets(conditions):
+    """Return the rows of every model facet in ``conditions`` ({facet: Q}), in one query."""
+    sources = {
+        "theme": lambda q: _entity_rows(
+            "theme",
+            Theme.objects.published().filter(q),
+            F("title"),
+            F("title_en"),
+            F("forum__slug"),
+        ),
+        "question": lambda q: _entity_rows(
+            "question",
+            Question.objects.published().filter(q),
+            F("title"),
+            F("title_en"),
+            F("forum__slug"),
+        ),
+        "speaker": lambda q: _entity_rows(
+            "speaker", Speaker.objects.filter(q), F("name"), F("name_en")
+        ),
+        "institution": lambda q: _entity_rows(
+            "institution", Institution.objects.filter(q), F("name"), F("name_en")
+        ),
+        "forum": lambda q: _entity_rows(
+            "forum", Forum.objects.published().filter(q), F("name"), F("name_en")
+        ),
+        "tag": lambda q: _entity_rows("tag", Tag.objects.filter(q), F("name"), F("name")),
+    }
+    querysets = [sources[name](condition).order_by() for name, condition in conditions.items()]
+    if not querysets:
+        return []
+    first, *rest = querysets
+    return list(first.union(*rest, all=True).order_by()) if rest else list(first)
+
+
+def _entity_value(kind, slug, forum_slug):
+    return f"{forum_slug}:{slug}" if kind in ("theme", "question") else slug
+
+
+def _resolve_filters(values, messages):
+    """Return ``(token groups, active filters, {facet: values})`` for the valid filter values.
+
+    One query for all the facets stored as rows; unknown values are reported in ``messages``.
+    """
+    conditions = {}
+    for name, wanted in values.items():
+        if name not in ("theme", "question", "speaker", "institution", "forum", "tag"):
+            continue
+        condition = Q(pk__in=[])
+        for value in wanted:
+            if name in ("theme", "question") and ":" in value:
+                forum_slug, _sep, slug = value.partition(":")
+                condition |= Q(forum__slug=forum_slug, slug=slug)
+            elif name == "tag":
+                condition |= Q(slug=value) | Q(name=value)
+            else:
+                condition |= Q(slug=value)
+        conditions[name] = condition
+    found = {}  # (facet, requested value) -> (id, label)
+    for kind, pk, slug, forum_slug, label, _label_en in _entity_querysets(conditions):
+        for value in values[kind]:
+            names = {slug, _entity_value(kind, slug, forum_slug)}
+            if kind == "tag":
+                names.add(label)
+            if value in names:
+                found[kind, value] = (pk, label)
+
+    groups, active, resolved = {}, [], {}
+    for name, wanted in values.items():
+        tokens, unknown = [], []
+        for value in wanted:
+            key, label = _resolve_value(name, value, found)
+            if key is None:
+                unknown.append(value)
+                continue
+            token = facet_token(name, key)
+            if token not in tokens:
+                tokens.append(token)
+                active.append(ActiveFilter(name, value, label))
+                resolved.setdefault(name, []).append(value)
+        if tokens:
+            groups[name] = tuple(tokens)
+        for value in unknown:
+            messages.append(
+                gettext("There is no %(facet)s “%(value)s”; that filter was ignored.")
+                % {"facet": FACETS[name].label.lower(), "value": value}
+            )
+    return groups, active, resolved
+
+
+def _resolve_value(name, value, found):
+    """Return ``(token key, label)`` of one filter value, or ``(None, None)`` if unknown."""
+    if (name, value) in found:
+        return found[name, value]
+    if name == "sector" and value in Sector.values:
+        return value, str(Sector(value).label)
+    if name == "fidelity" and value in Position.Fidelity.values:
+        return value, str(Position.Fidelity(value).label)
+    if name == "language" and LANGUAGE_RE.match(value):
+        code = canonical_language(value)
+        return code, _language_label(code)
+    return None, None
+
+
+def _language_label(code):
+    try:
+        info = get_language_info(code.lower())
+    except KeyError:
+        return code
+    return info["name_local"]
+
+
+def _facets(counted, selected):
+    """Return ``{facet: [FacetValue]}``: counts from each facet's candidate set, with labels.
+
+    Counting is done here, over at most ``CANDIDATES`` rows per set (their facet tokens came
+    with the candidates); the labels of the model facets take one query for all of them.
+    """
+    counts = {name: Counter() for name in FACETS}
+    tokens_of = {}  # one count of the tokens per candidate set, shared by the facets using it
+    for name, candidates in counted.items():
+        if id(candidates) not in tokens_of:
+            rows = candidates.rows[:CANDIDATES]
+            tokens_of[id(candidates)] = Counter(" ".join(row[2] for row in rows).split())
+        prefix = FACETS[name].prefix
+        for token, count in tokens_of[id(candidates)].items():
+            if token.startswith(prefix) and (parsed := parse_facet_token(token)):
+                counts[name][parsed[1]] += count
+    shown = {
+        name: [key for key, _count in sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))][
+            :FACET_LIMIT
+        ]
+        for name, c in counts.items()
+    }
+    labels = _labels({name: keys for name, keys in shown.items() if FACETS[name].keyed_by_id})
+
+    facets = {}
+    for name in FACETS:
+        chosen = set(selected.get(name, ()))
+        values = []
+        for key in shown[name]:
+            if FACETS[name].keyed_by_id:
+                if (name, key) not in labels:
+                    continue  # e.g. a theme of a forum unpublished since indexing
+                value, label, label_en = labels[name, key]
+            else:
+                value, label, label_en = _value_label(name, key)
+            values.append(FacetValue(value, label, label_en, counts[name][key], value in chosen))
+        listed = {v.value for v in values}
+        for value in selected.get(name, ()):
+            if value not in listed:
+                values.append(FacetValue(value, value, value, 0, True))
+        values.sort(key=lambda v: (-v.count, v.label, v.value))
+        facets[name] = values
+    return facets
+
+
+# (kind, table, joined forum for the URL value, label column, English label column)
+_LABEL_SOURCES = {
+    "theme": (Theme, True, "title", "title_en"),
+    "question": (Question, True, "title", "title_en"),
+    "speaker": (Speaker, False, "name", "name_en"),
+    "institution": (Institution, False, "name", "name_en"),
+    "forum": (Forum, False, "name", "name_en"),
+    "tag": (Tag, False, "name", "name"),
+}
+
+
+def _labels(keys):
+    """Return ``{(facet, id): (value, label, label_en)}`` for ids found in the index.
+
+    One UNION ALL query. Plain SQL rather than six ORM querysets: building those took longer
+    than running them (5 ms), and these ids come from the index, which holds only published
+    positions, so no read rule applies here.
+    """
+    parts, params = [], []
+    forum_table = Forum._meta.db_table
+    for name, ids in keys.items():
+        if not ids:
+            continue
+        model, scoped, label, label_en = _LABEL_SOURCES[name]
+        table = model._meta.db_table
+        forum_slug = "f.slug" if scoped else "''"
+        join = f" JOIN {forum_table} f ON f.id = t.forum_id" if scoped else ""
+        parts.append(
+            f"SELECT %s, t.id, t.slug, {forum_slug}, t.{label}, t.{label_en} FROM {table} t{join}"
+            f" WHERE t.id IN ({', '.join(['%s'] * len(ids))})"
+        )
+        params += [name, *ids]
+    if not parts:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        rows = cursor.fetchall()
+    return {
+        (kind, pk): (_entity_value(kind, slug, forum_slug), label, label_en)
+        for kind, pk, slug, forum_slug, label, label_en in rows
+    }
+
+
+def _value_label(name, key):
+    if name == "sector":
+        label = str(Sector(key).label) if key in Sector.values else key
+    elif name == "fidelity":
+        label = str(Position.Fidelity(key).label) if key in Position.Fidelity.values else key
+    else:
+        label = _language_label(key)
+    return key, label, label
+
+
+def _hits(rows, parsed):
+    """Return the SearchHits of the page's rows: positions for listing, snippets highlighted."""
+    ids = [pk_from_doc_key(key) for key, _score, _facets in rows]
+    if not ids:
+        return []
+    positions = Position.objects.published().for_listing().in_bulk(ids)
+    hits = []
+    for (_key, score, _facets), pk in zip(rows, ids, strict=True):
+        position = positions.get(pk)
+        if position is None:
+            continue  # unpublished while the index was stale: never shown
+        snippet = highlight(position.text, parsed.terms) or excerpt(position.text)
+        translation = highlight(position.translation, parsed.terms)
+        hits.append(SearchHit(position, snippet, translation, score))
+    return hits
