@@ -1,0 +1,260 @@
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from forum_portal.workflow import TRANSITIONS, Status
+from proceedings.models import Forum, Position, Theme
+from proceedings.services import TransitionNotAllowed, transition
+from speakers.models import Speaker
+
+pytestmark = pytest.mark.django_db
+
+EDITOR_MOVES = {(Status.DRAFT, Status.REVIEW), (Status.REVIEW, Status.DRAFT)}
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(group=None, *, username=None):
+        user = django_user_model.objects.create_user(
+            username or (group or "nobody").lower(), password="pw", is_staff=True
+        )
+        if group:
+            user.groups.add(Group.objects.get(name=group))
+        return user
+
+    return make
+
+
+def staff_client(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(TRANSITIONS), ids=lambda s: str(s))
+@pytest.mark.parametrize("model", [Position, Theme, Speaker, Forum], ids=lambda m: m.__name__)
+def test_each_role_may_make_exactly_its_transitions(pujiang, make_user, model, old, new):
+    editor, publisher, outsider = make_user("Editors"), make_user("Publishers"), make_user()
+    obj = model.objects.order_by("pk").first()
+    model.objects.filter(pk=obj.pk).update(status=old)
+    obj.refresh_from_db()
+
+    allowed = {}
+    for name, user in (("editor", editor), ("publisher", publisher), ("outsider", outsider)):
+        try:
+            transition(objects=[obj], to=new, user=user)
+        except TransitionNotAllowed:
+            allowed[name] = False
+        else:
+            allowed[name] = True
+            model.objects.filter(pk=obj.pk).update(status=old)
+        obj.refresh_from_db()
+
+    assert allowed == {
+        "editor": (old, new) in EDITOR_MOVES,
+        "publisher": True,
+        "outsider": False,
+    }
+
+
+def test_moves_outside_the_workflow_are_refused_even_for_publishers(pujiang, make_user):
+    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    transition(objects=[position], to=Status.DRAFT)
+
+    with pytest.raises(TransitionNotAllowed):
+        transition(objects=[position], to=Status.WITHDRAWN, user=make_user("Publishers"))
+
+    position.refresh_from_db()
+    assert position.status == Status.DRAFT
+
+
+def test_refused_batch_changes_nothing(pujiang, make_user):
+    drafts = list(
+        Position.objects.filter(ref__in=["li-zhe-multi-tier-exit", "song-qi-photon-ct-roadmap"])
+    )
+    transition(objects=drafts[:1], to=Status.DRAFT)  # one draft, one published
+    batch = list(Position.objects.filter(pk__in=[p.pk for p in drafts]))
+
+    with pytest.raises(TransitionNotAllowed):
+        transition(objects=batch, to=Status.REVIEW, user=make_user("Editors"))
+
+    assert sorted(
+        Position.objects.filter(pk__in=[p.pk for p in drafts]).values_list("status", flat=True)
+    ) == [
+        "draft",
+        "published",
+    ]
+
+
+def test_publishing_stamps_the_first_publication_time_only(pujiang):
+    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    first = position.published_at
+    transition(objects=[position], to=Status.WITHDRAWN)
+
+    transition(objects=[position], to=Status.PUBLISHED)
+
+    position.refresh_from_db()
+    assert position.published_at == first
+
+
+def test_transition_is_recorded_in_history_with_user_and_reason(pujiang, make_user):
+    publisher = make_user("Publishers")
+    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+
+    transition(objects=[position], to=Status.WITHDRAWN, user=publisher)
+
+    latest = position.history.first()
+    assert (latest.status, latest.history_user, latest.history_change_reason) == (
+        "withdrawn",
+        publisher,
+        "Status changed to “Withdrawn”",
+    )
+
+
+def test_import_is_recorded_in_history_as_the_import(pujiang):
+    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+
+    # Created, then its themes set (simple-history records many-to-many changes separately).
+    assert [(h.history_type, h.history_change_reason) for h in position.history.all()] == [
+        ("~", "Import of pujiang-2025.json"),
+        ("+", "Import of pujiang-2025.json"),
+    ]
+
+
+# --- the admin enforces the same rules -------------------------------------------------------
+
+
+def test_editor_cannot_publish_with_the_admin_action(client, pujiang, make_user):
+    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    transition(objects=[position], to=Status.REVIEW)
+    client = staff_client(client, make_user("Editors"))
+    url = reverse("admin:proceedings_position_changelist")
+
+    offered = [
+        name for name, _label in client.get(url).context["action_form"].fields["action"].choices
+    ]
+    client.post(url, {"action": "publish", "_selected_action": [position.pk]})
+
+    assert offered == ["", "submit_for_review", "return_to_draft"]
+    position.refresh_from_db()
+    assert position.status == Status.REVIEW
+
+
+def test_editor_submits_for_review_with_the_admin_action(client, pujiang, make_user):
+    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    transition(objects=[position], to=Status.DRAFT)
+    client = staff_client(client, make_user("Editors"))
+
+    client.post(
+        reverse("admin:proceedings_position_changelist"),
+        {"action": "submit_for_review", "_selected_action": [position.pk]},
+    )
+
+    position.refresh_from_db()
+    assert position.status == Status.REVIEW
+
+
+def test_publisher_publishes_with_the_admin_action(client, pujiang, make_user):
+    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    transition(objects=[position], to=Status.REVIEW)
+    client = staff_client(client, make_user("Publishers"))
+
+    client.post(
+        reverse("admin:proceedings_position_changelist"),
+        {"action": "publish", "_selected_action": [position.pk]},
+    )
+
+    position.refresh_from_db()
+    assert position.status == Status.PUBLISHED
+
+
+def test_editor_sees_published_positions_read_only(client, pujiang, make_user):
+    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    client = staff_client(client, make_user("Editors"))
+    url = reverse("admin:proceedings_position_change", args=[position.pk])
+
+    page = client.get(url)
+    post = client.post(url, {"text": "改掉", "fidelity": "paraphrase"})
+
+    assert page.status_code == 200
+    assert page.context["has_change_permission"] is False
+    assert post.status_code == 403
+    position.refresh_from_db()
+    assert position.text == "裸泳"
+
+
+def test_editor_cannot_delete(client, pujiang, make_user):
+    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    transition(objects=[position], to=Status.DRAFT)
+    client = staff_client(client, make_user("Editors"))
+
+    response = client.post(
+        reverse("admin:proceedings_position_delete", args=[position.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 403
+    assert Position.objects.filter(pk=position.pk).exists()
+
+
+def change_form_data(client, url, **changes):
+    form = client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update(changes)
+    return data
+
+
+def test_status_in_a_posted_form_is_ignored(client, pujiang, make_user):
+    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    transition(objects=[position], to=Status.DRAFT)
+    client = staff_client(client, make_user("Editors"))
+    url = reverse("admin:proceedings_position_change", args=[position.pk])
+    data = change_form_data(
+        client,
+        url,
+        status="published",
+        themes=[t.pk for t in position.themes.all()],
+        tags="科技倫理",
+    )
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302
+    position.refresh_from_db()
+    assert position.status == Status.DRAFT
+
+
+def test_history_shows_a_diff_and_revert_restores_the_old_version(
+    client, pujiang, django_user_model
+):
+    admin = django_user_model.objects.create_superuser("admin", "a@example.org", "pw")
+    client.force_login(admin)
+    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    url = reverse("admin:proceedings_position_change", args=[position.pk])
+    themes = [t.pk for t in position.themes.all()]
+    client.post(
+        url,
+        change_form_data(client, url, translation="naked swimming", themes=themes, tags="科技倫理"),
+    )
+    original = position.history.earliest()
+
+    history = client.get(
+        reverse("admin:proceedings_position_history", args=[position.pk]),
+        headers={"accept-language": "en"},
+    )
+
+    changes = [
+        (change["field"], change["old"], change["new"])
+        for record in history.context["page_obj"]
+        for change in getattr(record, "history_delta_changes", [])
+    ]
+    assert ("English translation", "swimming naked", "naked swimming") in changes
+    assert history.context["page_obj"][0].history_user == admin
+
+    revert_url = reverse(
+        "admin:proceedings_position_simple_history", args=[position.pk, original.history_id]
+    )
+    data = change_form_data(client, revert_url, themes=themes, tags="科技倫理")
+    client.post(revert_url, data)
+
+    position.refresh_from_db()
+    assert position.translation == "swimming naked"
+    assert position.history.count() == 4  # import (row, themes), edit, revert
