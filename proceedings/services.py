@@ -489,13 +489,13 @@ def load_file(path):
         ) from exc
 
 
-def import_forum_file(*, path, user=None):
+def import_forum_file(*, path, user=None, via=""):
     """Validate and import one data file; return an ImportReport or raise ImportFailed."""
     path = Path(path)
-    return import_forum_data(data=load_file(path), source_name=path.name, user=user)
+    return import_forum_data(data=load_file(path), source_name=path.name, user=user, via=via)
 
 
-def import_forum_data(*, data, source_name="<data>", user=None, dry_run=False):
+def import_forum_data(*, data, source_name="<data>", user=None, via="", dry_run=False):
     """
     Validate ``data`` completely, then write it in one transaction.
 
@@ -505,11 +505,12 @@ def import_forum_data(*, data, source_name="<data>", user=None, dry_run=False):
     source). Any error rolls the whole import back and raises ImportFailed. Records that
     already match the file are not touched, so importing the same file twice changes nothing.
     Every row written gets a history entry attributed to ``user`` with the reason
-    "Import of <source_name>". With ``dry_run``, everything is done and then rolled back: the
+    "Import of <source_name>" (plus " (<via>)", e.g. the command that ran it). With ``dry_run``, everything is done and then rolled back: the
     report says what an import would create, update and leave alone.
     """
     clean = validate(data, source_name=source_name)
-    writer = _Writer(source_name, user=user)
+    reason = f"Import of {source_name} ({via})" if via else f"Import of {source_name}"
+    writer = _Writer(source_name, user=user, reason=reason)
     # Search index: every position the import touches (or whose speaker, theme, tag… it
     # changes) is re-indexed once, by reindex_positions(), when the inner block ends.
     with transaction.atomic(), deferred_indexing():
@@ -534,9 +535,10 @@ class _Writer:
         "theme": Theme,
     }
 
-    def __init__(self, source_name, user=None):
+    def __init__(self, source_name, user=None, reason=""):
         self.source_name = source_name
         self.user = user
+        self.reason = reason
         self.errors = []
         self.cache = {}
         self.outcome = {}  # (kind, pk) -> "created" | "updated" | "unchanged"
@@ -642,7 +644,7 @@ class _Writer:
             except ValidationError as exc:
                 self.add_errors(record["_where"], exc)
                 return None
-            obj._change_reason = f"Import of {self.source_name}"  # read by simple-history
+            obj._change_reason = self.reason  # read by simple-history
             obj._history_user = self.user
             obj.save()
         self.outcome[(kind, obj.pk)] = (

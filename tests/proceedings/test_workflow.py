@@ -1,3 +1,6 @@
+import io
+import json
+
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -258,3 +261,20 @@ def test_history_shows_a_diff_and_revert_restores_the_old_version(
     position.refresh_from_db()
     assert position.translation == "swimming naked"
     assert position.history.count() == 4  # import (row, themes), edit, revert
+
+
+def test_import_command_is_named_in_history(tmp_path):
+    from django.core.management import call_command
+
+    from tests.proceedings.test_import import minimal_document
+
+    path = tmp_path / "demo.json"
+    path.write_text(json.dumps(minimal_document(), ensure_ascii=False), encoding="utf-8")
+
+    call_command("import_forum", str(path), stdout=io.StringIO())
+
+    record = Forum.history.get(slug="demo")
+    assert (record.history_user, record.history_change_reason) == (
+        None,
+        "Import of demo.json (manage.py import_forum)",
+    )

@@ -15,7 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, paths, **options):
         for path in paths:
             try:
-                report = import_forum_file(path=path)
+                report = import_forum_file(path=path, via="manage.py import_forum")
             except ImportFailed as exc:
                 for error in exc.errors:
                     self.stderr.write(error)
