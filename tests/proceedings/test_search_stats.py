@@ -1,0 +1,57 @@
+import datetime
+
+import pytest
+
+from proceedings.models import SearchQueryStat
+from proceedings.services import record_search, search_summary
+
+pytestmark = pytest.mark.django_db
+
+DAY = datetime.date(2026, 11, 20)
+
+
+def test_same_search_on_the_same_day_is_one_row_counted_twice():
+    record_search(query="  融合 ", filters={}, result_count=12, day=DAY)
+    record_search(query="融合", filters={}, result_count=12, day=DAY)
+
+    assert list(
+        SearchQueryStat.objects.values_list("day", "query", "filters", "searches", "result_count")
+    ) == [(DAY, "融合", "", 2, 12)]
+
+
+def test_filters_are_stored_in_a_canonical_order():
+    record_search(
+        query="轉化", filters={"theme": ["b", "a"], "sector": ["finance"]}, result_count=1, day=DAY
+    )
+    record_search(
+        query="轉化", filters={"sector": ["finance"], "theme": ["a", "b"]}, result_count=1, day=DAY
+    )
+
+    assert list(SearchQueryStat.objects.values_list("filters", "searches")) == [
+        ("sector=finance&theme=a&theme=b", 2)
+    ]
+
+
+def test_empty_search_is_not_counted_and_long_queries_are_cut():
+    record_search(query="   ", filters={}, result_count=23, day=DAY)
+    record_search(query="字" * 5000, filters={}, result_count=0, day=DAY)
+
+    assert [len(q) for q in SearchQueryStat.objects.values_list("query", flat=True)] == [300]
+
+
+def test_summary_lists_frequent_and_zero_result_searches():
+    for _ in range(3):
+        record_search(query="融合", filters={}, result_count=12, day=DAY)
+    record_search(query="晶片", filters={}, result_count=0, day=DAY)
+    record_search(query="晶片", filters={}, result_count=0, day=DAY - datetime.timedelta(days=1))
+    record_search(query="old", filters={}, result_count=0, day=DAY - datetime.timedelta(days=40))
+
+    summary = search_summary(days=30, today=DAY)
+
+    assert summary == {
+        "frequent": [
+            {"query": "融合", "filters": "", "searches": 3, "result_count": 12},
+            {"query": "晶片", "filters": "", "searches": 2, "result_count": 0},
+        ],
+        "zero": [{"query": "晶片", "filters": "", "searches": 2, "result_count": 0}],
+    }
