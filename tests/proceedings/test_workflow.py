@@ -4,6 +4,7 @@ import json
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import translation
 
 from forum_portal.workflow import TRANSITIONS, Status
 from proceedings.models import Forum, Position, Theme
@@ -103,7 +104,8 @@ def test_transition_is_recorded_in_history_with_user_and_reason(pujiang, make_us
     publisher = make_user("Publishers")
     position = Position.objects.get(ref="wang-zhan-naked-swimming")
 
-    transition(objects=[position], to=Status.WITHDRAWN, user=publisher)
+    with translation.override("en"):
+        transition(objects=[position], to=Status.WITHDRAWN, user=publisher)
 
     latest = position.history.first()
     assert (latest.status, latest.history_user, latest.history_change_reason) == (
