@@ -5,7 +5,8 @@
 #
 # Variables: PYTHON=/path/to/python3 (>= 3.12) picks the interpreter for a new .venv (to switch
 # an existing one: make clean install PYTHON=...); PYTEST_ARGS="-k forum -x" is passed to pytest;
-# RUNSERVER_ADDR=127.0.0.1:8000 is where `make run` listens.
+# RUNSERVER_ADDR=127.0.0.1:8000 is where `make run` and `make serve` listen; LOAD_ARGS and
+# FUZZ_ARGS are passed to bench/load.py and bench/fuzz.py (e.g. LOAD_ARGS="--skip-load").
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -38,7 +39,8 @@ ifneq ($(shell $(PY) -c 'import sys; print(sys.version_info >= (3, 12))' 2>/dev/
 .PHONY: $(STAMP)
 endif
 
-.PHONY: help install run test lint fmt migrations-check check messages ci clean
+.PHONY: help install run test lint fmt migrations-check check messages ci clean \
+	serve load fuzz test-replica
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -102,6 +104,22 @@ messages: install ## Update locale/*/LC_MESSAGES/django.po for zh_Hant zh_Hans e
 
 ci: ## Run the CI script (.ci/run): lint, checks, tests on SQLite and PostgreSQL
 	PYTHON="$(PYTHON)" bash .ci/run
+
+# Production settings on this machine, without TLS: for trying the production stack locally.
+# A real deployment runs scripts/serve with its own environment (docs/deploy.md).
+serve: install ## Production settings on 127.0.0.1:8000 (no TLS): collectstatic, migrate, gunicorn
+	DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost DJANGO_SECURE_SSL_REDIRECT=0 \
+		DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+		GUNICORN_BIND=$(RUNSERVER_ADDR) PORTAL_PYTHON=$(PY) scripts/serve
+
+load: install ## Load test with wrk: 100,000 positions, gunicorn, 60 s per page (bench/load.py)
+	PORTAL_PYTHON=$(PY) $(PY) bench/load.py $(LOAD_ARGS)
+
+fuzz: install ## Fuzz the public pages over HTTP: 10,000 requests, no 5xx (bench/fuzz.py)
+	PORTAL_PYTHON=$(PY) $(PY) bench/fuzz.py --serve $(FUZZ_ARGS)
+
+test-replica: install ## Read-replica tests on a throwaway PostgreSQL primary + streaming standby
+	PORTAL_PYTHON=$(PY) scripts/replica-test $(PYTEST_ARGS)
 
 clean: ## Remove .venv and caches (keeps db.sqlite3 and media/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles tests/artifacts

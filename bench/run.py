@@ -71,13 +71,18 @@ def load(n, seed):
         Tag.objects.filter(slug__startswith="bench-").delete()
 
         institutions = _plain(Institution).bulk_create(
-            Institution(
-                slug=f"bench-i{i}", name=name, name_en=name_en, sector=sector, aliases=[]
-            )
+            Institution(slug=f"bench-i{i}", name=name, name_en=name_en, sector=sector, aliases=[])
             for i, (name, name_en, sector) in enumerate(corpus.institutions)
         )
         speakers = _plain(Speaker).bulk_create(
-            Speaker(slug=f"bench-s{i}", name=name, name_en=name_en, sort_name=name_en, aliases=[])
+            Speaker(
+                slug=f"bench-s{i}",
+                name=name,
+                name_en=name_en,
+                sort_name=name_en,
+                aliases=[],
+                status=Status.PUBLISHED,
+            )
             for i, (name, name_en) in enumerate(corpus.speakers)
         )
         tags = _plain(Tag).bulk_create(
@@ -102,17 +107,30 @@ def load(n, seed):
             questions = _plain(Question).bulk_create(
                 Question(forum=forum, slug=f"q{i}", title=t, title_en=e, order=i)
                 for i, (t, e) in enumerate(
-                    [("誰來融合", "Who integrates?"), ("融合什麼", "What is integrated?"),
-                     ("如何融合", "How to integrate?")]
+                    [
+                        ("誰來融合", "Who integrates?"),
+                        ("融合什麼", "What is integrated?"),
+                        ("如何融合", "How to integrate?"),
+                    ]
                 )
             )
             parents = _plain(Theme).bulk_create(
-                Theme(forum=forum, slug=f"t{i}", title=t, title_en=e, order=i)
+                Theme(
+                    forum=forum, slug=f"t{i}", title=t, title_en=e, order=i, status=Status.PUBLISHED
+                )
                 for i, (t, e) in enumerate(THEME_TITLES)
             )
             children = _plain(Theme).bulk_create(
-                Theme(forum=forum, slug=f"t{i}-task", title=f"任務:{t}", title_en=f"Task: {e}",
-                      parent=parents[i], kind=Theme.Kind.TASK, order=10 + i)
+                Theme(
+                    forum=forum,
+                    slug=f"t{i}-task",
+                    title=f"任務:{t}",
+                    title_en=f"Task: {e}",
+                    parent=parents[i],
+                    kind=Theme.Kind.TASK,
+                    order=10 + i,
+                    status=Status.PUBLISHED,
+                )
                 for i, (t, e) in enumerate(THEME_TITLES[:3])
             )
             themes = parents + children
@@ -127,10 +145,17 @@ def load(n, seed):
                     session=sessions[i % 10],
                     speaker=speakers[s],
                     institution=rng.choice(institutions),
-                    role=(role := rng.choice(
-                        [("院長", "President"), ("主任", "Director"), ("教授", "Professor"),
-                         ("董事長", "Chairman"), ("研究員", "Research Fellow")]
-                    ))[0],
+                    role=(
+                        role := rng.choice(
+                            [
+                                ("院長", "President"),
+                                ("主任", "Director"),
+                                ("教授", "Professor"),
+                                ("董事長", "Chairman"),
+                                ("研究員", "Research Fellow"),
+                            ]
+                        )
+                    )[0],
                     role_en=role[1],
                     as_printed="",
                     order=i,
@@ -193,9 +218,7 @@ def index():
 def queries(corpus):
     """The fixed query mix: (label, query, filters)."""
     forum = Forum.objects.filter(slug__startswith="bench-").order_by("pk").last()
-    speaker = (
-        Speaker.objects.filter(appearances__session__forum=forum).order_by("pk").first()
-    )
+    speaker = Speaker.objects.filter(appearances__session__forum=forum).order_by("pk").first()
     return [
         ("2c 融合", "融合", {}),
         ("2c 企業", "企業", {}),
@@ -273,10 +296,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--positions", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=3, help="timed runs per query (after 1 warm-up)")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="timed runs per query (after 1 warm-up)"
+    )
     parser.add_argument("--naive-runs", type=int, default=1)
     parser.add_argument("--skip-load", action="store_true")
-    parser.add_argument("--reindex", action="store_true", help="with --skip-load: rebuild the index")
+    parser.add_argument(
+        "--reindex", action="store_true", help="with --skip-load: rebuild the index"
+    )
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--load-only", action="store_true", help="stop after loading")
     parser.add_argument("--allow-other-data", action="store_true")
@@ -286,7 +313,9 @@ def main():
     call_command("migrate", verbosity=0)
     others = Position.objects.exclude(appearance__session__forum__slug__startswith="bench-")
     if others.exists() and not args.allow_other_data:
-        sys.exit("This database holds other positions; use a scratch database (or --allow-other-data).")
+        sys.exit(
+            "This database holds other positions; use a scratch database (or --allow-other-data)."
+        )
     corpus = Corpus(args.positions, args.seed)
     if not args.skip_load:
         print(f"Loading {args.positions:,} positions…")
@@ -300,7 +329,10 @@ def main():
         return
 
     search_samples, naive_samples = [], []
-    header = f"{'query':34} {'hits':>7} {'search p50':>11} {'p95':>8} {'naive p50':>10} {'naive hits':>10}"
+    header = (
+        f"{'query':34} {'hits':>7} {'search p50':>11} {'p95':>8} "
+        f"{'naive p50':>10} {'naive hits':>10}"
+    )
     print(header)
     print("-" * len(header))
     for label, query, filters in queries(corpus):

@@ -6,10 +6,12 @@ with development-safe defaults (see README "Configuration").
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,6 +28,10 @@ def env_bool(name, default=False):
 
 def env_list(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_int(name, default):
+    return int(os.environ.get(name, "").strip() or default)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,14 +66,33 @@ INSTALLED_APPS = [
     "django.contrib.redirects",
     "taggit",
     "simple_history",
+    # Failed admin logins per username + address, and lockout (forum_portal/security.py).
+    "axes",
+    # The project package: health checks, page cache invalidation, clear_page_cache command.
+    "forum_portal.apps.ForumPortalConfig",
     "speakers",
     "proceedings",
 ]
 
 MIDDLEWARE = [
+    # First: a request id and one log line for every response, static files and errors too.
+    "forum_portal.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Near the top so that health checks and other early answers are covered too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # whitenoise right after SecurityMiddleware, so static files skip the rest of the stack.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every response (SECURE_CSP below), cached pages included.
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # The admin's responses get SECURE_CSP_ADMIN instead (one hashed style attribute more).
+    "forum_portal.middleware.AdminContentSecurityPolicyMiddleware",
+    # /healthz and /readyz: before host validation, sessions and the page cache.
+    "forum_portal.health.HealthCheckMiddleware",
+    # A database outage raised by a view becomes the 503 page (forum_portal/errors.py).
+    "forum_portal.middleware.DatabaseUnavailableMiddleware",
+    # Anonymous GETs of public pages from the cache (forum_portal/cache.py): before locale,
+    # sessions and CSRF, whose work a cache hit saves.
+    "forum_portal.cache.PageCacheMiddleware",
     # Before sessions: language from URL/Accept-Language, not a cookie (no Vary: Cookie).
     "django.middleware.locale.LocaleMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -75,9 +100,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Attributes history records to the user making the request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Turns a locked-out login into the lockout response (after authentication).
+    "axes.middleware.AxesMiddleware",
     # Last: only a 404 consults the redirects table.
     "django.contrib.redirects.middleware.RedirectFallbackMiddleware",
 ]
@@ -115,6 +141,33 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Read replica: DATABASE_REPLICA_URL adds the "replica" alias; forum_portal/routers.py sends
+# reads there and writes (and the reads of a request that writes) to the primary.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    # Tests use the test database through both aliases (tests/production/test_replica.py
+    # points "replica" at the real standby where it exists).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["forum_portal.routers.PrimaryReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("forum_portal.cache.PageCacheMiddleware"),
+        "forum_portal.routers.ReplicaPinningMiddleware",
+    )
+# Seconds a browser's reads stay on the primary after it saved something (replica lag).
+REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 5)
+
+# A database that does not answer makes a request fail (503) within seconds rather than hang
+# until the proxy gives up: PostgreSQL connection attempts time out.
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        _database.setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
+        )
 
 # ---------------------------------------------------------------------------------------------
 # Internationalisation
@@ -160,6 +213,57 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Load balancers probe over plain HTTP, by address.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
+
+# Content-Security-Policy on every response: everything from this origin, nothing inline.
+# Templates have no <script> or style= (STYLE.md §6), and neither has Django's admin
+# (tests/production/test_browser.py checks pages and admin for violations in Chromium).
+# data: images are the admin's and browsers' small inline icons.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# The admin only: django-simple-history's history page has one style attribute
+# (style="border-top: 0"), allowed by its hash alone; still no inline script, no other style.
+SECURE_CSP_ADMIN = {
+    **SECURE_CSP,
+    "style-src": [
+        CSP.SELF,
+        CSP.UNSAFE_HASHES,
+        "'sha256-XMXSevYjgSjXgRafBFDvtjwX+yyWLrxfso9DcNZ9UXM='",  # border-top: 0
+    ],
+}
+
+# The admin's address: an unguessable path keeps it out of drive-by scans (login guessing is
+# stopped by axes below, not by this). A path relative to the site root ending in "/".
+ADMIN_URL = os.environ.get("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
+
+# django-axes: after AXES_FAILURE_LIMIT failed logins for one username from one address, that
+# pair is locked out for AXES_COOLOFF_TIME (answer 429). Attempts live in the database.
+AUTHENTICATION_BACKENDS = [
+    "forum_portal.security.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "forum_portal.security.client_ip"
+# Lockouts are listed and lifted with manage.py axes_list_attempts / axes_reset_username, not
+# in the admin (its read-only pages would be the only admin pages without an add form).
+AXES_ENABLE_ADMIN = False
+# Behind N reverse proxies that append to X-Forwarded-For (nginx: 1), the client's address is
+# the N-th from the right; 0 uses REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
 if not DEBUG:
     # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -185,9 +289,62 @@ AUTH_PASSWORD_VALIDATORS = [
 TAGGIT_STRIP_UNICODE_WHEN_SLUGIFYING = False
 TAGGIT_CASE_INSENSITIVE = True
 
+# ---------------------------------------------------------------------------------------------
+# Cache
+# ---------------------------------------------------------------------------------------------
+
+# REDIS_URL (redis://host:6379/0): Redis, shared by every app server; a Redis that goes away
+# costs cache misses, not errors (forum_portal/cache.py). Unset: memory of each process.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "forum_portal.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("DJANGO_CACHE_KEY_PREFIX", "forum-portal"),
+            # Redis answers in well under a millisecond; waiting longer only slows pages down.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "forum-portal",
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
+# Seconds a public page is kept for anonymous readers (0: no page cache). Any change to
+# curated content makes every cached page stale at once, whatever this says. On by default
+# only with Redis: the "content changed" mark must be seen by every process, and local memory
+# is per process (a worker that did not make the edit would go on serving the old page).
+PAGE_CACHE_SECONDS = env_int("DJANGO_PAGE_CACHE_SECONDS", 600 if REDIS_URL else 0)
+# Whether /readyz fails when the cache does not answer. With one shared Redis for several app
+# servers, 0 keeps them all in the load balancer while Redis is down (the site works without).
+READYZ_REQUIRE_CACHE = env_bool("DJANGO_READYZ_REQUIRE_CACHE", default=True)
+
+# ---------------------------------------------------------------------------------------------
+# Logging
+# ---------------------------------------------------------------------------------------------
+
+# One JSON object per line (DJANGO_LOG_FORMAT=json, the default) or plain text (text); every
+# record carries the id of the request it belongs to (forum_portal/logs.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "forum_portal.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "forum_portal.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": os.environ.get("DJANGO_LOG_FORMAT", "json"),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # axes announces itself at every start; its lockouts are warnings and still logged.
+    "loggers": {"axes.apps": {"level": "WARNING"}},
 }

@@ -1,14 +1,17 @@
 from django.contrib import admin
 from django.db.models import Count
-from django.urls import reverse
+from django.http import HttpResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from forum_portal.workflow_admin import HistoryAdmin, WorkflowAdmin
+from speakers.admin import InstitutionAdmin as BaseInstitutionAdmin
 from speakers.admin import SpeakerAdmin as BaseSpeakerAdmin
-from speakers.models import Speaker
+from speakers.models import Institution, Speaker
 
-from . import services
+from . import admin_views, services, tabular
 from .models import (
     Appearance,
     CorrectionRequest,
@@ -82,12 +85,90 @@ class ThemePositionInline(admin.TabularInline):
 
 
 # ---------------------------------------------------------------------------------------------
+# Extra pages and downloads (import, export, duplicates)
+# ---------------------------------------------------------------------------------------------
+
+
+class ToolLinksMixin:
+    """Adds links next to "Add" on the changelist: ``tool_links()`` returns (url, label) pairs."""
+
+    change_list_template = "admin/change_list_tools.html"
+
+    def tool_links(self, request):
+        return []
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "tool_links": self.tool_links(request)}
+        return super().changelist_view(request, extra_context)
+
+
+def import_link(request):
+    """Return the import page's link, for users who may import (add and change positions)."""
+    if not admin_views.can_import(request.user):
+        return []
+    return [(reverse("admin:proceedings_position_import"), _("Import"))]
+
+
+def download(content, *, filename, content_type):
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def csv_download(positions, *, name):
+    return download(
+        tabular.positions_csv(positions),
+        filename=f"{name}-{timezone.localdate():%Y-%m-%d}.csv",
+        content_type="text/csv; charset=utf-8",
+    )
+
+
+def json_download(document, *, name):
+    return download(
+        services.dumps(document).encode(),
+        filename=f"{name}-{timezone.localdate():%Y-%m-%d}.json",
+        content_type="application/json; charset=utf-8",
+    )
+
+
+class DuplicatesAdminMixin(ToolLinksMixin):
+    """A "Possible duplicates" page (and merge) for speakers or institutions."""
+
+    duplicates = None  # an admin_views.DuplicateKind
+
+    def get_urls(self):
+        opts = self.model._meta
+        name = f"{opts.app_label}_{opts.model_name}"
+        site = self.admin_site
+        return [
+            path(
+                "duplicates/",
+                site.admin_view(admin_views.duplicates_view),
+                {"model_admin": self, "kind": self.duplicates},
+                name=f"{name}_duplicates",
+            ),
+            path(
+                "duplicates/merge/",
+                site.admin_view(admin_views.merge_view),
+                {"model_admin": self, "kind": self.duplicates},
+                name=f"{name}_merge",
+            ),
+            *super().get_urls(),
+        ]
+
+    def tool_links(self, request):
+        opts = self.model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_duplicates")
+        return [*super().tool_links(request), (url, _("Possible duplicates"))]
+
+
+# ---------------------------------------------------------------------------------------------
 # Model admins
 # ---------------------------------------------------------------------------------------------
 
 
 @admin.register(Forum)
-class ForumAdmin(WorkflowAdmin):
+class ForumAdmin(ToolLinksMixin, WorkflowAdmin):
     list_display = ["name", "name_en", "edition_year", "starts_on", "place", "status"]
     list_filter = ["status", "edition_year"]
     search_fields = ["name", "name_en", "slug"]
@@ -102,6 +183,27 @@ class ForumAdmin(WorkflowAdmin):
             {"fields": ["organisers", "organisers_en", "description", "description_en"]},
         ),
     ]
+    actions = [*WorkflowAdmin.actions, "export_json", "export_csv"]
+
+    def tool_links(self, request):
+        return import_link(request)
+
+    @admin.action(
+        description=_("Export selected forums in the import format (JSON)"), permissions=["view"]
+    )
+    def export_json(self, request, queryset):
+        slugs = list(queryset.order_by("slug").values_list("slug", flat=True))
+        name = slugs[0] if len(slugs) == 1 else "forums"
+        return json_download(services.export_forums(slugs=slugs), name=name)
+
+    @admin.action(
+        description=_("Export the positions of selected forums as CSV"), permissions=["view"]
+    )
+    def export_csv(self, request, queryset):
+        slugs = list(queryset.order_by("slug").values_list("slug", flat=True))
+        name = f"{slugs[0]}-positions" if len(slugs) == 1 else "positions"
+        positions = Position.objects.filter(appearance__session__forum__in=queryset)
+        return csv_download(positions, name=name)
 
 
 @admin.register(Session)
@@ -172,7 +274,7 @@ class AppearanceAdmin(HistoryAdmin):
 
 
 @admin.register(Position)
-class PositionAdmin(WorkflowAdmin):
+class PositionAdmin(ToolLinksMixin, WorkflowAdmin):
     list_display = ["excerpt", "speaker", "fidelity", "locator", "status", "order"]
     list_filter = [
         "status",
@@ -206,6 +308,40 @@ class PositionAdmin(WorkflowAdmin):
             {"fields": ["ref", "created_at", "updated_at"], "classes": ["collapse"]},
         ),
     ]
+
+    actions = [*WorkflowAdmin.actions, "export_csv", "export_json"]
+
+    def get_urls(self):
+        site = self.admin_site
+        return [
+            path(
+                "import/",
+                site.admin_view(admin_views.import_view),
+                {"model_admin": self},
+                name="proceedings_position_import",
+            ),
+            path(
+                "import/confirm/",
+                site.admin_view(admin_views.import_confirm_view),
+                {"model_admin": self},
+                name="proceedings_position_import_confirm",
+            ),
+            *super().get_urls(),
+        ]
+
+    def tool_links(self, request):
+        return import_link(request)
+
+    @admin.action(description=_("Export selected as CSV"), permissions=["view"])
+    def export_csv(self, request, queryset):
+        return csv_download(queryset, name="positions")
+
+    @admin.action(
+        description=_("Export selected in the import format (JSON)"), permissions=["view"]
+    )
+    def export_json(self, request, queryset):
+        refs = list(queryset.values_list("ref", flat=True))
+        return json_download(services.export_positions(refs=refs), name="positions")
 
     @admin.display(description=_("text"))
     def excerpt(self, obj):
@@ -302,13 +438,20 @@ class SearchQueryStatAdmin(admin.ModelAdmin):
         return False
 
 
-# People live in the speakers app, which must not import proceedings; their roles and
-# positions are attached here instead.
+# People and institutions live in the speakers app, which must not import proceedings; their
+# roles, positions and merging (which moves roles) are attached here instead.
 admin.site.unregister(Speaker)
+admin.site.unregister(Institution)
+
+
+@admin.register(Institution)
+class InstitutionAdmin(DuplicatesAdminMixin, BaseInstitutionAdmin):
+    duplicates = admin_views.INSTITUTIONS
 
 
 @admin.register(Speaker)
-class SpeakerAdmin(BaseSpeakerAdmin):
+class SpeakerAdmin(DuplicatesAdminMixin, BaseSpeakerAdmin):
+    duplicates = admin_views.SPEAKERS
     list_display = [*BaseSpeakerAdmin.list_display, "role_count"]
     list_filter = ["status", "appearances__institution__sector", "appearances__session__forum"]
     inlines = [*BaseSpeakerAdmin.inlines, AppearanceInline]

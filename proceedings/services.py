@@ -8,7 +8,7 @@ record type drives validation, import and export, so the three cannot drift apar
 import datetime
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from forum_portal.workflow import can_transition
+from forum_portal.workflow import can_transition, publish_permission
 from speakers.models import Institution, Sector, Speaker, SpeakerLink
 
 from .models import (
@@ -514,10 +514,12 @@ def import_forum_data(*, data, source_name="<data>", user=None, via="", dry_run=
     writer = _Writer(source_name, user=user, reason=reason)
     # Search index: every position the import touches (or whose speaker, theme, tag… it
     # changes) is re-indexed once, by reindex_positions(), when the inner block ends.
-    with transaction.atomic(), deferred_indexing():
-        writer.write(clean)
-        if writer.errors:
-            raise ImportFailed(writer.errors)  # rolls back everything written so far
+    with transaction.atomic():
+        with deferred_indexing():
+            writer.write(clean)
+            if writer.errors:
+                raise ImportFailed(writer.errors)  # rolls back everything written so far
+        # After the re-indexing above: a transaction marked for rollback runs no more queries.
         if dry_run:
             transaction.set_rollback(True)
     return writer.report
@@ -922,3 +924,185 @@ def search_summary(*, days=30, limit=20, today=None):
         ]
 
     return {"frequent": rows(frequent), "zero": rows(zero)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Admin bulk import and export (proceedings/tabular.py and the admin call these)
+# ---------------------------------------------------------------------------------------------
+
+# Record types of an import report, and the model whose permissions govern each.
+IMPORT_MODELS = {
+    "institution": Institution,
+    "person": Speaker,
+    "source": SourceDocument,
+    "forum": Forum,
+    "session": Session,
+    "question": Question,
+    "theme": Theme,
+    "appearance": Appearance,
+    "position": Position,
+}
+
+
+def export_record(*, kind, obj, **overrides: Any):
+    """Return one row as a record of type ``kind`` in the ``forum-portal/1`` format."""
+    return _export_record(kind, obj, **overrides)
+
+
+def export_forums(*, slugs):
+    """Return the forums ``slugs`` and everything they refer to, as one ``forum-portal/1`` dict.
+
+    Institutions, people and sources shared by several forums are listed once.
+    """
+    document = {"format": FORMAT, "institutions": [], "people": [], "sources": [], "forums": []}
+    for slug in slugs:
+        one = export_forum(slug=slug)
+        for list_name in TOP_LEVEL:
+            listed = {record["slug"] for record in document[list_name]}
+            document[list_name] += [r for r in one[list_name] if r["slug"] not in listed]
+        document["forums"] += one["forums"]
+    return document
+
+
+def export_positions(*, refs):
+    """Return the positions ``refs`` as a ``forum-portal/1`` dict that imports on its own.
+
+    Each position's forum comes with its sessions, questions and themes (what the positions
+    refer to), but only the roles, people, institutions and sources the positions need.
+    """
+    refs = set(refs)
+    slugs = (
+        Forum.objects.filter(sessions__appearances__positions__ref__in=refs)
+        .order_by("slug")
+        .values_list("slug", flat=True)
+        .distinct()
+    )
+    document = export_forums(slugs=list(slugs))
+    for forum in document["forums"]:
+        forum["positions"] = [p for p in forum["positions"] if p["ref"] in refs]
+        roles = {(p["session"], p["speaker"]) for p in forum["positions"]}
+        forum["appearances"] = [
+            a for a in forum["appearances"] if (a["session"], a["person"]) in roles
+        ]
+    forums = document["forums"]
+    people = {a["person"] for f in forums for a in f["appearances"]}
+    institutions = {a["institution"] for f in forums for a in f["appearances"]}
+    sources = {s["source"] for f in forums for s in f["sessions"]} | {
+        p["source"] for f in forums for p in f["positions"]
+    }
+    document["people"] = [r for r in document["people"] if r["slug"] in people]
+    document["institutions"] = [r for r in document["institutions"] if r["slug"] in institutions]
+    document["sources"] = [r for r in document["sources"] if r["slug"] in sources]
+    return document
+
+
+def _record_changes(kind, obj, record, **overrides):
+    """Return whether importing ``record`` would change ``obj`` (compared as the writer does)."""
+    current = _export_record(kind, obj, **overrides)
+    for spec in SPECS[kind]:
+        old, new = current.get(spec.name), record.get(spec.name)
+        if spec.kind == "reflist" or spec.name == "tags":
+            old, new = sorted(old or []), sorted(new or [])
+        elif spec.kind == "date" and new is not None:
+            new = new.isoformat()
+        if old != new:
+            return True
+    return False
+
+
+def import_workflow_errors(*, clean, user, source_name="<data>"):
+    """
+    Return the changes in a validated document that the workflow does not allow ``user``.
+
+    ``clean`` is what ``validate()`` returned. Forums, themes, people and positions keep the
+    rules of ``forum_portal.workflow`` when they come from a file, as in the admin: a new row
+    starts as a draft, so editors may import drafts and submit them for review; only publishers
+    may import rows as published or withdrawn, move published ones, or change anything in a
+    published or withdrawn row. Call it before importing: it compares with the database.
+    """
+    errors = []
+    locked = (Status.PUBLISHED, Status.WITHDRAWN)
+
+    def check(model, kind, record, where, obj, **overrides):
+        old, new = obj.status if obj else Status.DRAFT, record["status"]
+        if old != new and not can_transition(user, model, old, new):
+            if obj is None:
+                message = _("you may not import a new one as “%(new)s”") % {
+                    "new": Status(new).label
+                }
+            else:
+                message = _("you may not change the status from “%(old)s” to “%(new)s”") % {
+                    "old": Status(old).label,
+                    "new": Status(new).label,
+                }
+            errors.append(f"{source_name}: {where}: status: {message}")
+        elif (
+            old in locked
+            and not user.has_perm(publish_permission(model))
+            and _record_changes(kind, obj, record, **overrides)
+        ):
+            message = _("it is “%(status)s”: only publishers may change it") % {
+                "status": Status(old).label
+            }
+            errors.append(f"{source_name}: {where}: {message}")
+
+    people = Speaker.objects.in_bulk([r["slug"] for r in clean["people"]], field_name="slug")
+    links = defaultdict(list)
+    for link in SpeakerLink.objects.filter(speaker__in=people.values()).order_by("order", "pk"):
+        links[link.speaker_id].append({"label": link.label, "url": link.url})
+    for record in clean["people"]:
+        person = people.get(record["slug"])
+        extra = {"links": links[person.pk]} if person else {}
+        check(Speaker, "person", record, record["_where"], person, **extra)
+    forums = Forum.objects.in_bulk([f["slug"] for f in clean["forums"]], field_name="slug")
+    refs = [p["ref"] for f in clean["forums"] for p in f["positions"]]
+    positions = (
+        Position.objects.filter(ref__in=refs)
+        .select_related("appearance__session", "appearance__speaker", "source")
+        .prefetch_related("themes", "tags")
+        .in_bulk(field_name="ref")
+    )
+    for i, record in enumerate(clean["forums"]):
+        forum = forums.get(record["slug"])
+        check(Forum, "forum", record, _label(f"forums[{i}]", record), forum)
+        themes = {
+            theme.slug: theme
+            for theme in Theme.objects.filter(forum=forum)
+            .select_related("parent")
+            .prefetch_related("questions")
+        }
+        for item in record["themes"]:
+            theme = themes.get(item["slug"])
+            extra = {"questions": [q.slug for q in theme.questions.all()]} if theme else {}
+            check(Theme, "theme", item, item["_where"], theme, **extra)
+        for item in record["positions"]:
+            position = positions.get(item["ref"])
+            extra = {}
+            if position:
+                extra = {
+                    "session": position.appearance.session.slug,
+                    "speaker": position.appearance.speaker.slug,
+                    "themes": [t.slug for t in position.themes.all()],
+                    "tags": [t.name for t in position.tags.all()],
+                }
+            check(Position, "position", item, item["_where"], position, **extra)
+    return errors
+
+
+def import_permission_errors(*, report, user, source_name="<data>"):
+    """Return what an import (its ``report``) creates or changes that ``user`` may not."""
+    errors = []
+    for kind, model in IMPORT_MODELS.items():
+        opts = model._meta
+        for counter, action in ((report.created, "add"), (report.updated, "change")):
+            if counter[kind] and not user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):
+                message = (
+                    _("you may not add %(things)s (%(count)s in this file)")
+                    if action == "add"
+                    else _("you may not change %(things)s (%(count)s in this file)")
+                )
+                errors.append(
+                    f"{source_name}: "
+                    + message % {"things": opts.verbose_name_plural, "count": counter[kind]}
+                )
+    return errors

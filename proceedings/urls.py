@@ -23,6 +23,12 @@ urlpatterns = [
         name="theme-detail",
     ),
     path("positions/<int:pk>/", views.PositionDetailView.as_view(), name="position-detail"),
+    path("positions/<int:pk>/report/", views.PositionReportView.as_view(), name="position-report"),
+    path(
+        "positions/<int:pk>/report/thanks/",
+        views.PositionReportThanksView.as_view(),
+        name="position-report-thanks",
+    ),
     path("speakers/", views.SpeakerListView.as_view(), name="speaker-list"),
     path("speakers/<slug:slug>/", views.SpeakerDetailView.as_view(), name="speaker-detail"),
     path("institutions/", views.InstitutionListView.as_view(), name="institution-list"),

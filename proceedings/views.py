@@ -1,26 +1,38 @@
 """
 The public pages: forums and what was said there, and the people, institutions, sectors, tags
-and source documents behind it.
+and source documents behind it; and the form readers use to report an error on a position.
 
-Every view goes through ``PublishedMixin``: anonymous visitors get published rows only, staff
-see drafts too and the templates mark each one (``|is_draft``). Each view fetches what its
-template renders up front (``for_listing()``, ``select_related``, ``Prefetch``), so the number of
-queries per page does not grow with the number of rows (``tests/proceedings/test_views.py``).
+What is public is decided in one place, the models' ``.published()`` QuerySet methods and their
+``published_*_q`` builders (proceedings/models.py, speakers/models.py); every view goes through
+``PublicMixin``, which applies them. Staff see everything, and each page that is not public tells
+them so with a banner naming its status (``Preview``). A withdrawn position's permalink answers
+410 Gone, so that people following an old citation learn what happened to it.
+
+Each view fetches what its template renders up front (``cards()``, ``select_related``,
+``Prefetch``), so the number of queries per page does not grow with the number of rows
+(``tests/proceedings/test_views.py``).
 """
 
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import cached_property
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import Http404
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils.crypto import salted_hmac
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
-from django.views.generic import DetailView, ListView, TemplateView
+from django.utils.translation import gettext as _
+from django.views.generic import DetailView, FormView, ListView, TemplateView
 from taggit.models import Tag
 
+from forum_portal.security import client_ip
 from speakers.models import Institution, Sector, Speaker
 
+from .forms import CorrectionRequestForm
 from .models import (
     Appearance,
     Forum,
@@ -28,8 +40,9 @@ from .models import (
     Question,
     Session,
     SourceDocument,
+    Status,
     Theme,
-    published_forum_q,
+    published_appearance_q,
     published_position_q,
 )
 
@@ -38,6 +51,161 @@ from .models import (
 FEATURED_POSITIONS = 6
 FALLBACK_POSITIONS = 3
 RELATED_POSITIONS = 6
+
+# Readers' error reports: at most this many per client per window (seconds).
+REPORTS_PER_WINDOW = 5
+REPORT_WINDOW = 60 * 60
+
+
+# ---------------------------------------------------------------------------------------------
+# What is public
+# ---------------------------------------------------------------------------------------------
+
+
+def public_sources(queryset):
+    """Return the source documents of ``queryset`` that a published session or position cites.
+
+    Sources have no status of their own; this is their one definition of public, built from
+    the models' (it belongs in a ``SourceDocumentQuerySet.published()`` in models.py).
+    """
+    return queryset.filter(
+        Exists(Session.objects.published().filter(source=OuterRef("pk")))
+        | Exists(Position.objects.published().filter(source=OuterRef("pk")))
+    )
+
+
+def published(queryset):
+    """Return the public rows of ``queryset``: its model's ``.published()``."""
+    if queryset.model is SourceDocument:
+        return public_sources(queryset)
+    return queryset.published()
+
+
+def status_parts(obj):
+    """Return the rows whose status decides whether ``obj`` is public, ``obj`` itself first.
+
+    Used only to explain a preview banner; whether a page is public is always asked of
+    ``published()``.
+    """
+    if isinstance(obj, Position):
+        return [obj, obj.appearance.speaker, obj.appearance.session.forum]
+    if isinstance(obj, Theme):
+        return [obj, obj.forum]
+    if isinstance(obj, Session | Question):
+        return [obj.forum]
+    if isinstance(obj, Forum | Speaker):
+        return [obj]
+    return []
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Why staff can see a page the public cannot: the status to name and one sentence.
+
+    ``status`` is a ``Status`` value, or "" for a page with no status of its own to blame (an
+    institution no public role names yet).
+    """
+
+    status: str
+    reason: str
+
+
+def preview_of(obj):
+    """Return the ``Preview`` of a page about ``obj`` that is not public (one query)."""
+    if published(type(obj).objects.filter(pk=obj.pk)).exists():
+        return None
+    for part in status_parts(obj):
+        if part.status == Status.PUBLISHED:
+            continue
+        if part is not obj:
+            reason = _("Only staff can see this page: its %(kind)s “%(name)s” is not published.")
+            reason %= {"kind": part._meta.verbose_name, "name": part}
+        elif part.status == Status.WITHDRAWN:
+            reason = _("The editors withdrew it; only staff can see this page.")
+        else:
+            reason = _("Only staff can see this page until it is published.")
+        return Preview(part.status, reason)
+    if isinstance(obj, Speaker):
+        reason = _("Only staff can see this page: this person has no role in a published forum.")
+    elif isinstance(obj, Institution):
+        reason = _(
+            "Only staff can see this page: no published person in a published forum names it."
+        )
+    else:
+        reason = _("Only staff can see this page: nothing public cites it.")
+    return Preview("", reason)
+
+
+class PublicMixin:
+    """Limit a view to what is public; staff see everything, and what is not public is marked.
+
+    ``get_queryset()`` applies ``published()`` unless the user is staff; ``positions()``,
+    ``themes()`` and ``appearances()`` are the one way a view lists those rows, ``cards()``
+    readies positions for ``includes/_position_card.html`` and ``count_*()`` count only what
+    the lists show. Detail pages get ``preview`` (a ``Preview`` or None) for the banner.
+    """
+
+    section = "forums"
+
+    @cached_property
+    def shows_drafts(self):
+        return self.request.user.is_staff
+
+    def visible(self, queryset):
+        """Return ``queryset`` as this request may see it."""
+        return queryset if self.shows_drafts else published(queryset)
+
+    def get_queryset(self):
+        return self.visible(super().get_queryset())
+
+    def positions(self):
+        """Return the positions this request may see (pass them to ``cards()`` for cards)."""
+        return self.visible(Position.objects.all())
+
+    def themes(self):
+        """Return the themes this request may see."""
+        return self.visible(Theme.objects.all())
+
+    def appearances(self):
+        """Return the roles this request may see: published people in published forums."""
+        return self.visible(Appearance.objects.all())
+
+    def cards(self, positions):
+        """Return ``positions`` with everything a card renders, in a fixed number of queries.
+
+        ``for_listing()``, except that a card links only the themes this request may see
+        (its theme prefetch is replaced). For staff, each row also gets ``is_public``, which
+        the card reads to mark what the public does not see.
+        """
+        themes = Prefetch("themes", queryset=self.themes().select_related("forum"))
+        cards = positions.for_listing().prefetch_related(None).prefetch_related(themes, "tags")
+        if self.shows_drafts:
+            cards = cards.annotate(
+                is_public=Exists(Position.objects.published().filter(pk=OuterRef("pk")))
+            )
+        return cards
+
+    def count_positions(self, prefix):
+        """Return a ``Count`` of the visible positions at ``prefix`` (e.g. ``"positions"``)."""
+        visible = None if self.shows_drafts else published_position_q(f"{prefix}__")
+        return Count(prefix, filter=visible, distinct=True)
+
+    def count_people(self):
+        """Return a ``Count`` of the people with a visible role at an institution."""
+        visible = None if self.shows_drafts else published_appearance_q("appearances__")
+        return Count("appearances__speaker", filter=visible, distinct=True)
+
+    def get_context_data(self, **kwargs):
+        context = {"section": self.section, "shows_drafts": self.shows_drafts}
+        obj = getattr(self, "object", None)
+        if obj is not None:
+            context["preview"] = preview_of(obj) if self.shows_drafts else None
+        return super().get_context_data(**context, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for grouping rows the way pages show them
+# ---------------------------------------------------------------------------------------------
 
 
 def group_by_sector(rows, sector_of):
@@ -66,8 +234,8 @@ def distinct_speakers(appearances):
 def group_by_forum_and_theme(positions):
     """Return ``[{"forum", "themes": [{"theme", "positions"}]}]`` for a list of positions.
 
-    A position filed under two themes is listed under both; one with no theme goes under
-    ``theme=None`` at the end of its forum. Forums keep the order of the positions given.
+    A position filed under two themes is listed under both; one with no (visible) theme goes
+    under ``theme=None`` at the end of its forum. Forums keep the order of the positions given.
     """
     forums = {}
     for position in positions:
@@ -109,108 +277,52 @@ def highlight_quotations(text, positions):
     return mark_safe("".join(parts))  # noqa: S308 - every piece of text above is escaped
 
 
-class PublishedMixin:
-    """Limit a view to what is public; staff also see drafts, which the templates mark.
-
-    ``get_queryset()`` applies ``only_published()`` (``.published()``; speakers, institutions
-    and sources override it) unless the user is staff. ``positions()`` and ``appearances()``
-    are the one way a view lists those rows.
-    """
-
-    section = "forums"
-
-    @cached_property
-    def shows_drafts(self):
-        return self.request.user.is_staff
-
-    def only_published(self, queryset):
-        return queryset.published()
-
-    def visible(self, queryset):
-        """Return ``queryset`` as this request may see it."""
-        return queryset if self.shows_drafts else self.only_published(queryset)
-
-    def get_queryset(self):
-        return self.visible(super().get_queryset())
-
-    def positions(self):
-        """Return the positions this request may see (chain ``for_listing()`` for cards)."""
-        return Position.objects.all() if self.shows_drafts else Position.objects.published()
-
-    def appearances(self):
-        """Return the appearances this request may see: those in published forums."""
-        appearances = Appearance.objects.all()
-        if self.shows_drafts:
-            return appearances
-        return appearances.filter(published_forum_q("session__forum__"))
-
-    def count_positions(self, prefix):
-        """Return a ``Count`` of the visible positions at ``prefix`` (e.g. ``"positions"``)."""
-        visible = None if self.shows_drafts else published_position_q(f"{prefix}__")
-        return Count(prefix, filter=visible, distinct=True)
-
-    def count_people(self):
-        """Return a ``Count`` of the people of an institution's visible appearances."""
-        visible = None if self.shows_drafts else published_forum_q("appearances__session__forum__")
-        return Count("appearances__speaker", filter=visible, distinct=True)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            section=self.section, shows_drafts=self.shows_drafts, **kwargs
-        )
+# ---------------------------------------------------------------------------------------------
+# Forums and what was said there
+# ---------------------------------------------------------------------------------------------
 
 
-class PeopleMixin(PublishedMixin):
-    """Speakers and institutions are public once they appear in a published forum."""
-
-    def only_published(self, queryset):
-        field = "speaker" if queryset.model is Speaker else "institution"
-        return queryset.filter(Exists(self.appearances().filter(**{field: OuterRef("pk")})))
-
-
-class HomeView(PublishedMixin, TemplateView):
+class HomeView(PublicMixin, TemplateView):
     template_name = "proceedings/home.html"
 
     def get_context_data(self, **kwargs):
+        themes = Prefetch("themes", queryset=self.themes().select_related("forum"))
         forums = self.visible(Forum.objects.all()).prefetch_related(
-            Prefetch(
-                "questions",
-                queryset=Question.objects.prefetch_related(
-                    Prefetch("themes", queryset=Theme.objects.select_related("forum"))
-                ),
-            )
+            Prefetch("questions", queryset=Question.objects.prefetch_related(themes))
         )
         positions = self.positions()
-        featured = list(positions.filter(featured=True).for_listing()[:FEATURED_POSITIONS])
+        featured = list(self.cards(positions.filter(featured=True))[:FEATURED_POSITIONS])
         if not featured:
             verbatim = positions.filter(fidelity=Position.Fidelity.VERBATIM)
-            featured = list(verbatim.for_listing()[:FALLBACK_POSITIONS])
-        speaking = self.appearances().filter(capacity=Appearance.Capacity.SPEAKER)
+            featured = list(self.cards(verbatim)[:FALLBACK_POSITIONS])
+        # The speaker list's "speakers": everyone with a role other than rapporteur.
+        spoke = self.appearances().exclude(capacity=Appearance.Capacity.RAPPORTEUR)
         counts = {
             "positions": positions.count(),
-            "speakers": Speaker.objects.filter(
-                Exists(speaking.filter(speaker=OuterRef("pk")))
-            ).count(),
-            "institutions": Institution.objects.filter(
-                Exists(self.appearances().filter(institution=OuterRef("pk")))
-            ).count(),
-            "themes": self.visible(Theme.objects.all()).count(),
+            "speakers": self.visible(Speaker.objects.all())
+            .filter(Exists(spoke.filter(speaker=OuterRef("pk"))))
+            .count(),
+            "institutions": self.visible(Institution.objects.all()).count(),
+            "themes": self.themes().count(),
         }
         return super().get_context_data(
             forums=forums, featured_positions=featured, counts=counts, **kwargs
         )
 
 
-class ForumDetailView(PublishedMixin, DetailView):
+class ForumDetailView(PublicMixin, DetailView):
     model = Forum
 
     def get_context_data(self, **kwargs):
         forum = self.object
-        themes = Theme.objects.select_related("forum").annotate(
-            position_count=self.count_positions("positions")
+        themes = (
+            self.themes()
+            .select_related("forum")
+            .annotate(position_count=self.count_positions("positions"))
         )
         appearances = list(
-            Appearance.objects.filter(session__forum=forum)
+            self.appearances()
+            .filter(session__forum=forum)
             .select_related("speaker", "institution")
             .order_by("session__order", "session__pk", "order", "pk")
         )
@@ -230,7 +342,7 @@ class ForumDetailView(PublishedMixin, DetailView):
         )
 
 
-class ForumPartMixin(PublishedMixin):
+class ForumPartMixin(PublicMixin):
     """Look a session, question or theme up by its forum's slug and its own."""
 
     def get_queryset(self):
@@ -246,8 +358,10 @@ class SessionDetailView(ForumPartMixin, DetailView):
     def get_context_data(self, **kwargs):
         session = self.object
         return super().get_context_data(
-            appearances=session.appearances.select_related("speaker", "institution"),
-            positions=self.positions().filter(appearance__session=session).for_listing(),
+            appearances=self.appearances()
+            .filter(session=session)
+            .select_related("speaker", "institution"),
+            positions=self.cards(self.positions().filter(appearance__session=session)),
             **kwargs,
         )
 
@@ -259,8 +373,13 @@ class QuestionDetailView(ForumPartMixin, DetailView):
         return super().get_queryset().select_related("forum")
 
     def get_context_data(self, **kwargs):
-        cards = Prefetch("positions", queryset=self.positions().for_listing(), to_attr="cards")
-        themes = self.object.themes.select_related("forum").prefetch_related(cards)
+        cards = Prefetch("positions", queryset=self.cards(self.positions()), to_attr="cards")
+        themes = (
+            self.themes()
+            .filter(questions=self.object)
+            .select_related("forum")
+            .prefetch_related(cards)
+        )
         return super().get_context_data(themes=themes, **kwargs)
 
 
@@ -272,26 +391,39 @@ class ThemeDetailView(ForumPartMixin, DetailView):
             super()
             .get_queryset()
             .select_related("forum", "parent__forum")
+            # The parent is linked only if this request may see it.
+            .annotate(parent_visible=Exists(self.themes().filter(pk=OuterRef("parent"))))
             .prefetch_related(
                 Prefetch("questions", queryset=Question.objects.select_related("forum")),
-                Prefetch("children", queryset=Theme.objects.select_related("forum")),
+                Prefetch("children", queryset=self.themes().select_related("forum")),
             )
         )
 
     def get_context_data(self, **kwargs):
-        positions = list(self.positions().filter(themes=self.object).for_listing())
+        theme = self.object
+        positions = list(self.cards(self.positions().filter(themes=theme)))
         return super().get_context_data(
+            parent=theme.parent if theme.parent_visible else None,
             positions=positions,
             theme_speakers=distinct_speakers(p.appearance for p in positions),
             **kwargs,
         )
 
 
-class PositionDetailView(PublishedMixin, DetailView):
+class PositionDetailView(PublicMixin, DetailView):
     model = Position
 
     def get_queryset(self):
-        return super().get_queryset().for_listing()
+        return self.cards(super().get_queryset())
+
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            # A withdrawn position's permalink may be cited elsewhere: say what happened to it.
+            if Position.objects.filter(pk=kwargs["pk"], status=Status.WITHDRAWN).exists():
+                return withdrawn_position(request, pk=kwargs["pk"])
+            raise
 
     def get_context_data(self, **kwargs):
         position = self.object
@@ -300,25 +432,38 @@ class PositionDetailView(PublishedMixin, DetailView):
             .filter(themes__in=[theme.pk for theme in position.themes.all()])
             .exclude(appearance__speaker=position.appearance.speaker_id)
             .distinct()
-            .for_listing()[:RELATED_POSITIONS]
         )
-        return super().get_context_data(related_positions=related, **kwargs)
+        context = super().get_context_data(
+            related_positions=self.cards(related)[:RELATED_POSITIONS], **kwargs
+        )
+        if context["preview"] is None:
+            # Readers report errors on what is public; staff correct drafts in the admin.
+            context["report_form"] = CorrectionRequestForm()
+        return context
 
 
-class SourceDetailView(PublishedMixin, DetailView):
+def withdrawn_position(request, *, pk):
+    """Answer 410 Gone for a withdrawn position: no text and no speaker, only what happened."""
+    forum = Forum.objects.published().filter(sessions__appearances__positions=pk).first()
+    return TemplateResponse(
+        request,
+        "proceedings/position_withdrawn.html",
+        {"forum": forum, "section": "forums"},
+        status=410,
+    )
+
+
+class SourceDetailView(PublicMixin, DetailView):
     model = SourceDocument
-
-    def only_published(self, queryset):
-        # A document is public once a published forum's session or a public position cites it.
-        return queryset.filter(
-            Exists(Session.objects.published().filter(source=OuterRef("pk")))
-            | Exists(Position.objects.published().filter(source=OuterRef("pk")))
-        )
 
     def get_context_data(self, **kwargs):
         source = self.object
         cited = defaultdict(list)
         citing = self.positions().filter(source=source, paragraph__isnull=False)
+        if self.shows_drafts:
+            citing = citing.annotate(
+                is_public=Exists(Position.objects.published().filter(pk=OuterRef("pk")))
+            )
         for position in citing.select_related("appearance__speaker", "appearance__session__forum"):
             cited[position.paragraph].append(position)
         paragraphs = [
@@ -332,7 +477,24 @@ class SourceDetailView(PublishedMixin, DetailView):
         return super().get_context_data(paragraphs=paragraphs, **kwargs)
 
 
-class SpeakerListView(PeopleMixin, ListView):
+class TagDetailView(PublicMixin, TemplateView):
+    template_name = "proceedings/tag_detail.html"
+
+    def get_context_data(self, **kwargs):
+        tag = get_object_or_404(Tag, slug=kwargs.pop("slug"))
+        positions = list(self.cards(self.positions().filter(tags=tag)))
+        if not positions:
+            # A tag that only positions the public cannot see carry is not public yet.
+            raise Http404("No public position has this tag.")
+        return super().get_context_data(tag=tag, positions=positions, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# People, institutions and sectors
+# ---------------------------------------------------------------------------------------------
+
+
+class SpeakerListView(PublicMixin, ListView):
     model = Speaker
     section = "speakers"
 
@@ -372,7 +534,7 @@ class SpeakerListView(PeopleMixin, ListView):
         )
 
 
-class SpeakerDetailView(PeopleMixin, DetailView):
+class SpeakerDetailView(PublicMixin, DetailView):
     model = Speaker
     section = "speakers"
 
@@ -384,22 +546,18 @@ class SpeakerDetailView(PeopleMixin, DetailView):
             .select_related("session__forum", "institution")
             .order_by("-session__forum__edition_year", "session__forum", "session__order", "pk")
         )
-        positions = (
-            self.positions()
-            .filter(appearance__speaker=speaker)
-            .for_listing()
-            .order_by("-appearance__session__forum__edition_year", "order", "pk")
+        positions = self.cards(self.positions().filter(appearance__speaker=speaker)).order_by(
+            "-appearance__session__forum__edition_year", "order", "pk"
         )
         return super().get_context_data(
             appearances=appearances,
             links=speaker.links.all(),
             positions_by_forum=group_by_forum_and_theme(positions),
-            is_draft=not any(a.session.forum.is_published for a in appearances),
             **kwargs,
         )
 
 
-class InstitutionListView(PeopleMixin, ListView):
+class InstitutionListView(PublicMixin, ListView):
     model = Institution
     section = "institutions"
 
@@ -420,7 +578,7 @@ class InstitutionListView(PeopleMixin, ListView):
         )
 
 
-class InstitutionDetailView(PeopleMixin, DetailView):
+class InstitutionDetailView(PublicMixin, DetailView):
     model = Institution
     section = "institutions"
 
@@ -434,13 +592,12 @@ class InstitutionDetailView(PeopleMixin, DetailView):
         )
         return super().get_context_data(
             people=distinct_speakers(appearances),
-            positions=self.positions().filter(appearance__institution=institution).for_listing(),
-            is_draft=not any(a.session.forum.is_published for a in appearances),
+            positions=self.cards(self.positions().filter(appearance__institution=institution)),
             **kwargs,
         )
 
 
-class SectorListView(PeopleMixin, TemplateView):
+class SectorListView(PublicMixin, TemplateView):
     template_name = "speakers/sector_list.html"
     section = "institutions"
 
@@ -467,7 +624,7 @@ class SectorListView(PeopleMixin, TemplateView):
         return super().get_context_data(sectors=sectors, **kwargs)
 
 
-class SectorDetailView(PeopleMixin, TemplateView):
+class SectorDetailView(PublicMixin, TemplateView):
     template_name = "speakers/sector_detail.html"
     section = "institutions"
 
@@ -495,18 +652,89 @@ class SectorDetailView(PeopleMixin, TemplateView):
             sector=sector,
             institutions=institutions,
             people=distinct_speakers(appearances),
-            positions=positions.for_listing(),
+            positions=self.cards(positions),
             **kwargs,
         )
 
 
-class TagDetailView(PublishedMixin, TemplateView):
-    template_name = "proceedings/tag_detail.html"
+# ---------------------------------------------------------------------------------------------
+# Readers report errors
+# ---------------------------------------------------------------------------------------------
+
+
+def _report_key(request):
+    # A keyed hash of the client's address (REMOTE_ADDR, or the one trusted proxies forwarded:
+    # without that, every reader behind the proxy would share one allowance), so the cache
+    # holds no readable IP address.
+    client = salted_hmac("proceedings.position-report", client_ip(request) or "")
+    return f"position-report:{client.hexdigest()}"
+
+
+def reports_left(request):
+    """Return how many more reports this client may send in the current window."""
+    return max(REPORTS_PER_WINDOW - cache.get(_report_key(request), 0), 0)
+
+
+def count_report(request):
+    """Count one report against this client's allowance (the window starts at the first)."""
+    key = _report_key(request)
+    if not cache.add(key, 1, REPORT_WINDOW):
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add() and incr()
+            cache.add(key, 1, REPORT_WINDOW)
+
+
+class PositionReportMixin:
+    """Look up the published position a report is about: 404 for anything else, even for staff."""
+
+    section = "forums"
+
+    def dispatch(self, request, *args, **kwargs):
+        positions = Position.objects.published().select_related(
+            "appearance__speaker", "appearance__session__forum"
+        )
+        self.position = get_object_or_404(positions, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        tag = get_object_or_404(Tag, slug=kwargs.pop("slug"))
-        positions = list(self.positions().filter(tags=tag).for_listing())
-        if not positions:
-            # A tag that only drafts carry is not public yet.
-            raise Http404("No public position has this tag.")
-        return super().get_context_data(tag=tag, positions=positions, **kwargs)
+        return super().get_context_data(section=self.section, position=self.position, **kwargs)
+
+
+class PositionReportView(PositionReportMixin, FormView):
+    """The error report form of one position; it also sits, folded, on the position's page.
+
+    A valid report is stored (with a copy of the position's text) and the reader sent to the
+    thank-you page; a filled honeypot is sent there too, but nothing is stored. Each client may
+    send ``REPORTS_PER_WINDOW`` reports per ``REPORT_WINDOW``; beyond that, 429.
+    """
+
+    template_name = "proceedings/position_report.html"
+    form_class = CorrectionRequestForm
+
+    def post(self, request, *args, **kwargs):
+        if reports_left(request) == 0:
+            return TemplateResponse(
+                request,
+                "proceedings/position_report_limited.html",
+                self.get_context_data(window_minutes=REPORT_WINDOW // 60),
+                status=429,
+                headers={"Retry-After": str(REPORT_WINDOW)},
+            )
+        form = self.get_form()
+        if form.is_spam:
+            count_report(request)
+            return self.thanks()
+        return self.form_valid(form) if form.is_valid() else self.form_invalid(form)
+
+    def form_valid(self, form):
+        count_report(self.request)
+        form.save_for(self.position)
+        return self.thanks()
+
+    def thanks(self):
+        return redirect("proceedings:position-report-thanks", pk=self.position.pk)
+
+
+class PositionReportThanksView(PositionReportMixin, TemplateView):
+    template_name = "proceedings/position_report_thanks.html"

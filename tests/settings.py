@@ -16,3 +16,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests share one process-wide cache while each rolls its database back: a page cached by one
+# test would be served to the next. tests/production/ turns the page cache on where it tests it.
+PAGE_CACHE_SECONDS = 0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-ALL_TOKEN = "_all"  # in every document: the base of a query that only excludes
+ALL_TOKEN = "_all"  # noqa: S105 (in every document: the base of a query that only excludes)
 
 
 @dataclass(frozen=True)

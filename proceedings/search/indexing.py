@@ -18,9 +18,11 @@ import datetime
 from collections import defaultdict
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
+from django.db.models import BooleanField, Case, Value, When
 from taggit.models import TaggedItem
 
 from speakers.models import Institution, Speaker
@@ -30,6 +32,7 @@ from ..models import (
     PositionSearchDocument,
     Theme,
     published_position_q,
+    published_theme_q,
 )
 from .analysis import ANALYSER_VERSION, document_tokens
 from .backends import get_backend
@@ -98,7 +101,7 @@ def reindex_positions(ids) -> int:
     """Bring the documents of positions ``ids`` up to date; return how many exist afterwards.
 
     Steps, per chunk of ids: load the positions that are public, with everything a document
-    holds (4 queries); delete the chunk's old documents; insert the new ones. Ids of drafts and of
+    holds (3 to 6 queries); delete the chunk's old documents; insert the new ones. Ids of drafts and of
     deleted positions just lose their document. Inside ``deferred_indexing()``, these ids are
     taken off the pending set, since their current state is now indexed.
     """
@@ -137,8 +140,7 @@ def reindex_all(*, progress=None) -> int:
         # Fresh statistics first: after a bulk load the planner would otherwise join the
         # positions through the status index, chunk after chunk (10 s per chunk at 100k rows).
         backend.analyse()
-        backend.begin_rebuild()
-        PositionSearchDocument.objects.all().delete()
+        backend.begin_rebuild()  # also empties the documents table
         for start in range(0, len(ids), CHUNK_SIZE):
             PositionSearchDocument.objects.bulk_create(
                 builder.build(ids[start : start + CHUNK_SIZE])
@@ -179,7 +181,7 @@ class DocumentBuilder:
         self.backend = get_backend(connection)
         self.speakers = {}  # id -> tokens
         self.institutions = {}  # id -> (tokens, sector)
-        self.themes = {}  # id -> (tokens, parent id, question ids)
+        self.themes = {}  # id -> _Theme
         self.tags = {}  # id -> tokens
         self.position_type = ContentType.objects.get_for_model(Position)
 
@@ -238,14 +240,18 @@ class DocumentBuilder:
             role = f"{role} {appearance.role}"
         tokens += document_tokens(f"{role}\n{appearance.role_en}")
         for theme_id in theme_ids:
-            theme_tokens, _parent, questions = self.themes[theme_id]
-            tokens += theme_tokens
-            facets.update(facet_token("question", q) for q in questions)
+            theme = self.themes.get(theme_id)
+            if theme is None or not theme.public:
+                continue  # a draft theme shows nowhere, so it finds nothing either
+            tokens += theme.tokens
+            facets.update(facet_token("question", q) for q in theme.questions)
             # A theme's positions also count for its parent (an outlook's tasks).
-            ancestor = theme_id
-            while ancestor is not None and facet_token("theme", ancestor) not in facets:
-                facets.add(facet_token("theme", ancestor))
-                ancestor = self.themes[ancestor][1]
+            seen, ancestor = set(), theme
+            while ancestor is not None and ancestor.pk not in seen:
+                seen.add(ancestor.pk)
+                if ancestor.public:
+                    facets.add(facet_token("theme", ancestor.pk))
+                ancestor = self.themes.get(ancestor.parent)
         for tag_id in tag_ids:
             facets.add(facet_token("tag", tag_id))
             tokens += self.tags[tag_id]
@@ -283,18 +289,39 @@ class DocumentBuilder:
         """Load the given themes and their ancestors into the cache."""
         missing = set(theme_ids) - self.themes.keys()
         while missing:
-            themes = list(Theme.objects.filter(pk__in=missing).prefetch_related("questions"))
+            themes = list(
+                Theme.objects.filter(pk__in=missing)
+                .annotate(
+                    public=Case(
+                        When(published_theme_q(), then=Value(True)),
+                        default=Value(False),
+                        output_field=BooleanField(),
+                    )
+                )
+                .prefetch_related("questions")
+            )
             if not themes:
                 break
             for theme in themes:
-                self.themes[theme.pk] = (
-                    document_tokens(f"{theme.title}\n{theme.title_en}"),
-                    theme.parent_id,
-                    [question.pk for question in theme.questions.all()],
+                self.themes[theme.pk] = _Theme(
+                    pk=theme.pk,
+                    public=theme.public,
+                    tokens=document_tokens(f"{theme.title}\n{theme.title_en}"),
+                    parent=theme.parent_id,
+                    questions=[question.pk for question in theme.questions.all()],
                 )
             missing = {
-                parent for _tokens, parent, _q in self.themes.values() if parent is not None
+                theme.parent for theme in self.themes.values() if theme.parent is not None
             } - self.themes.keys()
+
+
+@dataclass(frozen=True)
+class _Theme:
+    pk: int
+    public: bool
+    tokens: list
+    parent: int | None
+    questions: list
 
 
 def _strings(values):

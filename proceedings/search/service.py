@@ -24,7 +24,7 @@ from .backends import CANDIDATES, MatchSpec, get_backend
 from .facets import FACETS, canonical_language, facet_token, parse_facet_token
 from .highlight import excerpt, highlight
 from .indexing import pk_from_doc_key
-from .query import ParsedQuery, clean_text, parse_query
+from .query import MAX_QUERY_CHARS, MAX_TERMS, ParsedQuery, clean_text, parse_query
 
 SORT_RELEVANCE = "relevance"
 SORT_DATE = "date"
@@ -56,6 +56,7 @@ class ActiveFilter:
     facet: str
     value: str
     label: str
+    tokens: tuple = field(default=(), repr=False, compare=False)  # its facet tokens
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,11 @@ def search(query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAG
     messages = []
     if parsed.truncated:
         messages.append(
-            gettext("Your search was shortened to its first %(count)s words or characters.")
-            % {"count": f"{len(parsed.raw)}"}
+            gettext(
+                "Your search was long: only its first %(words)s words and %(chars)s characters "
+                "were used."
+            )
+            % {"words": MAX_TERMS, "chars": MAX_QUERY_CHARS}
         )
     if parsed.ignored:
         messages.append(
@@ -163,10 +167,10 @@ def search(query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAG
     result.total = len(rows)
     result.total_capped = main.capped
 
-    counted = {name: main for name in FACETS}
+    counted = dict.fromkeys(FACETS, main)
     counted.update(zip(groups, candidate_sets[1:], strict=True))
     result.facets_partial = any(c.capped for c in counted.values())
-    result.facets = _facets(counted, resolved_filters)
+    result.facets = _facets(counted, active)
     result.who_says_most = [value for value in result.facets["speaker"] if value.count][
         :WHO_SAYS_MOST
     ]
@@ -253,10 +257,10 @@ def _entity_querysets(conditions):
             F("forum__slug"),
         ),
         "speaker": lambda q: _entity_rows(
-            "speaker", Speaker.objects.filter(q), F("name"), F("name_en")
+            "speaker", Speaker.objects.published().filter(q), F("name"), F("name_en")
         ),
         "institution": lambda q: _entity_rows(
-            "institution", Institution.objects.filter(q), F("name"), F("name_en")
+            "institution", Institution.objects.published().filter(q), F("name"), F("name_en")
         ),
         "forum": lambda q: _entity_rows(
             "forum", Forum.objects.published().filter(q), F("name"), F("name_en")
@@ -293,28 +297,29 @@ def _resolve_filters(values, messages):
             else:
                 condition |= Q(slug=value)
         conditions[name] = condition
-    found = {}  # (facet, requested value) -> (id, label)
+    # (facet, requested value) -> [(id, label)]: a plain theme slug may name one theme in each
+    # of several forums.
+    found = {}
     for kind, pk, slug, forum_slug, label, _label_en in _entity_querysets(conditions):
         for value in values[kind]:
             names = {slug, _entity_value(kind, slug, forum_slug)}
             if kind == "tag":
                 names.add(label)
             if value in names:
-                found[kind, value] = (pk, label)
+                found.setdefault((kind, value), []).append((pk, label))
 
     groups, active, resolved = {}, [], {}
     for name, wanted in values.items():
         tokens, unknown = [], []
         for value in wanted:
-            key, label = _resolve_value(name, value, found)
-            if key is None:
+            keys = _resolve_value(name, value, found)
+            if not keys:
                 unknown.append(value)
                 continue
-            token = facet_token(name, key)
-            if token not in tokens:
-                tokens.append(token)
-                active.append(ActiveFilter(name, value, label))
-                resolved.setdefault(name, []).append(value)
+            new_tokens = [facet_token(name, key) for key, _label in keys]
+            tokens += [token for token in new_tokens if token not in tokens]
+            active.append(ActiveFilter(name, value, keys[0][1], tuple(new_tokens)))
+            resolved.setdefault(name, []).append(value)
         if tokens:
             groups[name] = tuple(tokens)
         for value in unknown:
@@ -326,17 +331,17 @@ def _resolve_filters(values, messages):
 
 
 def _resolve_value(name, value, found):
-    """Return ``(token key, label)`` of one filter value, or ``(None, None)`` if unknown."""
+    """Return the ``[(token key, label)]`` of one filter value; empty if it is unknown."""
     if (name, value) in found:
         return found[name, value]
     if name == "sector" and value in Sector.values:
-        return value, str(Sector(value).label)
+        return [(value, str(Sector(value).label))]
     if name == "fidelity" and value in Position.Fidelity.values:
-        return value, str(Position.Fidelity(value).label)
+        return [(value, str(Position.Fidelity(value).label))]
     if name == "language" and LANGUAGE_RE.match(value):
         code = canonical_language(value)
-        return code, _language_label(code)
-    return None, None
+        return [(code, _language_label(code))]
+    return []
 
 
 def _language_label(code):
@@ -347,7 +352,7 @@ def _language_label(code):
     return info["name_local"]
 
 
-def _facets(counted, selected):
+def _facets(counted, active):
     """Return ``{facet: [FacetValue]}``: counts from each facet's candidate set, with labels.
 
     Counting is done here, over at most ``CANDIDATES`` rows per set (their facet tokens came
@@ -373,8 +378,8 @@ def _facets(counted, selected):
 
     facets = {}
     for name in FACETS:
-        chosen = set(selected.get(name, ()))
-        values = []
+        chosen = {token for f in active if f.facet == name for token in f.tokens}
+        values, listed = [], set()
         for key in shown[name]:
             if FACETS[name].keyed_by_id:
                 if (name, key) not in labels:
@@ -382,11 +387,13 @@ def _facets(counted, selected):
                 value, label, label_en = labels[name, key]
             else:
                 value, label, label_en = _value_label(name, key)
-            values.append(FacetValue(value, label, label_en, counts[name][key], value in chosen))
-        listed = {v.value for v in values}
-        for value in selected.get(name, ()):
-            if value not in listed:
-                values.append(FacetValue(value, value, value, 0, True))
+            token = facet_token(name, key)
+            listed.add(token)
+            values.append(FacetValue(value, label, label_en, counts[name][key], token in chosen))
+        # Selected values that match nothing now are still listed (with 0), to be removed.
+        for f in active:
+            if f.facet == name and not listed.intersection(f.tokens):
+                values.append(FacetValue(f.value, f.label, f.label, 0, True))
         values.sort(key=lambda v: (-v.count, v.label, v.value))
         facets[name] = values
     return facets
@@ -420,7 +427,8 @@ def _labels(keys):
         forum_slug = "f.slug" if scoped else "''"
         join = f" JOIN {forum_table} f ON f.id = t.forum_id" if scoped else ""
         parts.append(
-            f"SELECT %s, t.id, t.slug, {forum_slug}, t.{label}, t.{label_en} FROM {table} t{join}"
+            # Table and column names are constants; the ids are bound parameters.
+            f"SELECT %s, t.id, t.slug, {forum_slug}, t.{label}, t.{label_en} FROM {table} t{join}"  # noqa: S608, E501
             f" WHERE t.id IN ({', '.join(['%s'] * len(ids))})"
         )
         params += [name, *ids]

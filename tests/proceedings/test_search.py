@@ -396,6 +396,7 @@ def test_plain_theme_slug_and_query_dict_filters(pujiang):
     result = search("融合", QueryDict("theme=regional-ecosystems&q=ignored&page=2"))
 
     assert refs(result) == ["xiao-jian-one-stop-ecosystem", "xiao-jian-zhangjiang-cluster"]
+    assert [v.value for v in result.facets["theme"] if v.selected] == [F + "regional-ecosystems"]
 
 
 def test_unknown_filter_values_are_reported_and_ignored(pujiang):

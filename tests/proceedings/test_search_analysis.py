@@ -10,7 +10,7 @@ from proceedings.search.analysis import (
     query_phrase,
     script_variants,
 )
-from proceedings.search.backends import PostgresBackend, SQLiteBackend, MatchSpec
+from proceedings.search.backends import MatchSpec, PostgresBackend, SQLiteBackend
 from proceedings.search.facets import canonical_language, facet_token, parse_facet_token
 from proceedings.search.highlight import highlight
 from proceedings.search.query import MAX_TERMS, parse_query

@@ -12,6 +12,7 @@ from django.utils.html import strip_tags
 from pytest_django.asserts import assertContains, assertNotContains, assertTemplateUsed
 
 from proceedings.models import Appearance, Position, Status
+from proceedings.services import transition
 from speakers.models import Sector
 from tests.factories import (
     make_appearance,
@@ -51,7 +52,7 @@ def staff_client(client, django_user_model):
 
 
 def unpublish(ref):
-    Position.objects.filter(ref=ref).update(status=Status.DRAFT)
+    transition(objects=[Position.objects.get(ref=ref)], to=Status.DRAFT)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,8 +436,13 @@ def test_draft_position_is_shown_to_staff_with_a_banner(staff_client, pujiang):
     permalink = staff_client.get(draft.get_absolute_url())
     theme = staff_client.get(url("theme-detail", FORUM, "full-factor-synergy"))
 
-    assertContains(permalink, '<p class="draft-banner" role="note">')
-    assertContains(permalink, "草稿")
+    assertContains(
+        permalink,
+        '<p class="status-banner status-banner--draft" role="note">'
+        '<strong class="status-banner__status">草稿 <span lang="en">Draft</span> — 未公開</strong> '
+        '<span class="status-banner__reason">發布之前，只有工作人員看得到此頁。</span></p>',
+        html=True,
+    )
     assert "song-qi-photon-ct-roadmap" in refs(theme.context["positions"])
     assertContains(
         theme, f'<article class="position position--summary is-draft" id="position-{draft.pk}">'
@@ -478,8 +484,9 @@ def test_draft_forum_is_shown_to_staff_marked_as_draft(staff_client):
     speaker_page = staff_client.get(speaker.get_absolute_url())
     home = staff_client.get(url("home"))
 
-    assertContains(forum_page, '<p class="draft-banner" role="note">')
-    assertContains(speaker_page, '<p class="draft-banner" role="note">')
+    assertContains(forum_page, '<p class="status-banner status-banner--draft" role="note">')
+    # The person is published, but has no role in a published forum yet.
+    assertContains(speaker_page, '<p class="status-banner status-banner--hidden" role="note">')
     assertContains(home, '<article class="forum-card is-draft">')
 
 

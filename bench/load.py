@@ -1,0 +1,310 @@
+"""
+Load test: gunicorn with the production settings on 127.0.0.1, wrk against the main pages.
+
+    python bench/load.py                      # 100,000 positions, 60 s per run, 16 and 64 conns
+    python bench/load.py --skip-load --duration 10 --connections 16
+
+Steps: load the synthetic corpus (``bench/run.py --load-only``, the search benchmark's own
+loader) into a scratch PostgreSQL database; start ``scripts/serve`` (check, collectstatic,
+migrate, gunicorn with forum_portal/gunicorn.conf.py) with production settings and no TLS;
+then for each page (home, a theme, a speaker, a position, search when the search page exists,
+and a static file served by whitenoise as the ceiling) and each connection count, run
+``wrk --latency`` and report requests/s, p50, p99 and errors (non-2xx/3xx responses and socket
+errors: connect, read, write, timeout). The page cache is off unless ``--page-cache`` says how
+many seconds to keep pages (then every page after the first request is a cache hit).
+
+wrk runs on the same machine as gunicorn, PostgreSQL and Redis, so it takes CPU from them:
+the figures are a lower bound for a server of the same size. Only 127.0.0.1 is ever targeted,
+and every run stops after ``--duration`` seconds.
+"""
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = os.environ.get("PORTAL_PYTHON", sys.executable)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--positions", type=int, default=100_000)
+    parser.add_argument("--skip-load", action="store_true", help="reuse the loaded corpus")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/forum_portal_load"
+        ),
+        help="a scratch database: bench/run.py refuses one holding other forums",
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""))
+    parser.add_argument("--page-cache", type=int, default=0, help="PAGE_CACHE_SECONDS")
+    parser.add_argument("--duration", type=int, default=60, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--port", type=int, default=8702)
+    parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS (default 2 × cores + 1)")
+    parser.add_argument("--only", nargs="+", help="page names to run (home theme …)")
+    parser.add_argument("--output", type=Path, help="append the results table to this file")
+    return parser.parse_args()
+
+
+def server_environment(args):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_", "GUNICORN_", "REDIS_"))
+    }
+    env.update(
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_PAGE_CACHE_SECONDS=str(args.page_cache),
+        DATABASE_URL=args.database_url,
+        GUNICORN_BIND=f"127.0.0.1:{args.port}",
+        PORTAL_PYTHON=PYTHON,
+    )
+    if args.redis_url:
+        env["REDIS_URL"] = args.redis_url
+    if args.workers:
+        env["GUNICORN_WORKERS"] = str(args.workers)
+    return env
+
+
+def ensure_database(url):
+    """Create the scratch PostgreSQL database when it does not exist."""
+    match = re.match(r"postgres(?:ql)?://([^@/]+)@([^:/]+):?(\d*)/(\w+)$", url)
+    if not match:
+        return
+    user, host, port, name = match.groups()
+    psql = ["psql", "-h", host, "-p", port or "5432", "-U", user, "-d", "postgres", "-Atqc"]
+    # The name matched \w+ above: nothing to inject.
+    exists = subprocess.run(  # noqa: S603
+        [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],  # noqa: S608
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not exists:
+        subprocess.run(  # noqa: S603
+            [*psql, f"CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0"], check=True
+        )
+
+
+def load_corpus(args, env):
+    ensure_database(args.database_url)
+    print(f"Loading {args.positions:,} positions into {args.database_url} (bench/run.py)…")
+    subprocess.run(  # noqa: S603
+        [PYTHON, "bench/run.py", "--positions", str(args.positions), "--load-only"],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "forum_portal.settings"},
+        check=True,
+    )
+
+
+def pick_urls(env):
+    """Return {name: path} of the pages to load, chosen from the loaded corpus."""
+    script = r"""
+import json, django
+django.setup()
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.db.models import Count
+from django.urls import NoReverseMatch, reverse
+from proceedings.models import Position, Theme
+from speakers.models import Speaker
+
+theme = Theme.objects.published().filter(forum__slug="bench-0").order_by("order", "pk").first()
+# A speaker with the median number of positions, and a position from the middle of the corpus.
+speakers = list(
+    Speaker.objects.filter(slug__startswith="bench-")
+    .annotate(n=Count("appearances__positions"))
+    .filter(n__gt=0)
+    .order_by("n", "pk")
+    .values_list("slug", "n")
+)
+slug, count = speakers[len(speakers) // 2]
+ids = Position.objects.published().order_by("pk").values_list("pk", flat=True)
+position = ids[ids.count() // 2]
+urls = {
+    "home": "/",
+    "theme": theme.get_absolute_url(),
+    "speaker": reverse("proceedings:speaker-detail", args=[slug]),
+    "position": reverse("proceedings:position-detail", args=[position]),
+}
+try:
+    urls["search"] = reverse("proceedings:search") + "?q=%E7%A7%91%E6%8A%80%E5%89%B5%E6%96%B0"
+except NoReverseMatch:
+    pass
+urls["static"] = staticfiles_storage.url("css/portal.css")
+print(json.dumps({"urls": urls, "speaker_positions": count,
+                  "theme_positions": Position.objects.published().filter(themes=theme).count()}))
+"""
+    out = subprocess.run(  # noqa: S603
+        [PYTHON, "-c", script],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "forum_portal.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def wait_until_up(base, seconds=120):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(1)
+    raise SystemExit("gunicorn did not become ready")
+
+
+def drain(base, seconds=300):
+    """Wait until the requests wrk left queued are served: /healthz answers at once again."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        fetch_status(base + "/healthz")
+        if time.monotonic() - started < 0.2:
+            return
+    raise SystemExit("the server is still busy after the last run")
+
+
+def fetch_status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - 127.0.0.1 only
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def milliseconds(text):
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * UNITS[unit]
+
+
+def run_wrk(url, connections, duration, threads):
+    """Run wrk; return requests/s, p50 and p99 in ms, requests, non-2xx/3xx, socket errors."""
+    out = subprocess.run(  # noqa: S603
+        [  # noqa: S607 - wrk from PATH (apt-get install wrk)
+            "wrk",
+            f"-t{min(threads, connections)}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "30s",
+            "--latency",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
+    socket = re.search(r"connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": milliseconds(latency["50"]),
+        "p99": milliseconds(latency["99"]),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "non_2xx_3xx": int((re.search(r"Non-2xx or 3xx responses: (\d+)", out) or [0, 0])[1]),
+        "socket_errors": sum(int(n) for n in socket.groups()) if socket else 0,
+        "raw": out,
+    }
+
+
+def main():
+    args = parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install -y wrk)")
+    env = server_environment(args)
+    if not args.skip_load:
+        load_corpus(args, env)
+    chosen = pick_urls(env)
+    urls = chosen["urls"]
+    if args.only:
+        urls = {name: path for name, path in urls.items() if name in args.only}
+    base = f"http://127.0.0.1:{args.port}"
+
+    log = ROOT / "bench" / "load-server.log"
+    with log.open("w") as log_file:
+        server = subprocess.Popen(  # noqa: S603
+            [str(ROOT / "scripts" / "serve")],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    rows = []
+    try:
+        wait_until_up(base)
+        for name, path in urls.items():
+            status = fetch_status(base + path)
+            if status != 200:
+                raise SystemExit(f"{name} {path} answered {status}")
+        for name, path in urls.items():
+            for connections in args.connections:
+                print(f"wrk {name} {path} -c{connections} -d{args.duration}s …", flush=True)
+                drain(base)
+                result = run_wrk(base + path, connections, args.duration, args.threads)
+                rows.append((name, path, connections, result))
+                print(
+                    f"  {result['rps']:.1f} req/s, p50 {result['p50']:.1f} ms, "
+                    f"p99 {result['p99']:.1f} ms, errors "
+                    f"{result['non_2xx_3xx'] + result['socket_errors']}",
+                    flush=True,
+                )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+
+    workers = args.workers or (os.cpu_count() * 2 + 1)
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+    lines = [
+        "",
+        f"Run of {time.strftime('%Y-%m-%d %H:%M')}: {os.cpu_count()} cores, {workers} gunicorn "
+        f"sync workers, page cache {'off' if not args.page_cache else f'{args.page_cache} s'}, "
+        f"cache {'Redis' if args.redis_url else 'local memory'}, {args.duration} s per run, "
+        f"wrk -t{args.threads} on the same machine (load average after the runs: {load}). "
+        f"Theme page: {chosen['theme_positions']} positions; speaker page: "
+        f"{chosen['speaker_positions']} positions.",
+        "",
+        "| page | connections | requests/s | p50 ms | p99 ms | requests | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, path, connections, r in rows:
+        errors = r["non_2xx_3xx"] + r["socket_errors"]
+        lines.append(
+            f"| {name} `{path}` | {connections} | {r['rps']:.1f} | {r['p50']:.1f} | "
+            f"{r['p99']:.1f} | {r['requests']:,} | {errors} |"
+        )
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if args.output:
+        with args.output.open("a") as out:
+            out.write(table)
+    if any(r["non_2xx_3xx"] + r["socket_errors"] for *_, r in rows):
+        raise SystemExit("errors during the load test")
+
+
+if __name__ == "__main__":
+    main()

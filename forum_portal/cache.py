@@ -1,0 +1,373 @@
+"""
+Caching: a Redis backend that degrades to "always a miss", and whole-page caching of the public
+pages for anonymous readers, invalidated on every change to curated content.
+
+Invalidation: one global generation number
+    Every cached page's key contains the current *content generation*. Any committed write to a
+    curated table bumps it, so every page cached before is never served again (and expires by
+    itself). A global number is the safe choice here: a quote shows on its theme, question,
+    session, speaker, institution, sector, tag, source and search pages and in the home page
+    counts, so per-object invalidation would have to know every page that renders each row, and
+    one forgotten page would serve a withdrawn quote. Edits are rare (editors curating a
+    report), reads are not, so emptying the page cache on each edit costs little.
+
+Finding the writes: an execute wrapper, not model signals
+    Writes are seen where they reach the database: ``watch_writes`` wraps every connection
+    (installed on ``connection_created``) and looks at the statements it runs. Signals miss
+    ``QuerySet.update()``, ``bulk_create()`` (``PositionQuerySet`` uses both), raw SQL and the
+    search index rebuild; an INSERT/UPDATE/DELETE/TRUNCATE on a curated table does not escape
+    this. The bump runs after the transaction commits (``on_commit``): bumping before would let
+    a concurrent reader cache the old content under the new generation. Writes from outside
+    Django (psql) need ``manage.py clear_page_cache``.
+
+Read replicas
+    A replica may not have replayed the last edit yet. The bump also records the primary's WAL
+    position; a cache miss renders from the primary instead of a replica that is behind it, so
+    a page stored under the new generation never holds pre-edit content.
+"""
+
+import hashlib
+import logging
+import re
+import threading
+import time
+
+from django.apps import apps
+from django.conf import settings
+from django.core.cache import cache
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+from django.db import connections
+from django.utils import translation
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "pages:generation"
+MIN_LSN_KEY = "pages:min-lsn"
+PAGE_CACHE_HEADER = "X-Page-Cache"
+
+
+# ---------------------------------------------------------------------------------------------
+# A Redis cache that never takes the site down
+# ---------------------------------------------------------------------------------------------
+
+# Per process and Redis location: until when to skip Redis after a failure (a circuit breaker),
+# so that an unreachable Redis costs one connection timeout per RETRY_AFTER seconds, not one per
+# cache call. Cache objects are per thread, so this lives at module level.
+_down_until = {}
+_down_lock = threading.Lock()
+
+
+class ResilientRedisCache(RedisCache):
+    """Django's RedisCache, with connection failures logged and treated as cache misses.
+
+    Reads return the default, writes do nothing, ``incr``/``decr`` raise ``ValueError`` as for
+    a missing key. After a failure Redis is skipped for ``RETRY_AFTER`` seconds (default 5).
+    ``ping()`` raises, for the readiness check.
+    """
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self.retry_after = float(params.get("RETRY_AFTER", 5))
+        self._location = ",".join(self._servers)
+
+    @property
+    def _errors(self):
+        import redis
+
+        return (redis.RedisError, OSError)
+
+    def is_down(self):
+        return time.monotonic() < _down_until.get(self._location, 0)
+
+    def _call(self, name, fallback, *args, **kwargs):
+        if self.is_down():
+            return fallback()
+        try:
+            return getattr(RedisCache, name)(self, *args, **kwargs)
+        except self._errors as exc:
+            with _down_lock:
+                was_up = not self.is_down()
+                _down_until[self._location] = time.monotonic() + self.retry_after
+            if was_up:
+                logger.error(
+                    "Redis cache unavailable (%s), serving without it for %ss: %s",
+                    self._location,
+                    self.retry_after,
+                    exc,
+                )
+            return fallback()
+
+    def ping(self):
+        """Raise unless Redis answers (ignores the circuit breaker)."""
+        self._cache.get_client(write=True).ping()
+
+    def get(self, key, default=None, version=None):
+        return self._call("get", lambda: default, key, default, version)
+
+    def get_many(self, keys, version=None):
+        return self._call("get_many", dict, keys, version)
+
+    def has_key(self, key, version=None):
+        return self._call("has_key", lambda: False, key, version)
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._call("add", lambda: False, key, value, timeout, version)
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._call("set", lambda: None, key, value, timeout, version)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._call("set_many", lambda: list(data), data, timeout, version)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._call("touch", lambda: False, key, timeout, version)
+
+    def delete(self, key, version=None):
+        return self._call("delete", lambda: False, key, version)
+
+    def delete_many(self, keys, version=None):
+        return self._call("delete_many", lambda: None, keys, version)
+
+    def incr(self, key, delta=1, version=None):
+        def missing():
+            raise ValueError(f"Key '{key}' not found (Redis unavailable)")
+
+        return self._call("incr", missing, key, delta, version)
+
+    def clear(self):
+        return self._call("clear", lambda: False)
+
+
+# ---------------------------------------------------------------------------------------------
+# The content generation
+# ---------------------------------------------------------------------------------------------
+
+# A bump that failed because the cache was unreachable is retried by this process at its next
+# cached request: the generation must move past every page cached before the change.
+_pending_bump = threading.Event()
+
+
+def _cache_is_down():
+    return getattr(cache, "is_down", lambda: False)()
+
+
+def current_generation():
+    """Return ``(generation, min_lsn)``; generation is None when the cache is unavailable."""
+    if _pending_bump.is_set() and not _cache_is_down():
+        bump_generation()
+    values = cache.get_many([GENERATION_KEY, MIN_LSN_KEY])
+    generation = values.get(GENERATION_KEY)
+    if generation is None:
+        # First use, or the cache lost it (restart, eviction): start from a number no earlier
+        # generation can have had, so pages stored under an old one are never matched again.
+        cache.add(GENERATION_KEY, time.time_ns(), None)
+        generation = cache.get(GENERATION_KEY)
+    return generation, values.get(MIN_LSN_KEY)
+
+
+def bump_generation():
+    """Make every page cached so far stale: move the content generation on."""
+    _pending_bump.clear()
+    lsn = _primary_wal_position()
+    if lsn:
+        cache.set(MIN_LSN_KEY, lsn, None)  # before the generation: readers get both or neither
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, time.time_ns(), None)
+    if _cache_is_down():
+        _pending_bump.set()
+
+
+def _primary_wal_position():
+    """Return the primary's current WAL position when reads may go to a PostgreSQL replica."""
+    if "replica" not in settings.DATABASES:
+        return None
+    primary = connections["default"]
+    if primary.vendor != "postgresql":
+        return None
+    with primary.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()::text")
+        return cursor.fetchone()[0]
+
+
+def replica_has_replayed(lsn):
+    """Return whether the replica has replayed the primary's WAL up to ``lsn``."""
+    if not lsn or "replica" not in settings.DATABASES:
+        return True
+    try:
+        with connections["replica"].cursor() as cursor:
+            # NULL when the server is not a standby: then it is the primary's data itself.
+            cursor.execute("SELECT COALESCE(pg_last_wal_replay_lsn() >= %s::pg_lsn, true)", [lsn])
+            return cursor.fetchone()[0]
+    except Exception:  # noqa: BLE001 - unreachable replica: render from the primary
+        logger.warning("Replica position unknown; rendering from the primary", exc_info=True)
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Noticing writes to curated content
+# ---------------------------------------------------------------------------------------------
+
+# Apps whose tables are the published content, and their models that are not: history rows
+# (written with every edit anyway), readers' statistics and reports (written by reads; counting
+# them would empty the cache on every search). A new model in these apps is curated by default,
+# which errs on the safe side.
+CURATED_APPS = ["proceedings", "speakers", "taggit"]
+NOT_CURATED = {"proceedings.SearchQueryStat", "proceedings.CorrectionRequest"}
+
+_WRITE_RE = re.compile(
+    r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+(?:ONLY\s+)?"?([\w.]+)"?',
+    re.IGNORECASE,
+)
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
+_curated_tables = None
+
+
+def curated_tables():
+    """Return the database tables of curated content (with their many-to-many tables)."""
+    global _curated_tables
+    if _curated_tables is None:
+        tables = set()
+        for label in CURATED_APPS:
+            for model in apps.get_app_config(label).get_models(include_auto_created=True):
+                opts = model._meta
+                if opts.label in NOT_CURATED or opts.model_name.startswith("historical"):
+                    continue
+                tables.add(opts.db_table.lower())
+                for field in opts.local_many_to_many:
+                    tables.add(field.remote_field.through._meta.db_table.lower())
+        # The search backends' own tables (SQLite's FTS5 index) are named after the documents'.
+        tables.update(t + "_fts" for t in list(tables) if t.endswith("searchdocument"))
+        _curated_tables = frozenset(tables)
+    return _curated_tables
+
+
+def writes_curated_table(sql):
+    """Return whether ``sql`` writes to a curated table."""
+    if not sql.lstrip()[:8].upper().startswith(_WRITE_VERBS):
+        return False
+    match = _WRITE_RE.match(sql)
+    return bool(match) and match.group(1).lower().split(".")[-1] in curated_tables()
+
+
+class _BumpOnCommit:
+    """The on-commit callback of one transaction that wrote curated content."""
+
+    def __init__(self):
+        self.done = False
+
+    def __call__(self):
+        self.done = True
+        try:
+            bump_generation()
+        except Exception:
+            logger.exception("Could not move the page cache generation on")
+            _pending_bump.set()
+
+
+def watch_writes(execute, sql, params, many, context):
+    """Execute wrapper: after a write to curated content commits, bump the generation."""
+    result = execute(sql, params, many, context)
+    if isinstance(sql, str) and writes_curated_table(sql):
+        connection = context["connection"]
+        if not connection.in_atomic_block:
+            _BumpOnCommit()()  # autocommit: already committed
+        elif not any(
+            isinstance(func, _BumpOnCommit) and not func.done
+            for _, func, _ in connection.run_on_commit
+        ):
+            # One bump per transaction, however many statements it runs (an import runs
+            # thousands); a rolled-back transaction's callbacks are dropped with it.
+            connection.on_commit(_BumpOnCommit(), robust=True)
+    return result
+
+
+def install_write_watch(sender=None, connection=None, **kwargs):
+    """``connection_created`` receiver: wrap the connection's statements with ``watch_writes``.
+
+    Inserted first in the list: ``connection.execute_wrapper()`` blocks pop the last wrapper,
+    which must stay theirs.
+    """
+    if connection is not None and watch_writes not in connection.execute_wrappers:
+        connection.execute_wrappers.insert(0, watch_writes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Page cache middleware
+# ---------------------------------------------------------------------------------------------
+
+
+class PageCacheMiddleware:
+    """Serve anonymous GETs of public pages from the cache, keyed by URL, language, generation.
+
+    Bypassed by requests with a session or messages cookie (editors, staff: they see drafts),
+    by the admin, static and media URLs, and when ``PAGE_CACHE_SECONDS`` is 0. Only 200
+    responses that set no cookie and allow caching are stored: a page with a CSRF token sets
+    the CSRF cookie, so forms are never shared between readers. Sits after the security and
+    CSP middleware (their headers are added on every hit) and before locale, sessions and CSRF
+    (whose work is what a hit saves). ``X-Page-Cache`` says hit, miss or (not stored) pass.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.skip_prefixes = tuple(
+            "/" + prefix.lstrip("/")
+            for prefix in (settings.ADMIN_URL, settings.STATIC_URL, settings.MEDIA_URL)
+            if prefix
+        )
+
+    def __call__(self, request):
+        seconds = settings.PAGE_CACHE_SECONDS
+        if not seconds or not self.cacheable_request(request):
+            return self.get_response(request)
+        generation, min_lsn = current_generation()
+        if generation is None:
+            return self.get_response(request)
+        key = self.cache_key(request, generation)
+        cached = cache.get(key)
+        if cached is not None:
+            cached[PAGE_CACHE_HEADER] = "hit"
+            return cached
+        if replica_has_replayed(min_lsn):
+            response = self.get_response(request)
+        else:
+            from .routers import reads_from_primary
+
+            with reads_from_primary():
+                response = self.get_response(request)
+        if self.cacheable_response(response):
+            cache.set(key, response, seconds)
+            response[PAGE_CACHE_HEADER] = "miss"
+        else:
+            response[PAGE_CACHE_HEADER] = "pass"
+        return response
+
+    def cacheable_request(self, request):
+        cookies = request.COOKIES
+        return (
+            request.method == "GET"
+            and settings.SESSION_COOKIE_NAME not in cookies
+            and "messages" not in cookies
+            and "HTTP_AUTHORIZATION" not in request.META
+            and not request.path.startswith(self.skip_prefixes)
+        )
+
+    @staticmethod
+    def cacheable_response(response):
+        cache_control = response.get("Cache-Control", "").lower()
+        return (
+            response.status_code == 200
+            and not response.streaming
+            and not response.cookies
+            and not any(word in cache_control for word in ("private", "no-store", "no-cache"))
+        )
+
+    @staticmethod
+    def cache_key(request, generation):
+        # Scheme and host: http and https, or two site names, are different pages.
+        url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
+        language = translation.get_language_from_request(request)
+        digest = hashlib.sha256(url.encode()).hexdigest()
+        return f"pages:{generation}:{language}:{digest}"

@@ -1,0 +1,342 @@
+"""
+The page cache (hits for anonymous readers, never a withdrawn quote) and the Redis backend that
+treats an unreachable Redis as a cache miss.
+"""
+
+import socket
+import uuid
+
+import pytest
+from django.core.cache import cache, caches
+from django.db import transaction
+from django.test import override_settings
+
+from forum_portal import cache as page_cache_module
+from forum_portal.cache import (
+    GENERATION_KEY,
+    ResilientRedisCache,
+    current_generation,
+    writes_curated_table,
+)
+from proceedings.models import Position, Status
+from proceedings.services import transition
+from tests.factories import (
+    make_appearance,
+    make_forum,
+    make_position,
+    make_question,
+    make_session,
+    make_speaker,
+    make_theme,
+)
+
+pytestmark = pytest.mark.django_db
+
+QUOTE = "耐心資本要敢於投早投小投長期"
+
+
+@pytest.fixture
+def theme_with_quote(django_capture_on_commit_callbacks):
+    # The test's transaction never commits: run the on-commit bump of these writes now, so
+    # that the test's own writes start a new one, as the next transaction would.
+    with django_capture_on_commit_callbacks(execute=True):
+        forum = make_forum(published=True)
+        theme = make_theme(forum=forum, questions=[make_question(forum=forum)])
+        appearance = make_appearance(session=make_session(forum=forum), speaker=make_speaker())
+        position = make_position(appearance=appearance, themes=[theme], text=QUOTE)
+    return theme, position
+
+
+def page(client, url, **headers):
+    response = client.get(url, **headers)
+    return response.status_code, response.get("X-Page-Cache"), QUOTE in response.content.decode()
+
+
+# ---------------------------------------------------------------------------------------------
+# Page cache
+# ---------------------------------------------------------------------------------------------
+
+
+def test_anonymous_reader_gets_the_page_from_the_cache(client, page_cache, theme_with_quote):
+    theme, _ = theme_with_quote
+
+    first = page(client, theme.get_absolute_url())
+    second = page(client, theme.get_absolute_url())
+
+    assert [first, second] == [(200, "miss", True), (200, "hit", True)]
+
+
+def test_a_cache_hit_runs_no_query(client, page_cache, theme_with_quote, django_assert_num_queries):
+    theme, _ = theme_with_quote
+    client.get(theme.get_absolute_url())
+
+    with django_assert_num_queries(0):
+        response = client.get(theme.get_absolute_url())
+
+    assert response["X-Page-Cache"] == "hit"
+
+
+def test_withdrawn_quote_is_gone_from_the_next_anonymous_page(
+    client, page_cache, theme_with_quote, django_capture_on_commit_callbacks
+):
+    theme, position = theme_with_quote
+    client.get(theme.get_absolute_url())
+    assert page(client, theme.get_absolute_url()) == (200, "hit", True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        transition(objects=[position], to=Status.WITHDRAWN)
+
+    assert page(client, theme.get_absolute_url()) == (200, "miss", False)
+
+
+def test_bulk_update_invalidates_too(
+    client, page_cache, theme_with_quote, django_capture_on_commit_callbacks
+):
+    theme, position = theme_with_quote
+    client.get(theme.get_absolute_url())
+
+    # QuerySet.update() sends no signal: the statement itself is what is noticed.
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=position.pk).update(status=Status.DRAFT)
+
+    assert page(client, theme.get_absolute_url()) == (200, "miss", False)
+
+
+def test_removing_a_quote_from_a_theme_invalidates(
+    client, page_cache, theme_with_quote, django_capture_on_commit_callbacks
+):
+    theme, position = theme_with_quote
+    client.get(theme.get_absolute_url())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        position.themes.remove(theme)
+
+    assert page(client, theme.get_absolute_url()) == (200, "miss", False)
+
+
+def test_publishing_shows_the_new_quote(
+    client, page_cache, theme_with_quote, django_capture_on_commit_callbacks
+):
+    theme, position = theme_with_quote
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=position.pk).update(status=Status.DRAFT)
+    assert page(client, theme.get_absolute_url()) == (200, "miss", False)
+    assert page(client, theme.get_absolute_url()) == (200, "hit", False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        transition(objects=[Position.objects.get(pk=position.pk)], to=Status.PUBLISHED)
+
+    assert page(client, theme.get_absolute_url()) == (200, "miss", True)
+
+
+def test_the_generation_moves_only_when_the_transaction_commits(
+    page_cache, theme_with_quote, django_capture_on_commit_callbacks
+):
+    _, position = theme_with_quote
+    before, _ = current_generation()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        Position.objects.filter(pk=position.pk).update(text="改過的文字")
+        during, _ = current_generation()
+    for callback in callbacks:
+        callback()
+    after, _ = current_generation()
+
+    # One bump per transaction, however many statements it ran.
+    assert (during, after, len(callbacks)) == (before, before + 1, 1)
+
+
+def test_writes_outside_curated_content_leave_the_cache_alone(
+    page_cache, client, django_user_model
+):
+    before, _ = current_generation()
+
+    with transaction.atomic():
+        django_user_model.objects.create_user("reader")
+    # Searches write statistics on every request; the cache must survive them.
+    client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert current_generation()[0] == before
+
+
+def test_staff_and_session_holders_bypass_the_cache(
+    client, page_cache, theme_with_quote, django_user_model
+):
+    theme, _ = theme_with_quote
+    client.get(theme.get_absolute_url())
+    staff = django_user_model.objects.create_user("editor", password="pw", is_staff=True)
+    client.force_login(staff)
+
+    response = client.get(theme.get_absolute_url())
+
+    assert response.get("X-Page-Cache") is None
+    assert response.context["shows_drafts"] is True
+
+
+def test_languages_are_cached_apart(client, page_cache, theme_with_quote):
+    theme, _ = theme_with_quote
+    url = theme.get_absolute_url()
+
+    zh = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-Hant")
+    en = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    en_again = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert [zh["X-Page-Cache"], en["X-Page-Cache"], en_again["X-Page-Cache"]] == [
+        "miss",
+        "miss",
+        "hit",
+    ]
+    assert [zh["Content-Language"], en_again["Content-Language"]] == ["zh-hant", "en"]
+
+
+def test_pages_that_set_a_cookie_are_not_stored(rf, page_cache):
+    from django.http import HttpResponse
+
+    response = HttpResponse("form")
+    response.set_cookie("csrftoken", "x")
+
+    assert page_cache_module.PageCacheMiddleware.cacheable_response(response) is False
+
+
+def test_not_found_and_admin_pages_are_not_stored(client, page_cache):
+    missing = client.get("/forums/no-such-forum/")
+    admin = client.get("/admin/login/")
+
+    assert [missing.get("X-Page-Cache"), admin.get("X-Page-Cache")] == ["pass", None]
+
+
+def test_a_lost_generation_restarts_past_every_earlier_one(page_cache):
+    first, _ = current_generation()
+
+    cache.delete(GENERATION_KEY)
+    second, _ = current_generation()
+
+    assert second > first
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ('UPDATE "proceedings_position" SET "status" = %s WHERE "id" = %s', True),
+        ('INSERT INTO "proceedings_position_themes" ("position_id", "theme_id") VALUES', True),
+        ('INSERT OR IGNORE INTO "taggit_taggeditem" ("tag_id") VALUES (%s)', True),
+        ('DELETE FROM "speakers_speaker" WHERE "id" IN (%s)', True),
+        ('  delete from "proceedings_positionsearchdocument"', True),
+        ("TRUNCATE proceedings_positionsearchdocument", True),
+        ('INSERT INTO "proceedings_historicalposition" ("id") VALUES (%s)', False),
+        ('INSERT INTO "proceedings_searchquerystat" ("day") VALUES (%s)', False),
+        ('UPDATE "django_session" SET "expire_date" = %s', False),
+        ('SELECT "proceedings_position"."id" FROM "proceedings_position"', False),
+    ],
+)
+def test_writes_to_curated_tables_are_recognised(sql, expected):
+    assert writes_curated_table(sql) is expected
+
+
+# ---------------------------------------------------------------------------------------------
+# Redis unavailable
+# ---------------------------------------------------------------------------------------------
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def redis_cache(location, **params):
+    return ResilientRedisCache(
+        location,
+        {"OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}, **params},
+    )
+
+
+@pytest.fixture
+def dead_redis():
+    backend = redis_cache(f"redis://127.0.0.1:{closed_port()}/0", KEY_PREFIX=uuid.uuid4().hex)
+    yield backend
+    page_cache_module._down_until.clear()
+
+
+def test_unreachable_redis_reads_as_misses_and_ignores_writes(dead_redis):
+    results = [
+        dead_redis.get("k", "default"),
+        dead_redis.set("k", 1),
+        dead_redis.add("k", 1),
+        dead_redis.get_many(["a", "b"]),
+        dead_redis.set_many({"a": 1}),
+        dead_redis.has_key("k"),
+        dead_redis.delete("k"),
+        dead_redis.touch("k"),
+        dead_redis.get_or_set("k", 42),
+    ]
+
+    assert results == ["default", None, False, {}, ["a"], False, False, False, 42]
+    with pytest.raises(ValueError, match="not found"):
+        dead_redis.incr("k")
+
+
+def test_unreachable_redis_is_skipped_after_the_first_failure(dead_redis, caplog):
+    dead_redis.get("k")
+    dead_redis.get("k")
+    dead_redis.set("k", 1)
+
+    assert dead_redis.is_down() is True
+    assert [r.message.split(" (")[0] for r in caplog.records if r.levelname == "ERROR"] == [
+        "Redis cache unavailable"
+    ]
+
+
+def test_ping_reports_the_failure(dead_redis):
+    import redis
+
+    with pytest.raises(redis.ConnectionError):
+        dead_redis.ping()
+
+
+def test_the_site_keeps_serving_when_redis_is_down(client, page_cache, theme_with_quote):
+    theme, _ = theme_with_quote
+    dead = {
+        "default": {
+            "BACKEND": "forum_portal.cache.ResilientRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    try:
+        with override_settings(CACHES=dead):
+            responses = [page(client, theme.get_absolute_url()) for _ in range(2)]
+            home = client.get("/")
+    finally:
+        page_cache_module._down_until.clear()
+
+    # Served from the database each time, not stored anywhere.
+    assert responses == [(200, None, True), (200, None, True)]
+    assert home.status_code == 200
+
+
+@pytest.fixture
+def live_redis():
+    backend = redis_cache("redis://127.0.0.1:6379/15", KEY_PREFIX=f"test-{uuid.uuid4().hex}")
+    try:
+        backend.ping()
+    except Exception:  # noqa: BLE001
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    yield backend
+    backend.delete_many(["k", "n"])
+
+
+def test_live_redis_stores_and_counts(live_redis):
+    live_redis.set("k", {"page": "<html>"}, 30)
+    live_redis.add("n", 1, 30)
+    live_redis.incr("n")
+
+    assert (live_redis.get("k"), live_redis.get("n"), live_redis.is_down()) == (
+        {"page": "<html>"},
+        2,
+        False,
+    )
+
+
+def test_default_cache_is_local_memory_without_redis_url():
+    assert type(caches["default"]).__name__ == "LocMemCache"
