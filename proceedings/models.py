@@ -350,19 +350,21 @@ class PositionQuerySet(models.QuerySet):
         """Positions that are published and belong to a published forum."""
         return self.filter(published_position_q())
 
-    def for_listing(self):
+    def for_listing(self, themes=None):
         """Everything a position card renders (speaker, role, institution, themes, tags).
 
         Three queries however many rows: the positions with their joins, their themes (with
-        each theme's forum, which a theme's URL needs) and their tags.
+        each theme's forum, which a theme's URL needs) and their tags. Cards link only the
+        ``themes`` given: by default the published ones, so a draft theme never shows.
         """
+        themes = Theme.objects.published() if themes is None else themes
         return self.select_related(
             "appearance__speaker",
             "appearance__institution",
             "appearance__session__forum",
             "source",
         ).prefetch_related(
-            models.Prefetch("themes", queryset=Theme.objects.select_related("forum")), "tags"
+            models.Prefetch("themes", queryset=themes.select_related("forum")), "tags"
         )
 
     # Search index upkeep (proceedings/search/). Bulk writes bypass save() and its signals, so

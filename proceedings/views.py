@@ -173,12 +173,10 @@ class PublicMixin:
     def cards(self, positions):
         """Return ``positions`` with everything a card renders, in a fixed number of queries.
 
-        ``for_listing()``, except that a card links only the themes this request may see
-        (its theme prefetch is replaced). For staff, each row also gets ``is_public``, which
-        the card reads to mark what the public does not see.
+        ``for_listing()`` with the themes this request may see. For staff, each row also gets
+        ``is_public``, which the card reads to mark what the public does not see.
         """
-        themes = Prefetch("themes", queryset=self.themes().select_related("forum"))
-        cards = positions.for_listing().prefetch_related(None).prefetch_related(themes, "tags")
+        cards = positions.for_listing(themes=self.themes())
         if self.shows_drafts:
             cards = cards.annotate(
                 is_public=Exists(Position.objects.published().filter(pk=OuterRef("pk")))

@@ -1,4 +1,4 @@
-"""Small filters the public templates share: draft markers, labels and language tags."""
+"""Small filters the public templates share: labels and language tags."""
 
 from django import template
 from django.utils.html import format_html
@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from speakers.models import Sector
 
-from ..models import Forum, Position
+from ..models import Position
 
 register = template.Library()
 
@@ -17,19 +17,6 @@ FIDELITY_NOTES = {
         "The rapporteur's own summary of a view attributed to the speaker."
     ),
 }
-
-
-@register.filter
-def is_draft(obj):
-    """Return True when ``obj`` is not public: a draft itself, or part of a draft forum.
-
-    Reads only what list querysets already join (a position's forum, a theme's forum).
-    """
-    if isinstance(obj, Position):
-        return not (obj.is_published and obj.appearance.session.forum.is_published)
-    if isinstance(obj, Forum):
-        return not obj.is_published
-    return not obj.forum.is_published
 
 
 @register.filter
