@@ -23,6 +23,7 @@ from .models import (
     SourceDocument,
     Theme,
 )
+from .redirects import SlugRedirectAdminMixin
 
 # ---------------------------------------------------------------------------------------------
 # Inlines
@@ -168,7 +169,7 @@ class DuplicatesAdminMixin(ToolLinksMixin):
 
 
 @admin.register(Forum)
-class ForumAdmin(ToolLinksMixin, WorkflowAdmin):
+class ForumAdmin(SlugRedirectAdminMixin, ToolLinksMixin, WorkflowAdmin):
     list_display = ["name", "name_en", "edition_year", "starts_on", "place", "status"]
     list_filter = ["status", "edition_year"]
     search_fields = ["name", "name_en", "slug"]
@@ -207,7 +208,7 @@ class ForumAdmin(ToolLinksMixin, WorkflowAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(HistoryAdmin):
+class SessionAdmin(SlugRedirectAdminMixin, HistoryAdmin):
     list_display = ["title", "title_en", "forum", "held_on", "order"]
     list_filter = ["forum"]
     list_select_related = ["forum"]
@@ -218,7 +219,7 @@ class SessionAdmin(HistoryAdmin):
 
 
 @admin.register(Question)
-class QuestionAdmin(HistoryAdmin):
+class QuestionAdmin(SlugRedirectAdminMixin, HistoryAdmin):
     list_display = ["title", "title_en", "forum", "order"]
     list_editable = ["order"]
     list_filter = ["forum"]
@@ -229,7 +230,7 @@ class QuestionAdmin(HistoryAdmin):
 
 
 @admin.register(Theme)
-class ThemeAdmin(WorkflowAdmin):
+class ThemeAdmin(SlugRedirectAdminMixin, WorkflowAdmin):
     list_display = ["title", "title_en", "kind", "forum", "status", "order", "position_count"]
     list_editable = ["order"]
     list_filter = ["status", "forum", "kind", "questions"]
@@ -248,7 +249,7 @@ class ThemeAdmin(WorkflowAdmin):
 
 
 @admin.register(SourceDocument)
-class SourceDocumentAdmin(HistoryAdmin):
+class SourceDocumentAdmin(SlugRedirectAdminMixin, HistoryAdmin):
     list_display = ["title", "author", "publisher", "published_on", "language"]
     list_filter = ["language"]
     search_fields = ["title", "title_en", "author", "publisher", "slug"]
@@ -445,12 +446,12 @@ admin.site.unregister(Institution)
 
 
 @admin.register(Institution)
-class InstitutionAdmin(DuplicatesAdminMixin, BaseInstitutionAdmin):
+class InstitutionAdmin(SlugRedirectAdminMixin, DuplicatesAdminMixin, BaseInstitutionAdmin):
     duplicates = admin_views.INSTITUTIONS
 
 
 @admin.register(Speaker)
-class SpeakerAdmin(DuplicatesAdminMixin, BaseSpeakerAdmin):
+class SpeakerAdmin(SlugRedirectAdminMixin, DuplicatesAdminMixin, BaseSpeakerAdmin):
     duplicates = admin_views.SPEAKERS
     list_display = [*BaseSpeakerAdmin.list_display, "role_count"]
     list_filter = ["status", "appearances__institution__sector", "appearances__session__forum"]

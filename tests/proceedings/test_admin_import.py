@@ -668,3 +668,6 @@ def test_import_pages_in_a_browser(admin_page, name, content, heading):
     assert page.get_by_role("heading", level=2).first.inner_text() == heading
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
+    # The row table fits its panel at desktop width: no outcome hidden behind a scroll bar.
+    hidden = page.locator(".fp-table-scroll").evaluate("e => e.scrollWidth - e.clientWidth")
+    assert hidden <= 0

@@ -139,7 +139,7 @@ def test_editor_cannot_publish_with_the_admin_action(client, pujiang, make_user)
     ]
     client.post(url, {"action": "publish", "_selected_action": [position.pk]})
 
-    assert offered == ["", "submit_for_review", "return_to_draft"]
+    assert offered == ["", "submit_for_review", "return_to_draft", "export_csv", "export_json"]
     position.refresh_from_db()
     assert position.status == Status.REVIEW
 
@@ -280,3 +280,42 @@ def test_import_command_is_named_in_history(tmp_path):
         None,
         "Import of demo.json (manage.py import_forum)",
     )
+
+
+def test_changing_a_theme_slug_in_the_admin_redirects_the_old_url(
+    client, pujiang, django_user_model
+):
+    client.force_login(django_user_model.objects.create_superuser("admin", "a@example.org", "pw"))
+    theme = Theme.objects.get(slug="regional-ecosystems")
+    old_url = theme.get_absolute_url()
+    url = reverse("admin:proceedings_theme_change", args=[theme.pk])
+    data = change_form_data(client, url, slug="regional-innovation-ecosystems")
+    data.update({k: v for k, v in _inline_management(client, url).items() if k not in data})
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302
+    redirect = client.get(old_url)
+    assert (redirect.status_code, redirect["Location"]) == (
+        301,
+        "/forums/pujiang-2025/themes/regional-innovation-ecosystems/",
+    )
+
+
+def _inline_management(client, url):
+    """Return the inline formsets' management and row fields of an admin change form."""
+    data = {}
+    for formset in client.get(url).context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        data.update(
+            {management[name].html_name: management[name].value() for name in management.fields}
+        )
+        for form in formset.formset.forms:
+            data.update(
+                {
+                    form[name].html_name: form[name].value()
+                    for name in form.fields
+                    if form[name].value() is not None
+                }
+            )
+    return data
