@@ -431,12 +431,18 @@ class SearchQueryStatAdmin(admin.ModelAdmin):
     list_filter = [ResultsFilter, "day"]
     search_fields = ["query", "filters"]
     date_hierarchy = "day"
+    # Above the daily rows: the last 30 days' most frequent searches and those finding nothing.
+    change_list_template = "admin/proceedings/searchquerystat/change_list.html"
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        summary = services.search_summary(days=30)
+        return super().changelist_view(request, {**(extra_context or {}), "summary": summary})
 
 
 # People and institutions live in the speakers app, which must not import proceedings; their

@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from django.urls import reverse
 
 from proceedings.models import SearchQueryStat
 from proceedings.services import record_search, search_summary
@@ -55,3 +56,21 @@ def test_summary_lists_frequent_and_zero_result_searches():
         ],
         "zero": [{"query": "晶片", "filters": "", "searches": 2, "result_count": 0}],
     }
+
+
+def test_admin_shows_frequent_and_zero_result_searches(client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("admin", "a@example.org", "pw"))
+    for _ in range(2):
+        record_search(query="融合", filters={}, result_count=12)
+    record_search(query="晶片", filters={"sector": ["finance"]}, result_count=0)
+
+    response = client.get(reverse("admin:proceedings_searchquerystat_changelist"))
+
+    assert response.context["summary"] == {
+        "frequent": [
+            {"query": "融合", "filters": "", "searches": 2, "result_count": 12},
+            {"query": "晶片", "filters": "sector=finance", "searches": 1, "result_count": 0},
+        ],
+        "zero": [{"query": "晶片", "filters": "sector=finance", "searches": 1, "result_count": 0}],
+    }
+    assert "<td>晶片</td><td>sector=finance</td><td>1</td>" in response.content.decode()
