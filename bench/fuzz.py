@@ -1,8 +1,8 @@
 """
 Fuzz the public pages over HTTP: hypothesis-generated requests, and not one server error.
 
-    python bench/fuzz.py --base-url http://127.0.0.1:8000 --requests 10000
-    python bench/fuzz.py --serve --requests 10000     # start gunicorn (bench/load.py's corpus)
+    python bench/fuzz.py --serve --requests 10000     # gunicorn on a scratch database
+    python bench/fuzz.py --base-url http://127.0.0.1:8000 --database-url postgres://…
 
 Each request is a public URL pattern filled with real slugs and ids (taken from the database)
 or generated text (Chinese, emoji, control characters, "..", percent-escapes, invalid UTF-8,
@@ -13,7 +13,10 @@ dropped connection, fails the run; hypothesis then shrinks it to the smallest re
 still fails. There is no OpenAPI schema yet, so schemathesis has nothing to read: when an API
 is added, run it against that schema as well.
 
-Only 127.0.0.1 is targeted; the run stops after ``--requests`` requests.
+With ``--serve`` it migrates a scratch PostgreSQL database (``--database-url``, default
+``forum_portal_fuzz``), loads the bundled forums into it (idempotent) and starts
+``scripts/serve`` on it with production settings, the page cache off so every request reaches
+a view. Only 127.0.0.1 is targeted; the run stops after ``--requests`` requests.
 """
 
 import argparse
@@ -22,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -111,10 +115,11 @@ def segment(known):
 
 
 def number(known):
+    """A path segment where an id belongs: real ids, huge and negative numbers, or junk."""
     choices = [st.integers(min_value=-5, max_value=2**63 + 5).map(str), st.sampled_from(NASTY)]
     if known:
         choices.insert(0, st.sampled_from([str(n) for n in known]))
-    return st.one_of(*choices)
+    return st.one_of(*choices).map(lambda text: quote(text, safe=""))
 
 
 def paths(data):
@@ -292,7 +297,7 @@ def fuzz(client, data, count, statuses):
     def one(request):
         method, target, headers = request
         status = client.request(method, target, headers)
-        statuses[status // 100 * 100] += 1
+        statuses[status] += 1
         if status >= 500:
             raise AssertionError(f"{method} {target} {headers} -> {status}")
 
@@ -307,13 +312,14 @@ def main():
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
-            "LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/forum_portal_load"
+            "FUZZ_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/forum_portal_fuzz"
         ),
+        help="the database the server reads (real slugs come from it)",
     )
     parser.add_argument("--port", type=int, default=8703)
     args = parser.parse_args()
 
-    from bench.load import server_environment, wait_until_up
+    from bench.load import ensure_database, server_environment, wait_until_up
 
     env = server_environment(
         argparse.Namespace(
@@ -328,7 +334,18 @@ def main():
     base = args.base_url
     if args.serve:
         base = f"http://127.0.0.1:{args.port}"
-        log = (ROOT / "bench" / "fuzz-server.log").open("w")
+        ensure_database(args.database_url)
+        for command in (["migrate", "--no-input", "-v", "0"], ["load_bundled_data"]):
+            subprocess.run(  # noqa: S603
+                [os.environ.get("PORTAL_PYTHON", sys.executable), "manage.py", *command],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        log_path = Path(tempfile.gettempdir()) / "forum-portal-fuzz-server.log"
+        print(f"gunicorn's output: {log_path}")
+        log = log_path.open("w")
         server = subprocess.Popen(  # noqa: S603
             [str(ROOT / "scripts" / "serve")],
             cwd=ROOT,

@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -179,7 +180,10 @@ def drain(base, seconds=300):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         started = time.monotonic()
-        fetch_status(base + "/healthz")
+        try:
+            fetch_status(base + "/healthz")
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            continue
         if time.monotonic() - started < 0.2:
             return
     raise SystemExit("the server is still busy after the last run")
@@ -244,7 +248,8 @@ def main():
         urls = {name: path for name, path in urls.items() if name in args.only}
     base = f"http://127.0.0.1:{args.port}"
 
-    log = ROOT / "bench" / "load-server.log"
+    log = Path(tempfile.gettempdir()) / "forum-portal-load-server.log"
+    print(f"gunicorn's output: {log}")
     with log.open("w") as log_file:
         server = subprocess.Popen(  # noqa: S603
             [str(ROOT / "scripts" / "serve")],

@@ -78,14 +78,17 @@ MIDDLEWARE = [
     # First: a request id and one log line for every response, static files and errors too.
     "forum_portal.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Near the top so that health checks and other early answers are covered too.
+    # The security headers near the top, so that static files, health checks, cached pages
+    # and errors carry them too: frame denial, Content-Security-Policy (SECURE_CSP below)...
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # whitenoise right after SecurityMiddleware, so static files skip the rest of the stack.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Content-Security-Policy on every response (SECURE_CSP below), cached pages included.
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    # The admin's responses get SECURE_CSP_ADMIN instead (one hashed style attribute more).
+    # ...and for the admin's responses SECURE_CSP_ADMIN (one hashed style attribute more).
     "forum_portal.middleware.AdminContentSecurityPolicyMiddleware",
+    # whitenoise right after SecurityMiddleware and the headers, so static files skip the rest
+    # of the stack.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # 400 for %00 in the URL: PostgreSQL refuses NUL, so it must never reach a query.
+    "forum_portal.middleware.RejectNullCharactersMiddleware",
     # /healthz and /readyz: before host validation, sessions and the page cache.
     "forum_portal.health.HealthCheckMiddleware",
     # A database outage raised by a view becomes the 503 page (forum_portal/errors.py).

@@ -340,3 +340,14 @@ def test_live_redis_stores_and_counts(live_redis):
 
 def test_default_cache_is_local_memory_without_redis_url():
     assert type(caches["default"]).__name__ == "LocMemCache"
+
+
+def test_deploy_check_warns_when_the_page_cache_is_not_shared_between_processes(settings):
+    from forum_portal.checks import page_cache_needs_a_shared_cache
+
+    settings.PAGE_CACHE_SECONDS = 60
+    on = [message.id for message in page_cache_needs_a_shared_cache(None)]
+    settings.PAGE_CACHE_SECONDS = 0
+    off = page_cache_needs_a_shared_cache(None)
+
+    assert (on, off) == (["forum_portal.W001"], [])
