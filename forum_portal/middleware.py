@@ -9,6 +9,7 @@ import time
 import uuid
 
 from django.core.exceptions import BadRequest
+from django.http import QueryDict
 
 from .errors import DATABASE_UNAVAILABLE, service_unavailable
 from .logs import request_id_var
@@ -119,20 +120,28 @@ class AdminContentSecurityPolicyMiddleware:
 
 
 class RejectNullCharactersMiddleware:
-    """Answer 400 to a URL or query string containing a NUL character (``%00``).
+    """Answer 400 to a path containing a NUL character (``%00``); drop NULs from the query.
 
     No page has a use for one, and PostgreSQL refuses NUL in text: a slug or a filter value
     carrying one would otherwise reach a query and fail with a 500 (found by bench/fuzz.py on
-    ``/tags/%00/``). Forms already refuse it (Django's ``ProhibitNullCharactersValidator``).
+    ``/tags/%00/``). In the query string (a search box, a filter) the character is removed
+    instead, so a reader who pasted one still gets the normal page. Forms already refuse it
+    (Django's ``ProhibitNullCharactersValidator``).
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if "\x00" in request.path or any(
+        if "\x00" in request.path:
+            raise BadRequest("Null characters are not allowed in the URL.")
+        if any(
             "\x00" in key or any("\x00" in value for value in values)
             for key, values in request.GET.lists()
         ):
-            raise BadRequest("Null characters are not allowed in the URL.")
+            cleaned = QueryDict(mutable=True)
+            for key, values in request.GET.lists():
+                cleaned.setlist(key.replace("\x00", ""), [v.replace("\x00", "") for v in values])
+            cleaned._mutable = False
+            request.GET = cleaned
         return self.get_response(request)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import search_views, views
 
 app_name = "proceedings"
 
@@ -29,6 +29,7 @@ urlpatterns = [
         views.PositionReportThanksView.as_view(),
         name="position-report-thanks",
     ),
+    path("search/", search_views.search_page, name="search"),
     path("speakers/", views.SpeakerListView.as_view(), name="speaker-list"),
     path("speakers/<slug:slug>/", views.SpeakerDetailView.as_view(), name="speaker-detail"),
     path("institutions/", views.InstitutionListView.as_view(), name="institution-list"),

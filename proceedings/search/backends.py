@@ -133,9 +133,16 @@ class SQLiteBackend:
 
     # -- full rebuild ----------------------------------------------------------------------------
 
+    # Page cache while rebuilding (KiB): the default 2 MB makes FTS5's merge of a million
+    # documents re-read its pages from the file thousands of times over.
+    _REBUILD_CACHE_KIB = 256 * 1024
+
     def begin_rebuild(self):
         """Empty the index and stop the triggers, so that documents load without FTS writes."""
         with self.connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            self._cache_size = cursor.fetchone()[0]
+            cursor.execute(f"PRAGMA cache_size = -{self._REBUILD_CACHE_KIB}")
             cursor.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
                 [DOC_TABLE],
@@ -149,10 +156,16 @@ class SQLiteBackend:
     def end_rebuild(self):
         """Build the FTS index from the documents in one pass, and restore the triggers."""
         with self.connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")  # noqa: S608
+            # What the insert trigger does, for all rows at once and in rowid order: 3-4 times
+            # faster than FTS5's own 'rebuild' command (12 s against 40-50 s at 100k rows).
+            cursor.execute(
+                f"INSERT INTO {FTS_TABLE}(rowid, tokens, facets)"  # noqa: S608
+                f" SELECT doc_key, tokens, facets FROM {DOC_TABLE} ORDER BY doc_key"
+            )
             cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")  # noqa: S608
             for _name, sql in self._triggers:
                 cursor.execute(sql)
+            cursor.execute(f"PRAGMA cache_size = {int(self._cache_size)}")
         # Table statistics: without them SQLite reads a page of positions through the status
         # index (every published row) instead of by primary key.
         self.analyse()

@@ -58,6 +58,11 @@ def doc_key(said_on: datetime.date, pk: int) -> int:
     return (said_on.toordinal() << PK_BITS) | (_PK_MASK - pk)
 
 
+def said_on(held_on, starts_on, edition_year) -> datetime.date:
+    """Return the day a position was said: its session's, else its forum's first day or year."""
+    return held_on or starts_on or datetime.date(edition_year, 1, 1)
+
+
 def pk_from_doc_key(key: int) -> int:
     """Return the position id packed in ``doc_key``."""
     return _PK_MASK - (key & _PK_MASK)
@@ -101,9 +106,9 @@ def reindex_positions(ids) -> int:
     """Bring the documents of positions ``ids`` up to date; return how many exist afterwards.
 
     Steps, per chunk of ids: load the positions that are public, with everything a document
-    holds (3 to 6 queries); delete the chunk's old documents; insert the new ones. Ids of drafts and of
-    deleted positions just lose their document. Inside ``deferred_indexing()``, these ids are
-    taken off the pending set, since their current state is now indexed.
+    holds (3 to 6 queries); delete the chunk's old documents; insert the new ones. Ids of
+    drafts and of deleted positions just lose their document. Inside ``deferred_indexing()``,
+    these ids are taken off the pending set, since their current state is now indexed.
     """
     if hasattr(ids, "values_list"):
         ids = ids.values_list("pk", flat=True)
@@ -132,9 +137,16 @@ def reindex_all(*, progress=None) -> int:
     PostgreSQL, searches wait for the rebuild to commit.
     """
     backend = get_backend(connection)
-    ids = list(
-        Position.objects.filter(published_position_q()).order_by("pk").values_list("pk", flat=True)
+    # Documents are written in doc_key order, so that the table's physical order is the index's
+    # (SQLite's FTS5 then appends rowids in order; PostgreSQL's newest-first scan reads the heap
+    # sequentially).
+    dated = Position.objects.filter(published_position_q()).values_list(
+        "pk",
+        "appearance__session__held_on",
+        "appearance__session__forum__starts_on",
+        "appearance__session__forum__edition_year",
     )
+    ids = [pk for _key, pk in sorted((doc_key(said_on(*dates), pk), pk) for pk, *dates in dated)]
     builder = DocumentBuilder()
     with transaction.atomic():
         # Fresh statistics first: after a bulk load the planner would otherwise join the
@@ -256,10 +268,11 @@ class DocumentBuilder:
             facets.add(facet_token("tag", tag_id))
             tokens += self.tags[tag_id]
         tokens = tokens[:MAX_DOCUMENT_TOKENS]
-        said_on = session.held_on or forum.starts_on or datetime.date(forum.edition_year, 1, 1)
         return self.backend.make_document(
             position_id=position.pk,
-            doc_key=doc_key(said_on, position.pk),
+            doc_key=doc_key(
+                said_on(session.held_on, forum.starts_on, forum.edition_year), position.pk
+            ),
             tokens=tokens,
             facets=sorted(facets),
             analyser_version=ANALYSER_VERSION,

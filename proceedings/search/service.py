@@ -378,7 +378,9 @@ def _facets(counted, active):
 
     facets = {}
     for name in FACETS:
-        chosen = {token for f in active if f.facet == name for token in f.tokens}
+        # Selected values keep the value the filter was given with (a plain or a forum-qualified
+        # theme slug), so that a link removing it matches the URL.
+        chosen = {token: f.value for f in active if f.facet == name for token in f.tokens}
         values, listed = [], set()
         for key in shown[name]:
             if FACETS[name].keyed_by_id:
@@ -389,6 +391,7 @@ def _facets(counted, active):
                 value, label, label_en = _value_label(name, key)
             token = facet_token(name, key)
             listed.add(token)
+            value = chosen.get(token, value)
             values.append(FacetValue(value, label, label_en, counts[name][key], token in chosen))
         # Selected values that match nothing now are still listed (with 0), to be removed.
         for f in active:

@@ -187,11 +187,17 @@ def test_server_error_shows_the_friendly_page_and_nothing_else(client):
     assert "SECRET_KEY" not in body
 
 
-@pytest.mark.parametrize("url", ["/tags/%00/", "/speakers/a%00b/", "/?order=%00", "/?%00=1"])
-def test_null_characters_in_the_url_are_a_bad_request(client, url):
+@pytest.mark.parametrize("url", ["/tags/%00/", "/speakers/a%00b/"])
+def test_null_characters_in_the_path_are_a_bad_request(client, url):
     # On PostgreSQL a NUL reaching a query was a 500 (bench/fuzz.py found /tags/%00/).
     client.raise_request_exception = False
 
     response = client.get(url)
 
     assert response.status_code == 400
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/?order=%00", "/?%00=1", "/speakers/?order=na%00me"])
+def test_null_characters_in_the_query_are_dropped(client, url):
+    assert client.get(url).status_code == 200

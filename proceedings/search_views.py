@@ -1,0 +1,150 @@
+"""
+The search page: ``/search/?q=…&theme=…&sort=…&page=…``.
+
+Everything it shows comes from one call to ``proceedings.search.search()`` (a constant number of
+queries whatever the input); this module only turns the result into links that keep the rest of
+the URL's state (query, filters, sort) and counts the search for the editors (``record_search``).
+Every link is a plain GET URL, so the page works without JavaScript and each state of it can be
+shared and bookmarked.
+"""
+
+from dataclasses import dataclass
+
+from django.template.response import TemplateResponse
+from django.utils.http import urlencode
+
+from .search import search
+from .search.facets import FACETS
+from .search.query import clean_text
+from .search.service import SORT_DATE, SORT_RELEVANCE, SORTS
+from .services import record_search
+
+QUERY_PARAM = "q"
+
+
+@dataclass(frozen=True)
+class FacetLink:
+    """One value of a facet with the URL that adds it (or, when selected, removes it)."""
+
+    value: object  # a service FacetValue
+    url: str
+
+
+@dataclass(frozen=True)
+class FacetGroup:
+    name: str
+    label: str
+    links: list
+
+
+@dataclass(frozen=True)
+class FilterChip:
+    """A filter in effect and the URL of the page without exactly that value."""
+
+    facet: str
+    label: str
+    facet_label: str
+    remove_url: str
+
+
+class _State:
+    """The page's URL state (query, filters in effect, sort) and URLs for variations of it."""
+
+    def __init__(self, query, filters, sort):
+        self.query = query
+        self.filters = {name: list(values) for name, values in filters.items()}
+        self.sort = sort
+
+    def url(self, *, filters=None, sort=None, page=None):
+        filters = self.filters if filters is None else filters
+        sort = self.sort if sort is None else sort
+        params = []
+        if self.query:
+            params.append((QUERY_PARAM, self.query))
+        for name in FACETS:
+            params += [(name, value) for value in filters.get(name, ())]
+        if sort:
+            params.append(("sort", sort))
+        if page and page != 1:
+            params.append(("page", page))
+        return "?" + urlencode(params) if params else "?"
+
+    def with_value(self, facet, value):
+        filters = {name: list(values) for name, values in self.filters.items()}
+        if value not in filters.setdefault(facet, []):
+            filters[facet].append(value)
+        return self.url(filters=filters)
+
+    def without_value(self, facet, value):
+        filters = {
+            name: [v for v in values if not (name == facet and v == value)]
+            for name, values in self.filters.items()
+        }
+        return self.url(filters={name: values for name, values in filters.items() if values})
+
+
+def search_page(request):
+    params = request.GET
+    query = clean_text(params.get(QUERY_PARAM, "")).strip()
+    requested_sort = params.get("sort", "")
+    result = search(query, params, requested_sort, params.get("page", 1))
+
+    # Links keep the sort only when the reader chose one (a valid one).
+    state = _State(query, result.filters, requested_sort if requested_sort in SORTS else "")
+
+    facet_groups = []
+    for name, facet in FACETS.items():
+        links = [
+            FacetLink(
+                value,
+                state.without_value(name, value.value)
+                if value.selected
+                else state.with_value(name, value.value),
+            )
+            for value in result.facets.get(name, ())
+        ]
+        if links:
+            facet_groups.append(FacetGroup(name, facet.label, links))
+
+    chips = [
+        FilterChip(f.facet, f.label, FACETS[f.facet].label, state.without_value(f.facet, f.value))
+        for f in result.active_filters
+    ]
+    who_says_most = [
+        FacetLink(value, state.with_value("speaker", value.value)) for value in result.who_says_most
+    ]
+
+    page = result.page
+    page_links = []
+    if page.paginator.num_pages > 1:
+        for number in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1):
+            if number == page.paginator.ELLIPSIS:
+                page_links.append((None, None))
+            else:
+                page_links.append((number, state.url(page=number)))
+
+    if query or result.filters:
+        record_search(query=query, filters=result.filters, result_count=result.total)
+
+    context = {
+        "section": "search",
+        "query": query,
+        "result": result,
+        "hits": result.hits,
+        "facet_groups": facet_groups,
+        "chips": chips,
+        "clear_filters_url": state.url(filters={}),
+        "who_says_most": who_says_most,
+        "sort_links": [
+            (SORT_RELEVANCE, state.url(sort=SORT_RELEVANCE), result.sort == SORT_RELEVANCE),
+            (SORT_DATE, state.url(sort=SORT_DATE), result.sort == SORT_DATE),
+        ],
+        "can_sort_by_relevance": bool(result.query.terms),
+        "page_obj": page,
+        "page_links": page_links,
+        "previous_url": state.url(page=page.previous_page_number())
+        if page.has_previous()
+        else None,
+        "next_url": state.url(page=page.next_page_number()) if page.has_next() else None,
+    }
+    return TemplateResponse(request, "proceedings/search.html", context)
