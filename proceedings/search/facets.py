@@ -9,6 +9,7 @@ SQLite at 1M), and facet counts are read from the same column. Text tokens never
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.utils.translation import gettext_lazy as _
 
@@ -48,6 +49,7 @@ def facet_token(name: str, key) -> str:
     return f"{facet.prefix}{str(key).encode().hex()}"
 
 
+@lru_cache(maxsize=100_000)
 def parse_facet_token(token: str):
     """Return ``(facet name, id or value)`` for a facet token, or None for any other token."""
     facet = _BY_PREFIX.get(token[:3])

@@ -20,7 +20,7 @@ from taggit.models import Tag
 from speakers.models import Institution, Sector, Speaker
 
 from ..models import Forum, Position, Question, Theme
-from .backends import CANDIDATES, MatchSpec, get_backend
+from .backends import CANDIDATES, RANKED, MatchSpec, get_backend
 from .facets import FACETS, canonical_language, facet_token, parse_facet_token
 from .highlight import excerpt, highlight
 from .indexing import pk_from_doc_key
@@ -64,7 +64,7 @@ class SearchHit:
     position: Position
     snippet: SafeString  # the original text, matches in <mark> (or its beginning)
     translation_snippet: SafeString | None  # the translation, when it matches
-    score: float
+    score: float | None  # relevance, for the newest RANKED matches of a ranked search
 
 
 @dataclass
@@ -73,8 +73,9 @@ class SearchResult:
 
     ``page`` is a Django ``Page`` whose ``object_list`` is the SearchHits of this page.
     ``total`` is exact unless ``total_capped``: then more than ``CANDIDATES`` positions match,
-    only the newest ``CANDIDATES`` are ranked and can be paged through, and the facet counts
-    (``facets_partial``) are counted over those.
+    only the newest ``CANDIDATES`` can be paged through, and the facet counts
+    (``facets_partial``) are counted over those. By relevance, the newest ``RANKED`` matches
+    come first, best first, then the others newest first.
     """
 
     query: ParsedQuery
@@ -100,6 +101,10 @@ class SearchResult:
     @property
     def candidates_limit(self):
         return CANDIDATES
+
+    @property
+    def ranked_limit(self):
+        return RANKED
 
 
 def search(query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAGE) -> SearchResult:
@@ -163,7 +168,10 @@ def search(query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAG
     main = candidate_sets[0]
     rows = main.rows[:CANDIDATES]
     if result.sort == SORT_RELEVANCE:
-        rows = sorted(rows, key=lambda row: (-row[1], -row[0]))
+        # The scored newest matches best first, then any others newest first (stable: the
+        # doc_key, which holds the position id, breaks ties).
+        scored = sorted((row for row in rows if row[1] is not None), key=lambda r: (-r[1], -r[0]))
+        rows = scored + [row for row in rows if row[1] is None]
     result.total = len(rows)
     result.total_capped = main.capped
 
@@ -358,22 +366,19 @@ def _facets(counted, active):
     Counting is done here, over at most ``CANDIDATES`` rows per set (their facet tokens came
     with the candidates); the labels of the model facets take one query for all of them.
     """
-    counts = {name: Counter() for name in FACETS}
-    tokens_of = {}  # one count of the tokens per candidate set, shared by the facets using it
-    for name, candidates in counted.items():
-        if id(candidates) not in tokens_of:
-            rows = candidates.rows[:CANDIDATES]
-            tokens_of[id(candidates)] = Counter(" ".join(row[2] for row in rows).split())
-        prefix = FACETS[name].prefix
-        for token, count in tokens_of[id(candidates)].items():
-            if token.startswith(prefix) and (parsed := parse_facet_token(token)):
-                counts[name][parsed[1]] += count
-    shown = {
-        name: [key for key, _count in sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))][
-            :FACET_LIMIT
-        ]
-        for name, c in counts.items()
-    }
+    by_set = {}  # id(candidates) -> {facet: Counter(id or value -> positions)}
+    for candidates in counted.values():
+        if id(candidates) in by_set:
+            continue
+        rows = candidates.rows[:CANDIDATES]
+        per_facet = {name: Counter() for name in FACETS}
+        for token, count in Counter(" ".join(row[2] for row in rows).split()).items():
+            if parsed := parse_facet_token(token):
+                per_facet[parsed[0]][parsed[1]] += count
+        by_set[id(candidates)] = per_facet
+    counts = {name: by_set[id(candidates)][name] for name, candidates in counted.items()}
+    # The most frequent values (ties in candidate order, which is the same on every backend).
+    shown = {name: [key for key, _n in c.most_common(FACET_LIMIT)] for name, c in counts.items()}
     labels = _labels({name: keys for name, keys in shown.items() if FACETS[name].keyed_by_id})
 
     facets = {}
