@@ -42,6 +42,7 @@ from proceedings.models import (  # noqa: E402
     Appearance,
     Forum,
     Position,
+    PositionSearchDocument,
     Question,
     Session,
     Status,
@@ -323,6 +324,10 @@ def main():
         print(f"Loaded in {loaded:.1f} s, indexed (reindex_all) in {indexed:.1f} s")
     elif args.reindex:
         print(f"Indexed (reindex_all) in {index():.1f} s")
+    if connection.vendor == "postgresql":
+        # A steady state: autovacuum would have set the visibility map and statistics by now.
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM (ANALYZE) {PositionSearchDocument._meta.db_table}")
     total = Position.objects.count()
     print(f"{total:,} positions in the database\n")
     if args.load_only:

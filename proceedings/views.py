@@ -239,7 +239,7 @@ def group_by_forum_and_theme(positions):
     for position in positions:
         forum = position.appearance.session.forum
         themes = forums.setdefault(forum.pk, {"forum": forum, "themes": {}})["themes"]
-        for theme in position.themes.all() or [None]:
+        for theme in position.listed_themes or [None]:
             key = (theme.order, theme.pk) if theme else (float("inf"), 0)
             themes.setdefault(key, {"theme": theme, "positions": []})["positions"].append(position)
     return [
@@ -427,7 +427,7 @@ class PositionDetailView(PublicMixin, DetailView):
         position = self.object
         related = (
             self.positions()
-            .filter(themes__in=[theme.pk for theme in position.themes.all()])
+            .filter(themes__in=[theme.pk for theme in position.listed_themes])
             .exclude(appearance__speaker=position.appearance.speaker_id)
             .distinct()
         )

@@ -25,20 +25,34 @@ def _normal_char(char):
     return normalise(char)
 
 
-def _tokens_with_spans(text):
-    """Return ``[(token, start, end)]`` of ``text``, with spans in the original text."""
+def _normalised(text):
+    """Return ``text`` normalised, and the index in ``text`` each normalised character came from.
+
+    The index list is None when every character normalises to exactly one (nearly all text:
+    the T→S table and casefolding map one to one), so that positions are unchanged.
+    """
+    if all(len(_normal_char(char)) == 1 for char in set(text)):
+        return "".join(map(_normal_char, text)), None
     normal, origin = [], []
     for index, char in enumerate(text):
         for normal_char in _normal_char(char):
             normal.append(normal_char)
             origin.append(index)
-    normal = "".join(normal)
+    return "".join(normal), origin
+
+
+def _tokens_with_spans(text):
+    """Return ``[(token, start, end)]`` of ``text``, with spans in the original text."""
+    normal, origin = _normalised(text)
+    if origin is None:
+        origin = range(len(normal))
     tokens = []
     for match in UNITS_RE.finditer(normal):
         start, end = match.span()
         if match.group(1):
-            for i in range(start, end - 1):
-                tokens.append((normal[i : i + 2], origin[i], origin[i + 1] + 1))
+            tokens.extend(
+                (normal[i : i + 2], origin[i], origin[i + 1] + 1) for i in range(start, end - 1)
+            )
             tokens.append((normal[end - 1], origin[end - 1], origin[end - 1] + 1))
         else:
             tokens.append((word_token(match.group(2)), origin[start], origin[end - 1] + 1))
