@@ -14,7 +14,7 @@ from functools import lru_cache
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .analysis import UNITS_RE, normalise, word_token
+from .analysis import HAS_CJK_RE, UNITS_RE, normalise, word_token
 
 SNIPPET_CHARS = 160
 CONTEXT_BEFORE = 30
@@ -41,11 +41,8 @@ def _normalised(text):
     return "".join(normal), origin
 
 
-def _tokens_with_spans(text):
-    """Return ``[(token, start, end)]`` of ``text``, with spans in the original text."""
-    normal, origin = _normalised(text)
-    if origin is None:
-        origin = range(len(normal))
+def _tokens_with_spans(normal, origin):
+    """Return ``[(token, start, end)]`` of normalised text, with spans in the original text."""
     tokens = []
     for match in UNITS_RE.finditer(normal):
         start, end = match.span()
@@ -59,13 +56,45 @@ def _tokens_with_spans(text):
     return tokens
 
 
+def _cjk_needle(phrase):
+    """Return the normalised text a phrase of chained CJK bigrams matches, else None.
+
+    Bigrams ``科技 技创 创新`` occur one after another in the tokens exactly where ``科技创新``
+    occurs in the normalised text (bigrams never cross a run of CJK characters), so such a
+    phrase, the common case, is found with ``str.find`` without tokenising the text. Phrases
+    with words or a prefix go through the tokens.
+    """
+    tokens = phrase.tokens
+    if phrase.prefix or not tokens or any(len(token) != 2 for token in tokens):
+        return None
+    if not all(
+        HAS_CJK_RE.fullmatch(token[0]) and HAS_CJK_RE.fullmatch(token[1]) for token in tokens
+    ):
+        return None
+    if any(a[1] != b[0] for a, b in zip(tokens, tokens[1:], strict=False)):
+        return None
+    return tokens[0] + "".join(token[1] for token in tokens[1:])
+
+
 def _matched_spans(text, terms):
     """Return the sorted, merged ``(start, end)`` spans of ``text`` matched by any phrase."""
-    tokens = _tokens_with_spans(text)
-    words = [token for token, _start, _end in tokens]
+    normal, origin = _normalised(text)
+    if origin is None:
+        origin = range(len(normal))
+    tokens = words = None
     spans = []
     for term in terms:
         for phrase in term.phrases:
+            needle = _cjk_needle(phrase)
+            if needle is not None:
+                found = normal.find(needle)
+                while found != -1:
+                    spans.append((origin[found], origin[found + len(needle) - 1] + 1))
+                    found = normal.find(needle, found + 1)
+                continue
+            if tokens is None:
+                tokens = _tokens_with_spans(normal, origin)
+                words = [token for token, _start, _end in tokens]
             size = len(phrase.tokens)
             head, last = phrase.tokens[:-1], phrase.tokens[-1]
             for i in range(len(words) - size + 1):

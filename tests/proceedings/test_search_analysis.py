@@ -243,3 +243,47 @@ else:
                     for token in phrase.tokens
                     for char in token
                 )
+
+    HIGHLIGHT_PIECES = st.sampled_from(
+        [
+            "科技",
+            "創新",
+            "科技創新",
+            "创新",
+            "融合",
+            "轉",
+            "化",
+            "企業",
+            "，",
+            "。",
+            " ",
+            "AI",
+            "enterprises",
+            "6G",
+            "ǅ",
+            "ﬁ",
+            "é",
+            "\u0301",
+            "瞭解",
+            "了解",
+        ]
+    )
+
+    @given(
+        st.lists(HIGHLIGHT_PIECES, max_size=25).map("".join),
+        st.lists(HIGHLIGHT_PIECES, min_size=1, max_size=3).map("".join),
+    )
+    def test_highlight_shortcut_marks_what_the_tokens_match(text, query):
+        # Chained CJK bigrams are found with str.find (highlight._cjk_needle); the spans must be
+        # exactly those found by matching the token sequence, as the index does.
+        import proceedings.search.highlight as highlight_module
+
+        terms = parse_query(query).terms
+        fast = highlight_module._matched_spans(text, terms)
+        needle = highlight_module._cjk_needle
+        highlight_module._cjk_needle = lambda phrase: None
+        try:
+            slow = highlight_module._matched_spans(text, terms)
+        finally:
+            highlight_module._cjk_needle = needle
+        assert fast == slow
