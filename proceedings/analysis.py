@@ -29,6 +29,10 @@ BY_QUESTION = "question"
 BY_THEME = "theme"
 MATRIX_AXES = (BY_QUESTION, BY_THEME)
 
+# A matrix cell shows at most this many snippets, then links to the speaker's page for the
+# rest: a page stays readable (and quick) for a forum with hundreds of positions per person.
+MATRIX_CELL_MAX = 6
+
 # Compare at most this many people at once: beyond four, columns get too narrow to read.
 COMPARE_MAX = 4
 
@@ -41,8 +45,24 @@ UNKNOWN = ""  # the sector or country of a role with no institution (or a blank 
 
 
 @dataclass
+class MatrixCell:
+    """One person's positions under one column: the first ``MATRIX_CELL_MAX`` are shown."""
+
+    positions: list
+
+    @property
+    def shown(self):
+        return self.positions[:MATRIX_CELL_MAX]
+
+    @property
+    def more(self):
+        """Return how many positions are not shown (0 when all are)."""
+        return max(len(self.positions) - MATRIX_CELL_MAX, 0)
+
+
+@dataclass
 class MatrixRow:
-    """One person: their first role in the forum and, per column, their positions there."""
+    """One person: their first role in the forum and a ``MatrixCell`` per column."""
 
     speaker: Speaker
     appearance: Appearance
@@ -94,9 +114,8 @@ def speaker_matrix(forum, *, by=BY_QUESTION):
         .select_related("speaker", "institution")
         .order_by("session__order", "session__pk", "order", "pk")
     )
-    positions = list(
-        Position.objects.published().filter(appearance__session__forum=forum).defer("translation")
-    )
+    positions = Position.objects.published().filter(appearance__session__forum=forum)
+    # A subquery, not a list of ids: SQLite limits the number of parameters of a query.
     filed = Position.themes.through.objects.filter(position__in=positions, theme__in=themes)
     themes_of = defaultdict(list)
     for position_id, theme_id in filed.values_list("position_id", "theme_id"):
@@ -105,7 +124,7 @@ def speaker_matrix(forum, *, by=BY_QUESTION):
     speaker_of = {appearance.pk: appearance.speaker_id for appearance in appearances}
     cells = defaultdict(lambda: [[] for _column in range(len(columns) + 1)])
     unfiled = False
-    for position in positions:
+    for position in positions.defer("translation"):
         row = cells[speaker_of[position.appearance_id]]
         indexes = sorted({i for theme in themes_of[position.pk] for i in column_of.get(theme, ())})
         if not indexes:
@@ -119,6 +138,7 @@ def speaker_matrix(forum, *, by=BY_QUESTION):
         spoke = appearance.capacity != Appearance.Capacity.RAPPORTEUR or speaker_id in cells
         if spoke and speaker_id not in rows:
             row_cells = cells[speaker_id] if unfiled else cells[speaker_id][:-1]
+            row_cells = [MatrixCell(positions) for positions in row_cells]
             rows[speaker_id] = MatrixRow(appearance.speaker, appearance, row_cells)
     ordered = sorted(rows.values(), key=lambda row: (row.speaker.sort_name, row.speaker.pk))
     return Matrix(by=by, columns=columns, groups=group_rows_by_sector(ordered), unfiled=unfiled)
@@ -202,7 +222,6 @@ def compare_speakers(speakers, *, forum=None):
         columns[column_of[appearance.speaker_id]].appearances.append(appearance)
     speaker_of = {appearance.pk: appearance.speaker_id for appearance in appearances}
 
-    positions = list(positions)
     filed = Position.themes.through.objects.filter(
         position__in=positions, theme__in=Theme.objects.published()
     ).values_list("position_id", "theme_id")

@@ -10,6 +10,7 @@ the comparison form with the message; never a 500.
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from speakers.models import Speaker
 
@@ -45,6 +46,7 @@ def echo(value):
     return value if len(value) <= ECHO_MAX else f"{value[:ECHO_MAX]}…"
 
 
+@require_safe
 def forum_matrix(request, slug):
     """Show a forum's speakers by sector against its guiding questions, or ``?by=theme``."""
     forum = get_object_or_404(Forum.objects.published(), slug=slug)
@@ -64,6 +66,7 @@ def forum_matrix(request, slug):
     )
 
 
+@require_safe
 def forum_balance(request, slug):
     """Show how many positions and speakers each sector and country has in a forum."""
     forum = get_object_or_404(Forum.objects.published(), slug=slug)
@@ -71,6 +74,7 @@ def forum_balance(request, slug):
     return _balance_page(request, forum=forum, theme=None, positions=positions)
 
 
+@require_safe
 def theme_balance(request, forum_slug, slug):
     """Show how many positions and speakers each sector and country has on a theme."""
     themes = Theme.objects.published().select_related("forum")
@@ -154,6 +158,7 @@ class ComparisonRequest:
         return not self.errors and len(self.speakers) >= 2
 
 
+@require_safe
 def compare(request):
     """Compare two to ``COMPARE_MAX`` speakers theme by theme, with the form to choose them."""
     asked = ComparisonRequest(request.GET)

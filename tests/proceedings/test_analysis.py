@@ -808,7 +808,7 @@ def test_matrix_query_count_is_constant(client, corpus, django_assert_num_querie
 
     rows = [row for _sector, _label, rows in response.context["matrix"].groups for row in rows]
     assert [row.speaker for row in rows] == speakers
-    assert {len(cell) for row in rows for cell in row.cells} == {len(speakers)}
+    assert {len(cell.positions) for row in rows for cell in row.cells} == {len(speakers)}
 
 
 def test_compare_query_count_is_constant(client, corpus, django_assert_num_queries):
@@ -837,3 +837,30 @@ def test_voice_balance_query_count_is_constant(client, corpus, django_assert_num
 
     assert response.context["balance"].total_positions == len(speakers) ** 2
     assert response.context["balance"].total_speakers == len(speakers)
+
+
+@pytest.mark.parametrize(
+    ("name", "args"), [("forum-matrix", [FORUM]), ("forum-balance", [FORUM]), ("compare", [])]
+)
+def test_analysis_pages_only_answer_reads(client, name, args):
+    response = client.post(url(name, *args), {"speaker": ["a", "b"]})
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+
+
+def test_matrix_cell_shows_six_snippets_then_links_to_the_speaker(client, db):
+    forum = make_forum()
+    theme = make_theme(forum=forum, questions=[make_question(forum=forum)])
+    speaker = make_speaker(name="多言")
+    appearance = make_appearance(session=make_session(forum=forum), speaker=speaker)
+    positions = [make_position(appearance=appearance, themes=[theme], order=n) for n in range(8)]
+
+    response = client.get(url("forum-matrix", forum.slug))
+
+    (table,) = tables(response)
+    [(_heading, [(_header, [cell])])] = table["groups"]
+    assert cell["links"] == [p.get_absolute_url() for p in positions[:6]] + [
+        speaker.get_absolute_url()
+    ]
+    assert cell["text"].endswith("and 2 more on their page")
