@@ -58,6 +58,8 @@ FACETS = [
     "fidelity",
 ]
 PAGE_PARAMS = ["page", "order", "sort", "per_page", "q", "lang", "language", "next"]
+# The analysts' pages: the matrix's axis, the comparison's speakers and forum.
+PAGE_PARAMS += ["by", "speaker", "forum"]
 
 # Text that has broken web apps before: separators, escapes, control and wide characters.
 NASTY = [
@@ -134,6 +136,9 @@ def paths(data):
             st.sampled_from(["sessions", "questions", "themes"]),
             segment(themes + data.get("sessions", []) + data.get("questions", [])),
         ),
+        st.builds("/forums/{}/{}/".format, segment(forums), st.sampled_from(["matrix", "balance"])),
+        st.builds("/forums/{}/themes/{}/balance/".format, segment(forums), segment(themes)),
+        st.just("/compare/"),
         st.builds("/positions/{}/".format, number(data.get("positions", []))),
         st.just("/speakers/"),
         st.builds("/speakers/{}/".format, segment(data.get("speakers", []))),

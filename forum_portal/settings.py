@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "simple_history",
     # Failed admin logins per username + address, and lockout (forum_portal/security.py).
     "axes",
+    # Country names in the reader's language (voice balance by country; its catalogues).
+    "django_countries",
     # The project package: health checks, page cache invalidation, clear_page_cache command.
     "forum_portal.apps.ForumPortalConfig",
     "speakers",

@@ -1,12 +1,14 @@
 from django.urls import path
 
-from . import search_views, views
+from . import analysis_views, search_views, views
 
 app_name = "proceedings"
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("forums/<slug:slug>/", views.ForumDetailView.as_view(), name="forum-detail"),
+    path("forums/<slug:slug>/matrix/", analysis_views.forum_matrix, name="forum-matrix"),
+    path("forums/<slug:slug>/balance/", analysis_views.forum_balance, name="forum-balance"),
     path(
         "forums/<slug:forum_slug>/sessions/<slug:slug>/",
         views.SessionDetailView.as_view(),
@@ -22,6 +24,11 @@ urlpatterns = [
         views.ThemeDetailView.as_view(),
         name="theme-detail",
     ),
+    path(
+        "forums/<slug:forum_slug>/themes/<slug:slug>/balance/",
+        analysis_views.theme_balance,
+        name="theme-balance",
+    ),
     path("positions/<int:pk>/", views.PositionDetailView.as_view(), name="position-detail"),
     path("positions/<int:pk>/report/", views.PositionReportView.as_view(), name="position-report"),
     path(
@@ -30,6 +37,7 @@ urlpatterns = [
         name="position-report-thanks",
     ),
     path("search/", search_views.search_page, name="search"),
+    path("compare/", analysis_views.compare, name="compare"),
     path("speakers/", views.SpeakerListView.as_view(), name="speaker-list"),
     path("speakers/<slug:slug>/", views.SpeakerDetailView.as_view(), name="speaker-detail"),
     path("institutions/", views.InstitutionListView.as_view(), name="institution-list"),

@@ -82,7 +82,12 @@ def crawl(client):
 
 
 def pages_of(pages, prefix):
-    return {path: response for path, response in pages.items() if path.startswith(prefix)}
+    # A theme's voice balance (…/themes/<slug>/balance/) is not another theme page.
+    return {
+        path: response
+        for path, response in pages.items()
+        if path.startswith(prefix) and not path.endswith("/balance/")
+    }
 
 
 def assert_counts_agree_with_lists(pages):
@@ -144,7 +149,8 @@ def test_published_site_links_every_page_and_its_counts_agree(client, pujiang):
     assert len(pages_of(pages, "/speakers/")) == 1 + 10
     assert len(pages_of(pages, "/institutions/")) == 1 + 10
     assert len(pages_of(pages, "/tags/")) == 20
-    assert len(pages) == 89
+    # + the matrix, the forum's and 9 themes' voice balance, and the comparison form
+    assert len(pages) == 89 + 12
     assert pages["/"].context["counts"] == {
         "positions": 23,
         "speakers": 9,
@@ -227,7 +233,8 @@ def test_hidden_theme_is_absent_from_every_page_and_count(client, pujiang, statu
 
     after = crawl(client)
 
-    assert set(before) - set(after) == {theme.get_absolute_url()}
+    gone = {theme.get_absolute_url(), url("theme-balance", FORUM, theme.slug)}
+    assert set(before) - set(after) == gone
     assert set(after) <= set(before)
     assert_counts_agree_with_lists(after)
     assert after["/"].context["counts"] == {
