@@ -55,7 +55,9 @@ MONTHS = [
     "December",
 ]
 BIBTEX_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+# Citations are written in English whatever the page's language: these do not follow it.
 DESCRIPTIONS = {
+    Position.Fidelity.VERBATIM: "Verbatim quotation",
     Position.Fidelity.PARAPHRASE: "Paraphrase",
     Position.Fidelity.SUMMARY: "Rapporteur's summary",
 }
@@ -295,7 +297,8 @@ def apa_citation(data):
         title = [italic(data.title, data.language), f" [{data.title_en}]" if data.title_en else ""]
     else:
         title = [f"[{data.description}: {data.title}]"]
-    pieces = [f"{author}. ({date}). ", *title, " [Speech]. "]
+    author = author if author.endswith(".") else f"{author}."  # initials end in one already
+    pieces = [f"{author} ({date}). ", *title, " [Speech]. "]
     pieces.append(f"{_join(data.event_en, data.place_en or data.place)}. ")
     if data.source_title:
         pieces += [f"In {data.source_author}, " if data.source_author else "In "]
@@ -393,7 +396,7 @@ def _bibtex_url(url):
 
 def _note(data):
     """Return the note BibTeX, RIS and CSL-JSON carry: role then, fidelity, translation, report."""
-    parts = [data.role_line, str(Position.Fidelity(data.fidelity).label)]
+    parts = [data.role_line, DESCRIPTIONS.get(data.fidelity, "")]
     if data.translation:
         parts.append(f"Translation ({data.translation_language}): {_one_line(data.translation)}")
     if data.source_title:
@@ -405,7 +408,7 @@ def _note(data):
             data.source_url,
         )
         parts.append(f"In {report}")
-    return ". ".join(part.rstrip(".") for part in parts) + "."
+    return ". ".join(part.rstrip(".") for part in parts if part) + "."
 
 
 def bibtex_citation(data):
