@@ -214,7 +214,9 @@ def quotation(position, request):
             "creator": person(appearance.speaker, appearance, request, context=False),
             "isBasedOn": based_on,
             "workTranslation": translation,
-            "datePublished": timezone.localtime(published).isoformat() if published else None,
+            "datePublished": timezone.localtime(published).isoformat(timespec="seconds")
+            if published
+            else None,
             "about": [
                 {
                     "@type": "Thing",
