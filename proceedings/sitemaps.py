@@ -60,7 +60,8 @@ class HistorySitemap(PortalSitemap):
 
     def items(self):
         rows = self.queryset().select_related(*self.related)
-        return rows.annotate(last_changed=last_changed(self.model)).order_by("pk")
+        # A list: the paginator would count a queryset, then slice it (two queries).
+        return list(rows.annotate(last_changed=last_changed(self.model)).order_by("pk"))
 
 
 class ForumSitemap(HistorySitemap):
@@ -99,7 +100,7 @@ class SourceSitemap(HistorySitemap):
 
 class PositionSitemap(PortalSitemap):
     def items(self):
-        return Position.objects.published().order_by("pk")
+        return list(Position.objects.published().order_by("pk"))
 
     def lastmod(self, item):
         return item.updated_at
@@ -118,7 +119,7 @@ class SectorSitemap(PortalSitemap):
 class TagSitemap(PortalSitemap):
     def items(self):
         tagged = Position.objects.published().filter(tags=OuterRef("pk"))
-        return Tag.objects.filter(Exists(tagged)).order_by("slug")
+        return list(Tag.objects.filter(Exists(tagged)).order_by("slug"))
 
     def location(self, item):
         return reverse("proceedings:tag-detail", args=[item.slug])
