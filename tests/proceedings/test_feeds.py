@@ -358,3 +358,39 @@ def test_sitemap_of_an_empty_site_lists_the_list_pages(client):
             "proceedings:sector-list",
         )
     )
+
+
+@pytest.mark.parametrize("item_count", [1, 3])
+def test_feed_query_counts_are_constant(client, item_count, django_assert_num_queries):
+    forum = make_forum()
+    theme = make_theme(forum=forum)
+    session = make_session(forum=forum)
+    speaker = make_speaker()
+    appearance = make_appearance(session=session, speaker=speaker)
+    for n in range(item_count):
+        make_position(appearance=appearance, themes=[theme], tags=[f"標籤{n}"])
+
+    # positions with their joins, their themes, their tags; then the forum, theme or speaker
+    with django_assert_num_queries(3):
+        latest = client.get(feed_url("feed-latest", fmt="rss"))
+    with django_assert_num_queries(4):
+        client.get(feed_url("theme-feed", forum.slug, theme.slug))
+    with django_assert_num_queries(4):
+        client.get(feed_url("speaker-feed", speaker.slug))
+
+    assert len(parse(latest.content).find("channel").findall("item")) == item_count
+
+
+@pytest.mark.parametrize("item_count", [1, 3])
+def test_search_feed_query_count_is_constant(client, item_count, django_assert_num_queries):
+    forum = make_forum()
+    appearance = make_appearance(session=make_session(forum=forum), speaker=make_speaker())
+    for n in range(item_count):
+        make_position(appearance=appearance, text=f"科技創新{n}", tags=[f"標籤{n}"])
+
+    # search(): the filter's rows, the candidates, the facet labels, then the positions with
+    # their joins, themes and tags
+    with django_assert_num_queries(6):
+        response = client.get(feed_url("search-feed") + f"?q=科技&forum={forum.slug}")
+
+    assert len(entry_ids(parse(response.content))) == item_count

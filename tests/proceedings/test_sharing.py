@@ -504,3 +504,22 @@ def test_robots_txt_does_not_reveal_a_custom_admin_address(client, settings):
 
     assert "editors-7f3a" not in response.content.decode()
     assert "Disallow: /admin/" not in response.content.decode()
+
+
+# ---------------------------------------------------------------------------------------------
+# The Site row follows SITE_URL
+# ---------------------------------------------------------------------------------------------
+
+
+def test_migrate_copies_the_site_url_host_into_the_site_row(settings):
+    from django.contrib.sites.models import Site
+    from django.core.management.sql import emit_post_migrate_signal
+
+    settings.SITE_URL = "https://forum.example.org:8443"
+    try:
+        emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+
+        site = Site.objects.get(pk=settings.SITE_ID)
+        assert (site.domain, site.name) == ("forum.example.org:8443", "forum.example.org:8443")
+    finally:
+        Site.objects.clear_cache()
