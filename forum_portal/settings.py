@@ -6,6 +6,7 @@ with development-safe defaults (see README "Configuration").
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -62,6 +63,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.sites",
+    # Its sitemap.xml template (proceedings/sitemaps.py).
+    "django.contrib.sitemaps",
     # Old URLs of renamed slugs answer with a permanent redirect (proceedings.services).
     "django.contrib.redirects",
     "taggit",
@@ -115,6 +118,13 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "forum_portal.urls"
 SITE_ID = 1
+# The public address of the site, scheme included and no path: https://forum.example.org.
+# Canonical links, citations, feeds, sitemap and robots.txt build absolute URLs with it, so
+# they name one address whatever host a request came in by; migrate copies its host into the
+# Site row (forum_portal/site.py). Unset: the scheme and host of each request (development).
+SITE_URL = os.environ.get("DJANGO_SITE_URL", "").strip().rstrip("/")
+if SITE_URL and not re.fullmatch(r"https?://[^/?#\s]+", SITE_URL):
+    raise ImproperlyConfigured("DJANGO_SITE_URL is a scheme and host only: https://example.org")
 WSGI_APPLICATION = "forum_portal.wsgi.application"
 
 TEMPLATES = [

@@ -3,7 +3,9 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from . import health
+from proceedings.sitemaps import sitemap
+
+from . import health, robots
 
 admin.site.site_header = "Forum Portal"
 admin.site.site_title = "Forum Portal"
@@ -12,6 +14,9 @@ urlpatterns = [
     # Answered by HealthCheckMiddleware first; routed too so they work without it.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # At the site root in every language: crawlers look for them there.
+    path("sitemap.xml", sitemap, name="sitemap"),
+    path("robots.txt", robots.robots_txt, name="robots-txt"),
     # DJANGO_ADMIN_URL (default admin/).
     path(settings.ADMIN_URL, admin.site.urls),
     path("", include("proceedings.urls")),

@@ -1,6 +1,8 @@
-from django.urls import path
+from django.urls import path, register_converter
 
-from . import analysis_views, search_views, views
+from . import analysis_views, citation_views, feeds, search_views, views
+
+register_converter(feeds.FeedFormat, "feed")
 
 app_name = "proceedings"
 
@@ -30,6 +32,11 @@ urlpatterns = [
         name="theme-balance",
     ),
     path("positions/<int:pk>/", views.PositionDetailView.as_view(), name="position-detail"),
+    path(
+        "positions/<int:pk>/cite.<str:extension>",
+        citation_views.position_citation,
+        name="position-citation",
+    ),
     path("positions/<int:pk>/report/", views.PositionReportView.as_view(), name="position-report"),
     path(
         "positions/<int:pk>/report/thanks/",
@@ -51,4 +58,14 @@ urlpatterns = [
     # Tag slugs keep Chinese characters (TAGGIT_STRIP_UNICODE_WHEN_SLUGIFYING = False).
     path("tags/<str:slug>/", views.TagDetailView.as_view(), name="tag-detail"),
     path("sources/<slug:slug>/", views.SourceDetailView.as_view(), name="source-detail"),
+    # Atom and RSS feeds of new positions (proceedings/feeds.py).
+    path("feeds/<feed:feed_format>/", feeds.latest, name="feed-latest"),
+    path("forums/<slug:slug>/feed/<feed:feed_format>/", feeds.forum, name="forum-feed"),
+    path(
+        "forums/<slug:forum_slug>/themes/<slug:slug>/feed/<feed:feed_format>/",
+        feeds.theme,
+        name="theme-feed",
+    ),
+    path("speakers/<slug:slug>/feed/<feed:feed_format>/", feeds.speaker, name="speaker-feed"),
+    path("search/feed/<feed:feed_format>/", feeds.search_feed, name="search-feed"),
 ]

@@ -76,6 +76,8 @@ def crawl(client):
             continue
         response = client.get(path)
         assert response.status_code == 200, f"{linked_from} links {path}, which is not public"
+        if not response["Content-Type"].startswith("text/html"):
+            continue  # a feed or a citation download: public too, but not a page
         pages[path] = response
         queue += [(link, path) for link in HREF.findall(response.content.decode())]
     return pages

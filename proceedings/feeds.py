@@ -1,0 +1,273 @@
+"""
+Atom and RSS feeds of new positions: overall, per forum, per theme, per speaker and per search.
+
+Every feed lists published positions only (``Position.objects.published()``, or the search,
+which indexes nothing else), newest first by ``published_at``, at most ``FEED_ITEMS``. An entry
+is titled with the speaker and the beginning of the quote; its content is the quote and its
+translation; it links to the permalink, names the speaker as author, files the themes and tags
+as categories and has an id that never changes (a tag URI with the position's id, the same in
+Atom and RSS and whatever language the URL is in).
+
+A search feed takes the search page's query string as it is (``?q=…&theme=…``) and runs the
+same ``search()``: unknown filters are ignored as on the page, nothing in a query string is an
+error. It reads the ``MAX_PER_PAGE`` matches said most recently (the search's date order) and
+lists those newest published first: a query matching more than that many positions can miss a
+newly published position about an old forum.
+
+Feeds are views like the pages: GETs without cookies, so the page cache keeps them until the
+next content change (forum_portal/cache.py).
+"""
+
+from django.contrib.syndication.views import Feed
+from django.db.models import F
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.html import format_html, linebreaks
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+
+from forum_portal.site import absolute_url, site_domain
+from speakers.models import Speaker
+
+from .models import Forum, Position, Theme
+from .search import search
+from .search.facets import FACETS
+from .search.query import clean_text
+from .search.service import MAX_PER_PAGE, SORT_DATE
+
+FEED_ITEMS = 50
+SNIPPET_CHARS = 60
+# The date in the entries' tag URIs (RFC 4151): a day the site's domain named this portal.
+# Fixed, so that ids never change.
+TAG_DATE = "2025"
+SITE_NAME = "論壇知識庫 Forum Portal"
+
+
+def paragraphs(text):
+    """Return ``text`` escaped, in ``<p>`` elements (as the ``linebreaks`` filter does)."""
+    return mark_safe(linebreaks(text, autoescape=True))  # noqa: S308 - linebreaks escaped it
+
+
+class ContentAtom1Feed(Atom1Feed):
+    """Atom with each entry's full text in ``<content type="html">`` beside its summary."""
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        if item.get("content"):
+            handler.addQuickElement("content", item["content"], {"type": "html"})
+
+
+class FeedFormat:
+    """Path converter: ``atom`` or ``rss``."""
+
+    regex = "atom|rss"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+class PositionFeed(Feed):
+    """A feed of positions; one instance per request (see ``feed_view``), in one format."""
+
+    page_name = "proceedings:home"
+
+    def __init__(self, feed_format="atom"):
+        self.feed_format = feed_format
+        self.feed_type = ContentAtom1Feed if feed_format == "atom" else Rss201rev2Feed
+        self.request = None
+
+    def __call__(self, request, *args, **kwargs):
+        self.request = request
+        return super().__call__(request, *args, **kwargs)
+
+    # -- what is listed ---------------------------------------------------------------------
+
+    def get_object(self, request, *args, **kwargs):
+        return None
+
+    def positions(self, obj):
+        """Return the published positions this feed is about (before ordering and slicing)."""
+        return Position.objects.published()
+
+    def items(self, obj):
+        newest = self.positions(obj).for_listing()
+        return newest.order_by(F("published_at").desc(nulls_last=True), "-pk")[:FEED_ITEMS]
+
+    # -- the feed ---------------------------------------------------------------------------
+
+    def title(self, obj):
+        return f"{_('New positions')} · {SITE_NAME}"
+
+    def page_url(self, obj):
+        return reverse(self.page_name)
+
+    def link(self, obj):
+        return absolute_url(self.page_url(obj), self.request)
+
+    def feed_url(self, obj):
+        return absolute_url(self.request.get_full_path(), self.request)
+
+    def description(self, obj):
+        return _("Positions newly published on Forum Portal: who said what, at which forum.")
+
+    subtitle = description
+
+    def feed_guid(self, obj):
+        return self.feed_url(obj)
+
+    # -- entries ----------------------------------------------------------------------------
+
+    def item_title(self, item):
+        snippet = Truncator(" ".join(item.text.split())).chars(SNIPPET_CHARS)
+        return f"{item.appearance.speaker.name}: {snippet}"
+
+    def item_content(self, item):
+        """Return the quote and its translation as HTML, each marked with its language."""
+        html = format_html(
+            '<blockquote lang="{}">{}</blockquote>', item.language, paragraphs(item.text)
+        )
+        if item.translation:
+            html += format_html(
+                '<div lang="{}">{}</div>', item.translation_language, paragraphs(item.translation)
+            )
+        return html
+
+    def item_description(self, item):
+        # RSS has one field for the text: the content. Atom has a summary and a content.
+        if self.feed_format == "atom":
+            return Truncator(" ".join(item.text.split())).chars(200)
+        return self.item_content(item)
+
+    def item_extra_kwargs(self, item):
+        return {"content": self.item_content(item)} if self.feed_format == "atom" else {}
+
+    def item_link(self, item):
+        return absolute_url(item.get_absolute_url(), self.request)
+
+    def item_guid(self, item):
+        domain = site_domain(self.request).rsplit(":", 1)[0].strip("[]")
+        return f"tag:{domain},{TAG_DATE}:position/{item.pk}"
+
+    item_guid_is_permalink = False
+
+    def item_author_name(self, item):
+        speaker = item.appearance.speaker
+        return (
+            f"{speaker.name} ({speaker.name_en})"
+            if speaker.name_en != speaker.name
+            else speaker.name
+        )
+
+    def item_author_link(self, item):
+        return absolute_url(item.appearance.speaker.get_absolute_url(), self.request)
+
+    def item_categories(self, item):
+        return [theme.title for theme in item.themes.all()] + [tag.name for tag in item.tags.all()]
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.updated_at
+
+
+class ForumFeed(PositionFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Forum.objects.published(), slug=slug)
+
+    def positions(self, obj):
+        return super().positions(obj).filter(appearance__session__forum=obj)
+
+    def title(self, obj):
+        return _("%(forum)s: new positions") % {"forum": obj.name}
+
+    def page_url(self, obj):
+        return obj.get_absolute_url()
+
+
+class ThemeFeed(PositionFeed):
+    def get_object(self, request, forum_slug, slug):
+        themes = Theme.objects.published().select_related("forum")
+        return get_object_or_404(themes, forum__slug=forum_slug, slug=slug)
+
+    def positions(self, obj):
+        return super().positions(obj).filter(themes=obj)
+
+    def title(self, obj):
+        return _("%(theme)s: new positions") % {"theme": obj.title}
+
+    def page_url(self, obj):
+        return obj.get_absolute_url()
+
+
+class SpeakerFeed(PositionFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Speaker.objects.published(), slug=slug)
+
+    def positions(self, obj):
+        return super().positions(obj).filter(appearance__speaker=obj)
+
+    def title(self, obj):
+        return _("%(speaker)s: new positions") % {"speaker": obj.name}
+
+    def page_url(self, obj):
+        return obj.get_absolute_url()
+
+
+class SearchFeed(PositionFeed):
+    """The positions a search finds, its query string that of the search page."""
+
+    def get_object(self, request):
+        params = request.GET
+        query = clean_text(params.get("q", "")).strip()
+        return query, search(query, params, SORT_DATE, 1, per_page=MAX_PER_PAGE)
+
+    def items(self, obj):
+        _query, result = obj
+        newest = sorted(
+            result.positions,
+            key=lambda p: (p.published_at is not None, p.published_at, p.pk),
+            reverse=True,
+        )
+        return newest[:FEED_ITEMS]
+
+    def title(self, obj):
+        query, result = obj
+        described = [f"“{query}”"] if query else []
+        described += [f.label for f in result.active_filters]
+        if not described:
+            return super().title(obj)
+        return _("Search %(what)s: new positions") % {"what": ", ".join(described)}
+
+    def page_url(self, obj):
+        # The search page of the same search: its query and filters, first page.
+        params = self.request.GET
+        kept = [(name, value) for name in ("q", *FACETS, "sort") for value in params.getlist(name)]
+        return reverse("proceedings:search") + (f"?{urlencode(kept)}" if kept else "")
+
+
+def feed_view(feed_class):
+    """Return a view serving ``feed_class`` in the format the URL names (a new instance each
+    time: the feed keeps the request for absolute URLs)."""
+
+    def view(request, feed_format, **kwargs):
+        if feed_format not in ("atom", "rss"):
+            raise Http404("No such feed format.")
+        return feed_class(feed_format)(request, **kwargs)
+
+    view.feed_class = feed_class
+    return view
+
+
+latest = feed_view(PositionFeed)
+forum = feed_view(ForumFeed)
+theme = feed_view(ThemeFeed)
+speaker = feed_view(SpeakerFeed)
+search_feed = feed_view(SearchFeed)
