@@ -169,7 +169,9 @@ class PositionFeed(Feed):
         return absolute_url(item.appearance.speaker.get_absolute_url(), self.request)
 
     def item_categories(self, item):
-        return [theme.title for theme in item.themes.all()] + [tag.name for tag in item.tags.all()]
+        return [theme.title for theme in item.listed_themes] + [
+            tag.name for tag in item.listed_tags
+        ]
 
     def item_pubdate(self, item):
         return item.published_at

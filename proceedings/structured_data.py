@@ -223,7 +223,7 @@ def quotation(position, request):
                     "name": theme.title,
                     "url": absolute_url(theme.get_absolute_url(), request),
                 }
-                for theme in position.themes.all()
+                for theme in position.listed_themes
             ],
         }
     )

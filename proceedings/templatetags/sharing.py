@@ -122,8 +122,8 @@ def highwire_meta(context, position):
         ("citation_public_url", url),
         ("citation_abstract_html_url", url),
     ]
-    tags += [("citation_keywords", theme.title) for theme in position.themes.all()]
-    tags += [("citation_keywords", tag.name) for tag in position.tags.all()]
+    tags += [("citation_keywords", theme.title) for theme in position.listed_themes]
+    tags += [("citation_keywords", tag.name) for tag in position.listed_tags]
     return format_html_join(
         "\n", '<meta name="{}" content="{}">', ((name, value) for name, value in tags if value)
     )
