@@ -83,11 +83,21 @@ class _State:
         return self.url(filters={name: values for name, values in filters.items() if values})
 
 
+def search_params(params):
+    """Return ``(query, sort, page)`` as the search page reads them from its query string.
+
+    The filters are the facet parameters of the same query string (``search()`` reads them).
+    The API's search and the CSV of a search read their query strings with this too, so the
+    same URL parameters give the same results everywhere.
+    """
+    query = clean_text(params.get(QUERY_PARAM, "")).strip()
+    return query, params.get("sort", ""), params.get("page", 1)
+
+
 def search_page(request):
     params = request.GET
-    query = clean_text(params.get(QUERY_PARAM, "")).strip()
-    requested_sort = params.get("sort", "")
-    result = search(query, params, requested_sort, params.get("page", 1))
+    query, requested_sort, page_number = search_params(params)
+    result = search(query, params, requested_sort, page_number)
 
     # Links keep the sort only when the reader chose one (a valid one).
     state = _State(query, result.filters, requested_sort if requested_sort in SORTS else "")
