@@ -24,6 +24,8 @@ urlpatterns = [
     path("api/docs/", api_docs.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/(?P<version>v1)/", include("proceedings.api.urls")),
     re_path(r"^api/", api_views.not_found),
+    # CSV and dataset files (proceedings/downloads.py): the same in every language.
+    path("downloads/", include("proceedings.download_urls")),
     path("", include("proceedings.urls")),
 ]
 

@@ -11,6 +11,7 @@ shared and bookmarked.
 from dataclasses import dataclass
 
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.http import urlencode
 
 from .search import search
@@ -144,6 +145,8 @@ def search_page(request):
         "facet_groups": facet_groups,
         "chips": chips,
         "clear_filters_url": state.url(filters={}),
+        # The same query string (query, filters, sort), as a file (proceedings/downloads.py).
+        "csv_url": reverse("downloads:search-csv") + state.url().rstrip("?"),
         "who_says_most": who_says_most,
         "sort_links": [
             (SORT_RELEVANCE, state.url(sort=SORT_RELEVANCE), result.sort == SORT_RELEVANCE),

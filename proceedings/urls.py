@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import search_views, views
+from . import downloads, search_views, views
 
 app_name = "proceedings"
 
@@ -30,6 +30,7 @@ urlpatterns = [
         name="position-report-thanks",
     ),
     path("search/", search_views.search_page, name="search"),
+    path("data/", downloads.DataView.as_view(), name="data"),
     path("speakers/", views.SpeakerListView.as_view(), name="speaker-list"),
     path("speakers/<slug:slug>/", views.SpeakerDetailView.as_view(), name="speaker-detail"),
     path("institutions/", views.InstitutionListView.as_view(), name="institution-list"),
