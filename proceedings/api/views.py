@@ -312,7 +312,7 @@ class PositionsOf(generics.ListAPIView):
     ordering = ["order", "pk"]
 
     def get_queryset(self):
-        return public_positions().filter(self.condition(self.owner())).order_by(*self.ordering)
+        return public_positions().filter(**self.condition(self.owner())).order_by(*self.ordering)
 
 
 @extend_schema_view(get=extend_schema(summary="The positions of a forum"))
