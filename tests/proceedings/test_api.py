@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import reverse
 
-from proceedings.models import Position, Status, Theme
+from proceedings.models import Position, Theme
 from speakers.models import Speaker
 from tests.factories import (
     make_appearance,
@@ -22,6 +22,8 @@ from tests.factories import (
     make_speaker,
     make_theme,
 )
+
+from .conftest import HIDDEN_MARKERS
 
 pytestmark = pytest.mark.django_db
 
@@ -308,52 +310,6 @@ def test_forum_and_institution_lists(client, pujiang):
 # ---------------------------------------------------------------------------------------------
 # Nothing unpublished
 # ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def hidden(pujiang):
-    """Unpublished things beside the Pujiang data, each named with a marker string."""
-    forum = pujiang
-    session = forum.sessions.get()
-    published_speaker = make_speaker(slug="visible-person", name="看得見")
-    hidden_speaker = make_speaker(slug="hidden-person", name="隱藏者", published=False)
-    hidden_institution = make_institution(slug="hidden-institute", name="隱藏研究所")
-    draft_theme = make_theme(forum=forum, slug="hidden-theme", title="隱藏主題", published=False)
-    shown_role = make_appearance(session=session, speaker=published_speaker)
-    hidden_role = make_appearance(
-        session=session, speaker=hidden_speaker, institution=hidden_institution
-    )
-    make_position(appearance=shown_role, text="草稿觀點HIDDEN1", published=False, ref="hidden-1")
-    withdrawn = make_position(
-        appearance=shown_role, text="撤回觀點HIDDEN2", ref="hidden-2", themes=[draft_theme]
-    )
-    Position.objects.filter(pk=withdrawn.pk).update(status=Status.WITHDRAWN)
-    make_position(appearance=hidden_role, text="未發布者觀點HIDDEN3", ref="hidden-3")
-    visible = make_position(
-        appearance=shown_role, text="公開觀點VISIBLE", ref="visible-1", themes=[draft_theme]
-    )
-    draft_forum = make_forum(slug="hidden-forum", name="隱藏論壇", published=False)
-    draft_session = make_session(forum=draft_forum, slug="hidden-session")
-    make_position(
-        appearance=make_appearance(session=draft_session, speaker=published_speaker),
-        text="草稿論壇觀點HIDDEN4",
-        ref="hidden-4",
-    )
-    return visible
-
-
-HIDDEN_MARKERS = [
-    "HIDDEN",
-    "hidden-1",
-    "hidden-person",
-    "隱藏者",
-    "hidden-institute",
-    "隱藏研究所",
-    "hidden-theme",
-    "隱藏主題",
-    "hidden-forum",
-    "隱藏論壇",
-]
 
 
 def test_unpublished_content_never_appears_in_any_endpoint(client, hidden):
