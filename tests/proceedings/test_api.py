@@ -501,3 +501,16 @@ def test_anonymous_requests_are_rate_limited(client, settings):
     assert response.status_code == 429
     assert response.json()["detail"].startswith("Request was throttled.")
     cache.clear()
+
+
+def test_page_cache_never_serves_the_html_of_an_api_url_as_json(client, settings, pujiang):
+    settings.PAGE_CACHE_SECONDS = 60
+    cache.clear()
+
+    html = client.get(api("forum-list"), HTTP_ACCEPT="text/html")
+    data = client.get(api("forum-list"), HTTP_ACCEPT="application/json")
+
+    assert html["Content-Type"] == "text/html; charset=utf-8"
+    assert data["Content-Type"] == "application/json"
+    assert "X-Page-Cache" not in data
+    cache.clear()
