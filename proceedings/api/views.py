@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from speakers.models import Institution, Sector, Speaker
 
 from ..models import Appearance, Forum, Position, Question, Session, Theme
-from ..search import SORTS, requested_filters, search
+from ..search import FACETS, SORTS, requested_filters, search
 from ..search.service import MAX_PER_PAGE, PER_PAGE
 from ..search_views import search_params
 from . import serializers
@@ -435,7 +435,8 @@ class SearchView(APIView):
             if page.has_previous()
             else None,
             "filters": result.active_filters,
-            "facets": result.facets,
+            # A query with nothing searchable in it (":") returns before counting any facet.
+            "facets": {name: result.facets.get(name, []) for name in FACETS},
             "facets_partial": result.facets_partial,
             "who_says_most": result.who_says_most,
             "messages": [str(message) for message in result.messages],

@@ -413,6 +413,32 @@ def test_bad_parameters_get_a_clear_json_error(client, pujiang, url, params, sta
     assert get_json(client, api(url), params, status=status) == expected
 
 
+@pytest.mark.parametrize(
+    "query", [":", "", "x" * 5000, '"unbalanced', "AND NEAR( * :", "🙂🙃", "-", "「未閉合"]
+)
+def test_search_answers_any_query(client, pujiang, query):
+    data = get_json(client, api("search"), {"q": query})
+
+    assert sorted(data["facets"]) == sorted(
+        ["theme", "question", "speaker", "institution", "sector", "forum", "tag", "language",
+         "fidelity"]
+    )  # fmt: skip
+    assert data["count"] == len(data["results"]) if data["count"] <= 20 else 20
+
+
+def test_search_with_nothing_to_search_for_says_so(client, pujiang):
+    response = client.get(api("search"), {"q": ":"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    data = response.json()
+    assert response.status_code == 200
+    assert data["count"] == 0
+    assert data["results"] == []
+    assert data["messages"] == [
+        "Ignored (nothing to search for in them): :",
+        "Nothing to search for in “:”: type a word in Chinese or English.",
+    ]
+
+
 def test_page_size_over_the_maximum_is_capped(client, pujiang):
     data = get_json(client, api("position-list"), {"page_size": "100000"})
 
