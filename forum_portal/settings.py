@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -186,7 +187,15 @@ LANGUAGES = [
     ("zh-hans", _("Simplified Chinese")),
     ("en", _("English")),
 ]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Catalogues listed first win. Django REST framework's translates a few of Django's own form
+# messages differently ("This field is required."); Django's wording (the admin's, then core's)
+# is put before it here, so that adding the API changed no message of the site's forms.
+_DJANGO_DIR = Path(django.__file__).resolve().parent
+LOCALE_PATHS = [
+    BASE_DIR / "locale",
+    _DJANGO_DIR / "contrib" / "admin" / "locale",
+    _DJANGO_DIR / "conf" / "locale",
+]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
