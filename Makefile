@@ -6,7 +6,8 @@
 # Variables: PYTHON=/path/to/python3 (>= 3.12) picks the interpreter for a new .venv (to switch
 # an existing one: make clean install PYTHON=...); PYTEST_ARGS="-k forum -x" is passed to pytest;
 # RUNSERVER_ADDR=127.0.0.1:8000 is where `make run` and `make serve` listen; LOAD_ARGS and
-# FUZZ_ARGS are passed to bench/load.py and bench/fuzz.py (e.g. LOAD_ARGS="--skip-load").
+# FUZZ_ARGS are passed to bench/load.py, bench/fuzz.py and bench/fuzz_api.py
+# (e.g. LOAD_ARGS="--skip-load").
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -40,7 +41,7 @@ ifneq ($(shell $(PY) -c 'import sys; print(sys.version_info >= (3, 12))' 2>/dev/
 endif
 
 .PHONY: help install run test lint fmt migrations-check check messages ci clean \
-	serve load fuzz test-replica
+	serve load fuzz fuzz-api test-replica
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -117,6 +118,9 @@ load: install ## Load test with wrk: 100,000 positions, gunicorn, 60 s per page 
 
 fuzz: install ## Fuzz the public pages over HTTP: 10,000 requests, no 5xx (bench/fuzz.py)
 	PORTAL_PYTHON=$(PY) $(PY) bench/fuzz.py --serve $(FUZZ_ARGS)
+
+fuzz-api: install ## Fuzz the API from its OpenAPI schema (schemathesis): 10,000 requests
+	PORTAL_PYTHON=$(PY) $(PY) bench/fuzz_api.py --serve $(FUZZ_ARGS)
 
 test-replica: install ## Read-replica tests on a throwaway PostgreSQL primary + streaming standby
 	PORTAL_PYTHON=$(PY) scripts/replica-test $(PYTEST_ARGS)

@@ -10,8 +10,7 @@ very long), with query parameters (every search filter once the search page exis
 order, sort, random keys; repeated and empty values), under random Accept-Language,
 language-cookie and X-Request-ID headers, as GET or HEAD. Any answer of 500 or more, or a
 dropped connection, fails the run; hypothesis then shrinks it to the smallest request that
-still fails. There is no OpenAPI schema yet, so schemathesis has nothing to read: when an API
-is added, run it against that schema as well.
+still fails. The JSON API is fuzzed from its OpenAPI schema by bench/fuzz_api.py.
 
 With ``--serve`` it migrates a scratch PostgreSQL database (``--database-url``, default
 ``forum_portal_fuzz``), loads the bundled forums into it (idempotent) and starts

@@ -303,7 +303,7 @@ class PageCacheMiddleware:
     """Serve anonymous GETs of public pages from the cache, keyed by URL, language, generation.
 
     Bypassed by requests with a session or messages cookie (editors, staff: they see drafts),
-    by the admin, static and media URLs, and when ``PAGE_CACHE_SECONDS`` is 0. Only 200
+    by the admin, static, media and API URLs, and when ``PAGE_CACHE_SECONDS`` is 0. Only 200
     responses that set no cookie and allow caching are stored: a page with a CSRF token sets
     the CSRF cookie, so forms are never shared between readers. Sits after the security and
     CSP middleware (their headers are added on every hit) and before locale, sessions and CSRF
@@ -312,9 +312,11 @@ class PageCacheMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        # The API answers JSON or HTML for the same URL (content negotiation, Vary: Accept),
+        # which a cache keyed by URL would mix up; its lists cost a fixed few queries anyway.
         self.skip_prefixes = tuple(
             "/" + prefix.lstrip("/")
-            for prefix in (settings.ADMIN_URL, settings.STATIC_URL, settings.MEDIA_URL)
+            for prefix in (settings.ADMIN_URL, settings.STATIC_URL, settings.MEDIA_URL, "api/")
             if prefix
         )
 

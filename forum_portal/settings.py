@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -73,6 +74,10 @@ INSTALLED_APPS = [
     "axes",
     # Country names in the reader's language (voice balance by country; its catalogues).
     "django_countries",
+    # The read-only JSON API (/api/v1/), its OpenAPI schema and docs (proceedings/api/).
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     # The project package: health checks, page cache invalidation, clear_page_cache command.
     "forum_portal.apps.ForumPortalConfig",
     "speakers",
@@ -194,7 +199,15 @@ LANGUAGES = [
     ("zh-hans", _("Simplified Chinese")),
     ("en", _("English")),
 ]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Catalogues listed first win. Django REST framework's translates a few of Django's own form
+# messages differently ("This field is required."); Django's wording (the admin's, then core's)
+# is put before it here, so that adding the API changed no message of the site's forms.
+_DJANGO_DIR = Path(django.__file__).resolve().parent
+LOCALE_PATHS = [
+    BASE_DIR / "locale",
+    _DJANGO_DIR / "contrib" / "admin" / "locale",
+    _DJANGO_DIR / "conf" / "locale",
+]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -303,6 +316,53 @@ AUTH_PASSWORD_VALIDATORS = [
 # Tag slugs keep Chinese characters (光子CT -> 光子ct) instead of being stripped to "ct".
 TAGGIT_STRIP_UNICODE_WHEN_SLUGIFYING = False
 TAGGIT_CASE_INSENSITIVE = True
+
+# The read-only API (proceedings/api/): URL-path versioned (/api/v1/), no authentication (it
+# serves only what the public pages show), JSON plus DRF's browsable HTML for people.
+REST_FRAMEWORK = {
+    "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.URLPathVersioning",
+    "ALLOWED_VERSIONS": ["v1"],
+    "DEFAULT_VERSION": "v1",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PARSER_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "proceedings.api.base.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["proceedings.api.base.AnonymousRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "proceedings.api.base.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# Requests per client address (forum_portal.security.client_ip) to the API, as DRF writes rates
+# ("600/minute"); empty or "off": no limit. Generous: researchers page through everything.
+API_ANON_RATE = os.environ.get("DJANGO_API_RATE", "600/minute").strip() or None
+if API_ANON_RATE and API_ANON_RATE.lower() == "off":
+    API_ANON_RATE = None
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Forum Portal API",
+    "DESCRIPTION": (
+        "Read-only access to the published proceedings of policy forums: forums, sessions, "
+        "guiding questions, themes, speakers, institutions and the positions speakers took, "
+        "with the role and institution at the time of speaking. Only published content is "
+        "served. Lists are paginated (`page`, `page_size`)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Swagger UI and Redoc from this site's static files, not a CDN (the CSP allows no other).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
+    "ENUM_NAME_OVERRIDES": {
+        "SectorEnum": "speakers.models.Sector",
+        "FidelityEnum": "proceedings.models.Position.Fidelity",
+        "CapacityEnum": "proceedings.models.Appearance.Capacity",
+        "ThemeKindEnum": "proceedings.models.Theme.Kind",
+    },
+}
 
 # ---------------------------------------------------------------------------------------------
 # Cache

@@ -1,8 +1,11 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
 
+from proceedings.api import docs as api_docs
+from proceedings.api import views as api_views
 from proceedings.sitemaps import sitemap
 
 from . import health, robots
@@ -19,6 +22,14 @@ urlpatterns = [
     path("robots.txt", robots.robots_txt, name="robots-txt"),
     # DJANGO_ADMIN_URL (default admin/).
     path(settings.ADMIN_URL, admin.site.urls),
+    # The read-only API, unprefixed by language (proceedings/api/): schema, docs, version 1,
+    # and a JSON 404 for any other /api/ URL.
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", api_docs.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/(?P<version>v1)/", include("proceedings.api.urls")),
+    re_path(r"^api/", api_views.not_found),
+    # CSV and dataset files (proceedings/downloads.py): the same in every language.
+    path("downloads/", include("proceedings.download_urls")),
     path("", include("proceedings.urls")),
 ]
 

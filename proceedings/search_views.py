@@ -11,6 +11,7 @@ shared and bookmarked.
 from dataclasses import dataclass
 
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.http import urlencode
 
 from .search import search
@@ -83,11 +84,21 @@ class _State:
         return self.url(filters={name: values for name, values in filters.items() if values})
 
 
+def search_params(params):
+    """Return ``(query, sort, page)`` as the search page reads them from its query string.
+
+    The filters are the facet parameters of the same query string (``search()`` reads them).
+    The API's search and the CSV of a search read their query strings with this too, so the
+    same URL parameters give the same results everywhere.
+    """
+    query = clean_text(params.get(QUERY_PARAM, "")).strip()
+    return query, params.get("sort", ""), params.get("page", 1)
+
+
 def search_page(request):
     params = request.GET
-    query = clean_text(params.get(QUERY_PARAM, "")).strip()
-    requested_sort = params.get("sort", "")
-    result = search(query, params, requested_sort, params.get("page", 1))
+    query, requested_sort, page_number = search_params(params)
+    result = search(query, params, requested_sort, page_number)
 
     # Links keep the sort only when the reader chose one (a valid one).
     state = _State(query, result.filters, requested_sort if requested_sort in SORTS else "")
@@ -134,6 +145,8 @@ def search_page(request):
         "facet_groups": facet_groups,
         "chips": chips,
         "clear_filters_url": state.url(filters={}),
+        # The same query string (query, filters, sort), as a file (proceedings/downloads.py).
+        "csv_url": reverse("downloads:search-csv") + state.url().rstrip("?"),
         "who_says_most": who_says_most,
         "sort_links": [
             (SORT_RELEVANCE, state.url(sort=SORT_RELEVANCE), result.sort == SORT_RELEVANCE),

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -715,27 +716,37 @@ def _export_record(kind, obj, **overrides: Any):
     return out
 
 
-def export_forum(*, slug):
-    """Return the forum ``slug`` with everything it refers to, as a ``forum-portal/1`` dict."""
-    forum = Forum.objects.get(slug=slug)
+def export_forum(*, slug, public=False):
+    """Return the forum ``slug`` with everything it refers to, as a ``forum-portal/1`` dict.
+
+    ``public``: only what the public pages show (the data downloads): the forum must be
+    published, and themes, roles (so people and institutions) and positions are those of the
+    models' ``.published()``; a theme's unpublished parent is left out (``parent: null``).
+    """
+    forum = (Forum.objects.published() if public else Forum.objects).get(slug=slug)
     sessions = list(forum.sessions.select_related("source").order_by("order", "slug"))
     questions = list(forum.questions.order_by("order", "slug"))
+    all_themes = Theme.objects.published() if public else Theme.objects.all()
     themes = list(
-        forum.themes.select_related("parent")
+        all_themes.filter(forum=forum)
+        .select_related("parent")
         .prefetch_related("questions")
         .order_by("order", "slug")
     )
     appearances = list(
-        Appearance.objects.filter(session__forum=forum)
+        (Appearance.objects.published() if public else Appearance.objects.all())
+        .filter(session__forum=forum)
         .select_related("session", "speaker", "institution")
         .order_by("session__order", "session__slug", "order", "speaker__slug")
     )
     positions = list(
-        Position.objects.filter(appearance__session__forum=forum)
+        (Position.objects.published() if public else Position.objects.all())
+        .filter(appearance__session__forum=forum)
         .select_related("appearance__session", "appearance__speaker", "source")
-        .prefetch_related("themes", "tags")
+        .prefetch_related(Prefetch("themes", queryset=all_themes), "tags")
         .order_by("order", "ref")
     )
+    exported_themes = {theme.pk for theme in themes}
     # Referenced records in order of first use (the forum's reading order), not by slug,
     # so an exported file reads like the report it came from.
     people = list(dict.fromkeys(a.speaker for a in appearances))
@@ -760,6 +771,7 @@ def export_forum(*, slug):
             "theme",
             t,
             questions=[q.slug for q in ordered(t.questions.all(), key=lambda q: (q.order, q.slug))],
+            parent=t.parent.slug if t.parent_id in exported_themes else None,
         )
         for t in themes
     ]
@@ -949,14 +961,15 @@ def export_record(*, kind, obj, **overrides: Any):
     return _export_record(kind, obj, **overrides)
 
 
-def export_forums(*, slugs):
+def export_forums(*, slugs, public=False):
     """Return the forums ``slugs`` and everything they refer to, as one ``forum-portal/1`` dict.
 
-    Institutions, people and sources shared by several forums are listed once.
+    Institutions, people and sources shared by several forums are listed once. ``public``: as
+    for ``export_forum``.
     """
     document = {"format": FORMAT, "institutions": [], "people": [], "sources": [], "forums": []}
     for slug in slugs:
-        one = export_forum(slug=slug)
+        one = export_forum(slug=slug, public=public)
         for list_name in TOP_LEVEL:
             listed = {record["slug"] for record in document[list_name]}
             document[list_name] += [r for r in one[list_name] if r["slug"] not in listed]

@@ -1027,3 +1027,50 @@ def positions_csv(positions):
     writer.writeheader()
     writer.writerows(position_rows(positions))
     return out.getvalue().encode("utf-8-sig")
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV for readers (the public downloads)
+# ---------------------------------------------------------------------------------------------
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection: a quote
+# "=HYPERLINK(…)" would become a live link or worse in a reader's Excel).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
+CSV_CHUNK_ROWS = 500
+
+
+def spreadsheet_safe(value):
+    """Return ``value`` so that no spreadsheet reads it as a formula.
+
+    Text starting with ``= + - @`` or a tab or line break gets a leading apostrophe, which
+    spreadsheets show as text and hide (OWASP's advice); anything else is returned as it is.
+    Only for files people open in spreadsheets: the admin's export stays exact, to re-import.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return f"'{value}"
+    return value
+
+
+class _Lines:
+    """A file-like object whose ``write`` returns what it was given (for streaming csv)."""
+
+    def write(self, text):
+        return text
+
+
+def stream_csv(header, rows):
+    """Yield a CSV file as UTF-8 bytes: a byte order mark (so Excel reads Chinese right), the
+    header, then ``rows`` (iterables of cells, made ``spreadsheet_safe``) a chunk at a time.
+
+    Memory stays bounded by one chunk of rows, however many rows there are.
+    """
+    writer = csv.writer(_Lines())
+    yield ("\ufeff" + writer.writerow(header)).encode()
+    chunk = []
+    for row in rows:
+        chunk.append(writer.writerow([spreadsheet_safe(cell) for cell in row]))
+        if len(chunk) >= CSV_CHUNK_ROWS:
+            yield "".join(chunk).encode()
+            chunk = []
+    if chunk:
+        yield "".join(chunk).encode()

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import analysis_views, citation_views, feeds, search_views, views
+from . import analysis_views, citation_views, downloads, feeds, search_views, views
 
 register_converter(feeds.FeedFormat, "feed")
 
@@ -45,6 +45,7 @@ urlpatterns = [
     ),
     path("search/", search_views.search_page, name="search"),
     path("compare/", analysis_views.compare, name="compare"),
+    path("data/", downloads.DataView.as_view(), name="data"),
     path("speakers/", views.SpeakerListView.as_view(), name="speaker-list"),
     path("speakers/<slug:slug>/", views.SpeakerDetailView.as_view(), name="speaker-detail"),
     path("institutions/", views.InstitutionListView.as_view(), name="institution-list"),

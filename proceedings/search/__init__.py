@@ -11,6 +11,9 @@ so this package must not import the models when it is first loaded.
 
 _EXPORTS = {
     "search": "service",
+    "matching_position_ids": "service",
+    "requested_filters": "service",
+    "resolve_filters": "service",
     "SearchResult": "service",
     "SearchHit": "service",
     "FacetValue": "service",

@@ -58,6 +58,10 @@ class ActiveFilter:
     label: str
     tokens: tuple = field(default=(), repr=False, compare=False)  # its facet tokens
 
+    def keys(self):
+        """Return the ids (model facets) or values (sector, language, fidelity) it selects."""
+        return [parse_facet_token(token)[1] for token in self.tokens]
+
 
 @dataclass(frozen=True)
 class SearchHit:
@@ -166,12 +170,7 @@ def search(query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAG
         )
     candidate_sets = get_backend(connection).fetch(specs)
     main = candidate_sets[0]
-    rows = main.rows[:CANDIDATES]
-    if result.sort == SORT_RELEVANCE:
-        # The scored newest matches best first, then any others newest first (stable: the
-        # doc_key, which holds the position id, breaks ties).
-        scored = sorted((row for row in rows if row[1] is not None), key=lambda r: (-r[1], -r[0]))
-        rows = scored + [row for row in rows if row[1] is None]
+    rows = _ordered_rows(main, result.sort)
     result.total = len(rows)
     result.total_capped = main.capped
 
@@ -203,6 +202,62 @@ def search(query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAG
                 % {"query": parsed.summary}
             )
     return result
+
+
+def matching_position_ids(query="", filters=None, sort=SORT_RELEVANCE):
+    """Return the ids of the positions ``search()`` pages through, in the same order.
+
+    The same query, filters and sort as ``search()``; at most ``CANDIDATES`` ids (the newest
+    matches), which may include a position unpublished since it was indexed (look the ids up
+    in ``Position.objects.published()``). Two queries: the filters and the candidates.
+    """
+    parsed = parse_query(query)
+    groups, _active, _resolved = _resolve_filters(_filter_values(filters), [])
+    if parsed.is_empty and not parsed.is_blank:
+        return []
+    sort = (sort if sort in SORTS else SORT_RELEVANCE) if parsed.terms else SORT_DATE
+    spec = MatchSpec(
+        parsed.terms, parsed.excluded, tuple(groups.values()), rank=sort == SORT_RELEVANCE
+    )
+    (main,) = get_backend(connection).fetch([spec])
+    return [pk_from_doc_key(row[0]) for row in _ordered_rows(main, sort)]
+
+
+def requested_filters(filters):
+    """Return ``{facet: [values]}``: the filter values ``search()`` reads from ``filters``.
+
+    A dict or a ``QueryDict``; keys that are not facets are left out, values are cleaned,
+    deduplicated and limited (``MAX_FILTER_VALUES``, ``MAX_FILTER_CHARS``) as the search does.
+    """
+    return _filter_values(filters)
+
+
+def resolve_filters(filters):
+    """Return ``(active filters, unknown)`` for the filter values in ``filters``.
+
+    ``active`` lists an ``ActiveFilter`` per value that names something public (its ``keys()``
+    are the ids or values it selects); ``unknown`` is ``{facet: [values]}`` of the others. One
+    query (none without filters on a model facet). The search page and the API parse filters
+    with this, so a filter value means the same everywhere.
+    """
+    values = _filter_values(filters)
+    _groups, active, resolved = _resolve_filters(values, [])
+    unknown = {
+        name: [value for value in wanted if value not in resolved.get(name, ())]
+        for name, wanted in values.items()
+    }
+    return active, {name: wanted for name, wanted in unknown.items() if wanted}
+
+
+def _ordered_rows(candidates, sort):
+    """Return the candidate rows in the order of ``sort`` (at most ``CANDIDATES``)."""
+    rows = candidates.rows[:CANDIDATES]
+    if sort == SORT_RELEVANCE:
+        # The scored newest matches best first, then any others newest first (stable: the
+        # doc_key, which holds the position id, breaks ties).
+        scored = sorted((row for row in rows if row[1] is not None), key=lambda r: (-r[1], -r[0]))
+        rows = scored + [row for row in rows if row[1] is None]
+    return rows
 
 
 def _int(value, default, low, high):

@@ -1,0 +1,449 @@
+"""
+The JSON shapes of the API. Every object carries ``url`` (its public page, absolute) and
+``api_url`` (itself in the API); lists embed small summaries of related objects.
+
+Serializers read only what the views fetched up front (``select_related``/``Prefetch``), so a
+list costs the same number of queries whatever its length.
+"""
+
+from django.urls import reverse as django_reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+from taggit.models import Tag
+
+from speakers.models import Institution, Speaker, SpeakerLink
+
+from ..models import Appearance, Forum, Position, Question, Session, SourceDocument, Theme
+
+# ---------------------------------------------------------------------------------------------
+# Links
+# ---------------------------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class PageURLField(serializers.Field):
+    """The absolute URL of the object's public page (``get_absolute_url()``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return self.context["request"].build_absolute_uri(value.get_absolute_url())
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class ApiURLField(serializers.Field):
+    """The absolute URL of an API endpoint about the object (``view_name`` in ``api``)."""
+
+    def __init__(self, view_name, kwargs_of, **kwargs):
+        self.view_name = view_name
+        self.kwargs_of = kwargs_of
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return reverse(
+            f"api:{self.view_name}", kwargs=self.kwargs_of(value), request=self.context["request"]
+        )
+
+
+def by_slug(obj):
+    return {"slug": obj.slug}
+
+
+def by_forum_and_slug(obj):
+    return {"forum_slug": obj.forum.slug, "slug": obj.slug}
+
+
+# ---------------------------------------------------------------------------------------------
+# Summaries (embedded in other objects)
+# ---------------------------------------------------------------------------------------------
+
+
+class ForumSummarySerializer(serializers.ModelSerializer):
+    url = PageURLField()
+    api_url = ApiURLField("forum-detail", by_slug)
+
+    class Meta:
+        model = Forum
+        fields = ["slug", "name", "name_en", "edition_year", "url", "api_url"]
+
+
+class SessionSummarySerializer(serializers.ModelSerializer):
+    url = PageURLField()
+    api_url = ApiURLField("session-detail", by_forum_and_slug)
+
+    class Meta:
+        model = Session
+        fields = ["slug", "title", "title_en", "url", "api_url"]
+
+
+class QuestionSummarySerializer(serializers.ModelSerializer):
+    url = PageURLField()
+    api_url = ApiURLField("question-detail", by_forum_and_slug)
+
+    class Meta:
+        model = Question
+        fields = ["slug", "title", "title_en", "url", "api_url"]
+
+
+class ThemeSummarySerializer(serializers.ModelSerializer):
+    forum = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    url = PageURLField()
+    api_url = ApiURLField("theme-detail", by_forum_and_slug)
+
+    class Meta:
+        model = Theme
+        fields = ["slug", "forum", "title", "title_en", "kind", "url", "api_url"]
+
+
+class SpeakerSummarySerializer(serializers.ModelSerializer):
+    url = PageURLField()
+    api_url = ApiURLField("speaker-detail", by_slug)
+
+    class Meta:
+        model = Speaker
+        fields = ["slug", "name", "name_en", "url", "api_url"]
+
+
+class InstitutionSummarySerializer(serializers.ModelSerializer):
+    url = PageURLField()
+    api_url = ApiURLField("institution-detail", by_slug)
+
+    class Meta:
+        model = Institution
+        fields = ["slug", "name", "name_en", "sector", "url", "api_url"]
+
+
+class SourceSummarySerializer(serializers.ModelSerializer):
+    url = PageURLField()
+
+    class Meta:
+        model = SourceDocument
+        fields = ["slug", "title", "title_en", "author", "publisher", "language", "url"]
+
+
+class TagSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Tag
+        fields = ["name", "slug", "url"]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, tag):
+        path = django_reverse("proceedings:tag-detail", args=[tag.slug])
+        return self.context["request"].build_absolute_uri(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Forums and their parts
+# ---------------------------------------------------------------------------------------------
+
+
+class ForumSerializer(ForumSummarySerializer):
+    positions_url = ApiURLField("forum-positions", by_slug)
+
+    class Meta:
+        model = Forum
+        fields = [
+            "slug",
+            "name",
+            "name_en",
+            "edition_year",
+            "starts_on",
+            "ends_on",
+            "place",
+            "place_en",
+            "organisers",
+            "organisers_en",
+            "description",
+            "description_en",
+            "published_at",
+            "url",
+            "api_url",
+            "positions_url",
+        ]
+
+
+class ForumDetailSerializer(ForumSerializer):
+    sessions = SessionSummarySerializer(many=True, read_only=True)
+    questions = QuestionSummarySerializer(many=True, read_only=True)
+    themes = ThemeSummarySerializer(many=True, read_only=True, source="public_themes")
+
+    class Meta(ForumSerializer.Meta):
+        fields = [*ForumSerializer.Meta.fields, "sessions", "questions", "themes"]
+
+
+class SessionSerializer(SessionSummarySerializer):
+    forum = ForumSummarySerializer(read_only=True)
+    source = SourceSummarySerializer(read_only=True, allow_null=True)
+    positions_url = ApiURLField("session-positions", by_forum_and_slug)
+
+    class Meta:
+        model = Session
+        fields = [
+            "slug",
+            "forum",
+            "title",
+            "title_en",
+            "held_on",
+            "description",
+            "description_en",
+            "order",
+            "source",
+            "url",
+            "api_url",
+            "positions_url",
+        ]
+
+
+class QuestionSerializer(QuestionSummarySerializer):
+    forum = ForumSummarySerializer(read_only=True)
+    themes = ThemeSummarySerializer(many=True, read_only=True, source="public_themes")
+
+    class Meta:
+        model = Question
+        fields = [
+            "slug",
+            "forum",
+            "title",
+            "title_en",
+            "summary",
+            "summary_en",
+            "order",
+            "themes",
+            "url",
+            "api_url",
+        ]
+
+
+class ThemeSerializer(ThemeSummarySerializer):
+    forum = ForumSummarySerializer(read_only=True)
+    parent = serializers.SerializerMethodField()
+    questions = QuestionSummarySerializer(many=True, read_only=True)
+    positions_url = ApiURLField("theme-positions", by_forum_and_slug)
+
+    class Meta:
+        model = Theme
+        fields = [
+            "slug",
+            "forum",
+            "title",
+            "title_en",
+            "kind",
+            "summary",
+            "summary_en",
+            "parent",
+            "questions",
+            "order",
+            "published_at",
+            "url",
+            "api_url",
+            "positions_url",
+        ]
+
+    @extend_schema_field(ThemeSummarySerializer(allow_null=True))
+    def get_parent(self, theme):
+        """The parent theme when it is public (``parent_visible``, annotated by the view)."""
+        if theme.parent_id is None or not theme.parent_visible:
+            return None
+        return ThemeSummarySerializer(theme.parent, context=self.context).data
+
+
+# ---------------------------------------------------------------------------------------------
+# People and institutions
+# ---------------------------------------------------------------------------------------------
+
+
+class InstitutionSerializer(InstitutionSummarySerializer):
+    positions_url = ApiURLField("institution-positions", by_slug)
+
+    class Meta:
+        model = Institution
+        fields = [
+            "slug",
+            "name",
+            "name_en",
+            "short_name",
+            "sector",
+            "country",
+            "city",
+            "city_en",
+            "website",
+            "url",
+            "api_url",
+            "positions_url",
+        ]
+
+
+class SpeakerLinkSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SpeakerLink
+        fields = ["label", "url"]
+
+
+class SpeakerSerializer(SpeakerSummarySerializer):
+    photo = serializers.ImageField(read_only=True, use_url=True, allow_null=True)
+    links = SpeakerLinkSerializer(many=True, read_only=True)
+    positions_url = ApiURLField("speaker-positions", by_slug)
+
+    class Meta:
+        model = Speaker
+        fields = [
+            "slug",
+            "name",
+            "name_en",
+            "sort_name",
+            "bio",
+            "bio_en",
+            "photo",
+            "links",
+            "published_at",
+            "url",
+            "api_url",
+            "positions_url",
+        ]
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    """A person's role and institution at one session, as the source printed them."""
+
+    institution = InstitutionSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Appearance
+        fields = ["capacity", "role", "role_en", "as_printed", "institution"]
+
+
+class SpeakerRoleSerializer(RoleSerializer):
+    forum = ForumSummarySerializer(read_only=True, source="session.forum")
+    session = SessionSummarySerializer(read_only=True)
+
+    class Meta(RoleSerializer.Meta):
+        fields = ["forum", "session", *RoleSerializer.Meta.fields]
+
+
+class SpeakerDetailSerializer(SpeakerSerializer):
+    roles = SpeakerRoleSerializer(many=True, read_only=True, source="public_roles")
+
+    class Meta(SpeakerSerializer.Meta):
+        fields = [*SpeakerSerializer.Meta.fields, "roles"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Positions
+# ---------------------------------------------------------------------------------------------
+
+
+class PositionSerializer(serializers.ModelSerializer):
+    """A position with its speaker's role and institution at the time, and its source."""
+
+    url = PageURLField()
+    api_url = ApiURLField("position-detail", lambda position: {"pk": position.pk})
+    speaker = SpeakerSummarySerializer(read_only=True, source="appearance.speaker")
+    role = RoleSerializer(read_only=True, source="appearance")
+    session = SessionSummarySerializer(read_only=True, source="appearance.session")
+    forum = ForumSummarySerializer(read_only=True, source="appearance.session.forum")
+    source = SourceSummarySerializer(read_only=True, allow_null=True)
+    paragraph_url = serializers.SerializerMethodField()
+    themes = ThemeSummarySerializer(many=True, read_only=True)
+    tags = TagSerializer(many=True, read_only=True, source="tags.all")
+
+    class Meta:
+        model = Position
+        fields = [
+            "id",
+            "ref",
+            "text",
+            "language",
+            "fidelity",
+            "translation",
+            "translation_language",
+            "translation_provenance",
+            "speaker",
+            "role",
+            "session",
+            "forum",
+            "themes",
+            "tags",
+            "source",
+            "paragraph",
+            "paragraph_url",
+            "published_at",
+            "url",
+            "api_url",
+        ]
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_paragraph_url(self, position):
+        """The paragraph on the source's page (``#p12``), when the position gives one."""
+        if position.source is None or not position.paragraph:
+            return None
+        path = f"{position.source.get_absolute_url()}#p{position.paragraph}"
+        return self.context["request"].build_absolute_uri(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Search
+# ---------------------------------------------------------------------------------------------
+
+
+class FacetValueSerializer(serializers.Serializer):
+    value = serializers.CharField(help_text="The value to filter by (the facet's parameter).")
+    label = serializers.CharField()
+    label_en = serializers.CharField()
+    count = serializers.IntegerField(help_text="Matching positions with this value.")
+    selected = serializers.BooleanField(help_text="Whether a filter selects this value.")
+
+
+class ActiveFilterSerializer(serializers.Serializer):
+    facet = serializers.CharField()
+    value = serializers.CharField()
+    label = serializers.CharField()
+
+
+class SearchHitSerializer(serializers.Serializer):
+    position = PositionSerializer()
+    snippet = serializers.CharField(
+        help_text="HTML: the original text (or its beginning), escaped, matches in <mark>."
+    )
+    translation_snippet = serializers.CharField(
+        allow_null=True, help_text="HTML: the translation when it matches, matches in <mark>."
+    )
+    score = serializers.FloatField(
+        allow_null=True, help_text="Relevance (higher is better) of the newest ranked matches."
+    )
+
+
+def _facets_serializer():
+    from ..search import FACETS
+
+    fields = {name: FacetValueSerializer(many=True) for name in FACETS}
+    return type("SearchFacetsSerializer", (serializers.Serializer,), fields)
+
+
+SearchFacetsSerializer = _facets_serializer()
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    query = serializers.CharField(help_text="The query as given.")
+    understood_as = serializers.CharField(help_text="The terms searched for, as parsed.")
+    sort = serializers.ChoiceField(choices=["relevance", "date"])
+    count = serializers.IntegerField(help_text="Matching positions (see count_capped).")
+    count_capped = serializers.BooleanField(
+        help_text="More positions match than the search pages through: only the newest are "
+        "counted, faceted and listed."
+    )
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    filters = ActiveFilterSerializer(many=True, help_text="The filters in effect.")
+    facets = SearchFacetsSerializer(
+        help_text="Per facet, its values among the matches with their counts (each facet is "
+        "counted with the query and every other facet's filter)."
+    )
+    facets_partial = serializers.BooleanField()
+    who_says_most = FacetValueSerializer(many=True)
+    messages = serializers.ListField(child=serializers.CharField())
+    results = SearchHitSerializer(many=True)
