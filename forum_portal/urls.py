@@ -1,9 +1,10 @@
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from . import health
+from . import health, languages
 
 admin.site.site_header = "Forum Portal"
 admin.site.site_title = "Forum Portal"
@@ -14,8 +15,15 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     # DJANGO_ADMIN_URL (default admin/).
     path(settings.ADMIN_URL, admin.site.urls),
-    path("", include("proceedings.urls")),
+    # The language switcher's links: remember the reader's choice, then show the same page in
+    # that language (proceedings/languages.py).
+    path("language/<str:code>/", languages.choose_language, name="choose-language"),
 ]
+
+# The public pages, under /zh-hant/, /zh-hans/ and /en/. The bare address (/, or an old
+# unprefixed page URL) redirects to the reader's language: LocaleMiddleware picks it from the
+# language cookie, then Accept-Language, then LANGUAGE_CODE.
+urlpatterns += i18n_patterns(path("", include("proceedings.urls")), prefix_default_language=True)
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
