@@ -8,8 +8,8 @@ and robots.txt stay unprefixed.
   the switcher), else ``Accept-Language`` (zh-CN/zh-SG/zh-Hans → zh-hans; zh-TW/zh-HK/zh-Hant
   and plain zh → zh-hant; en-* → en), else ``LANGUAGE_CODE`` (zh-hant).
 - ``language_links(request)`` lists the same page in each language, for the header's switcher
-  and the ``<link rel="alternate" hreflang>`` of every page (``{% language_links %}`` in
-  proceedings/templatetags/localize.py).
+  and the ``<link rel="alternate" hreflang>`` of every page (``{% language_links as x %}`` in
+  proceedings/templatetags/localize.py; templates/base.html uses both).
 - ``choose_language`` is where the switcher's links go: it remembers the choice in the language
   cookie and redirects to the same page in that language. A plain GET link, so it works without
   JavaScript and keeps pages free of CSRF tokens (a form would set the CSRF cookie, and pages
@@ -86,23 +86,31 @@ def translate_path(url, code):
 
 @dataclass(frozen=True)
 class LanguageLink:
-    """The current page in one language, for the switcher and the hreflang alternates."""
+    """The current page in one language, for the switcher."""
 
     code: str  # Django's code: zh-hant
     tag: str  # BCP 47: zh-Hant
     name: str  # in that language: 繁體中文
     url: str  # local URL of the page in that language
-    absolute_url: str
     switch_url: str  # the switcher's link: remember the choice, then go to url
     current: bool
 
 
-def language_links(request):
-    """Return ``(links, x_default)``: the current page in every language, and the absolute
-    URL of its unprefixed address (the "pick for me" address, hreflang x-default).
+@dataclass(frozen=True)
+class PageLanguages:
+    """``links``: the switcher's; ``alternates``: ``(hreflang, absolute URL)`` for the
+    ``<link rel="alternate">`` of the page, x-default last (empty for an unknown path)."""
 
-    For a page that resolves to no view (a 404 at an unknown path), the links go to each
-    language's home page and there is no x-default.
+    links: list
+    alternates: list
+
+
+def language_links(request):
+    """Return the ``PageLanguages`` of the page ``request`` asks for.
+
+    Each language's URL keeps the query string. x-default is the unprefixed address, which
+    picks the reader's language. For a path that resolves to no view (a 404 at an unknown
+    address) the switcher goes to each language's home page and there are no alternates.
     """
     current = translation.get_language()
     full_path = request.get_full_path()
@@ -119,17 +127,19 @@ def language_links(request):
                 tag=bcp47(code),
                 name=NATIVE_NAMES.get(code, code),
                 url=url,
-                absolute_url=request.build_absolute_uri(url),
                 switch_url=f"{reverse('choose-language', args=[code])}?{urlencode({'next': url})}",
                 current=code == current,
             )
         )
-    x_default = None
+    alternates = []
     if resolved:
+        alternates = [(link.tag, request.build_absolute_uri(link.url)) for link in links]
         _code, unprefixed = split_language_prefix(request.path)
         query = request.META.get("QUERY_STRING", "")
-        x_default = request.build_absolute_uri(unprefixed + (f"?{query}" if query else ""))
-    return links, x_default
+        alternates.append(
+            ("x-default", request.build_absolute_uri(unprefixed + (f"?{query}" if query else "")))
+        )
+    return PageLanguages(links, alternates)
 
 
 @never_cache

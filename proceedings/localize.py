@@ -40,8 +40,9 @@ Template filters and tags, ``{% load localize %}`` (proceedings/templatetags/loc
     {% alt_details obj "description" %}  a folded <details> with loc_alt of a long field
                                  ("In English" / "Original (Chinese)"), or "".
     {{ value|facet_label:"speaker" }}  a search facet value's (or filter chip's) label, HTML.
-    {% language_links as languages %}  the current page in each language: ``(links,
-                                 x_default)`` from forum_portal.languages.language_links.
+    {% language_links as languages %}  the current page in each language: a
+                                 ``PageLanguages`` (``.links`` for a switcher, ``.alternates``
+                                 for hreflang) from forum_portal.languages.language_links.
 
 The fields ``loc*`` understand: any text field ``f`` with an English twin ``f_en`` (``name``,
 ``title``, ``summary``, ``description``, ``place``, ``organisers``, ``bio``, ``city``); a field

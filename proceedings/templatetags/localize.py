@@ -2,8 +2,8 @@
 
 ``{% load localize %}``, then ``loc``, ``loc_text``, ``loc_lang``, ``loc_alt``, ``loc_pair``,
 ``in_script``, ``rendition``, ``loc_role``, ``loc_role_alt``, ``facet_label``,
-``{% alt_details obj "field" %}`` and ``{% language_links as x %}``; the module docstring of proceedings/localize.py says what
-each returns.
+``{% alt_details obj "field" %}`` and ``{% language_links as x %}``; the module docstring of
+proceedings/localize.py says what each returns.
 """
 
 from django import template
@@ -11,6 +11,7 @@ from django.template.defaultfilters import linebreaks_filter as linebreaks
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from forum_portal.languages import PageLanguages
 from forum_portal.languages import language_links as _language_links
 
 from .. import localize
@@ -129,8 +130,8 @@ def facet_label(value, facet):
 
 @register.simple_tag(takes_context=True)
 def language_links(context):
-    """Return ``(links, x_default)`` for the page being rendered (no request: ``([], None)``)."""
+    """Return the ``PageLanguages`` (switcher links, hreflang alternates) of this page."""
     request = context.get("request")
     if request is None:
-        return [], None
+        return PageLanguages([], [])
     return _language_links(request)
