@@ -105,29 +105,26 @@ def test_english_page_shows_the_translation_first_and_the_original_as_spoken(cli
     )
     # The translation is the text shown: it is not offered again.
     assertNotContains(response, '<details class="translation">')
-    assert title(response).startswith(f"Fan Jianping: {EXPAND_ENGLISH} · ")
+    assert title(response) == (
+        "Fan Jianping: expanding the frontiers of human activi… · 論壇知識庫 Forum Portal"
+    )
 
 
-def test_traditional_page_shows_the_original_with_the_translation_one_click_away(
-    client, pujiang
-):
+def test_traditional_page_shows_the_original_with_the_translation_one_click_away(client, pujiang):
     position = Position.objects.get(ref=EXPAND)
 
     response = get(client, "zh-hant", position)
 
     assertContains(
         response,
-        f'<blockquote class="position-page__text" lang="zh-Hant"><p>{EXPAND_TEXT}</p>'
-        "</blockquote>",
+        f'<blockquote class="position-page__text" lang="zh-Hant"><p>{EXPAND_TEXT}</p></blockquote>',
         html=True,
     )
     assertContains(response, "<summary>英文翻譯</summary>", html=True)
     assertNotContains(response, '<details class="original">')
 
 
-def test_english_page_of_an_untranslated_position_shows_the_original_with_a_note(
-    client, pujiang
-):
+def test_english_page_of_an_untranslated_position_shows_the_original_with_a_note(client, pujiang):
     Position.objects.filter(ref=ETHICS).update(translation="")
     position = Position.objects.get(ref=ETHICS)
 
@@ -161,7 +158,6 @@ def test_names_are_in_the_readers_language(client, pujiang, code, name):
     assertContains(
         response,
         f'<a class="attribution__name" href="{in_language(code, wang_zhan)}">{name}</a>',
-        count=2,  # the quote's attribution and a related position's card
         html=True,
     )
 
@@ -178,9 +174,7 @@ def test_names_are_in_the_readers_language(client, pujiang, code, name):
         ),
     ],
 )
-def test_roles_are_in_the_readers_language_with_the_institution_linked(
-    client, pujiang, code, role
-):
+def test_roles_are_in_the_readers_language_with_the_institution_linked(client, pujiang, code, role):
     with translation.override(code):
         url = reverse("proceedings:institution-detail", args=["sfssa"])
         speaker_url = reverse("proceedings:speaker-detail", args=["wang-zhan"])
@@ -262,7 +256,7 @@ def test_conversion_never_marks_unescaped_input_safe(client):
 
     for page in pages:
         assert "<script>" not in page
-        assert "<b>" not in page and "<i>" not in page and "<u>" not in page
+        assert [tag for tag in ("<b>", "<i>", "<u>") if tag in page] == []
     assert "&lt;script&gt;alert(&#x27;说&#x27;)&lt;/script&gt;" in pages[0]
     assert "&lt;script&gt;王战&lt;/script&gt;" in pages[0]
     assert "&lt;b&gt;Wang&lt;/b&gt;" in pages[1]
@@ -343,7 +337,7 @@ def test_english_original_is_never_converted_or_translated():
         with translation.override(code):
             renditions[code] = localize.rendition(position)
 
-    assert {code: (r.text, r.lang, r.kind) for code, r in renditions.items()} == {
-        code: ("Enterprises first.", "en", "original") for code in renditions
-    }
+    assert {code: (r.text, r.lang, r.kind) for code, r in renditions.items()} == dict.fromkeys(
+        renditions, ("Enterprises first.", "en", "original")
+    )
     assert renditions["en"].untranslated is False
