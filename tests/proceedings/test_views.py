@@ -600,7 +600,14 @@ def corpus(request, db):
     return make_corpus(request.param)
 
 
-def test_home_query_count_is_constant(client, corpus, django_assert_num_queries):
+@pytest.fixture(params=["zh-hant", "zh-hans", "en"], autouse=False)
+def reader_language(request):
+    """Build the page URLs in each language: conversion and translation add no query."""
+    with translation.override(request.param):
+        yield request.param
+
+
+def test_home_query_count_is_constant(client, corpus, reader_language, django_assert_num_queries):
     # forums, their questions, the questions' themes; 4 counts (positions, speakers,
     # institutions, themes); featured positions, their themes, their tags
     with django_assert_num_queries(10):
@@ -609,7 +616,9 @@ def test_home_query_count_is_constant(client, corpus, django_assert_num_queries)
     assert response.context["featured_positions"] == corpus.positions
 
 
-def test_forum_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_forum_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # forum, appearances (with speaker, institution), sessions (with source), questions,
     # the questions' themes with position counts
     with django_assert_num_queries(5):
@@ -620,7 +629,9 @@ def test_forum_page_query_count_is_constant(client, corpus, django_assert_num_qu
     ]
 
 
-def test_session_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_session_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # session (with forum, source), positions, their themes, their tags, appearances
     with django_assert_num_queries(5):
         response = client.get(corpus.session.get_absolute_url())
@@ -628,7 +639,9 @@ def test_session_page_query_count_is_constant(client, corpus, django_assert_num_
     assert list(response.context["positions"]) == corpus.positions
 
 
-def test_question_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_question_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # question (with forum), its themes, their positions, the positions' themes, their tags
     with django_assert_num_queries(5):
         response = client.get(corpus.question.get_absolute_url())
@@ -636,7 +649,9 @@ def test_question_page_query_count_is_constant(client, corpus, django_assert_num
     assert [t.cards for t in response.context["themes"]] == [corpus.positions]
 
 
-def test_theme_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_theme_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # theme (with forum, parent), its questions, its children; positions, their themes, tags
     with django_assert_num_queries(6):
         response = client.get(corpus.theme.get_absolute_url())
@@ -644,7 +659,9 @@ def test_theme_page_query_count_is_constant(client, corpus, django_assert_num_qu
     assert response.context["positions"] == corpus.positions
 
 
-def test_position_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_position_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     appearance = make_appearance(session=corpus.session, speaker=make_speaker())
     position = make_position(appearance=appearance, themes=[corpus.theme], tags=["共同標籤"])
 
@@ -656,7 +673,9 @@ def test_position_page_query_count_is_constant(client, corpus, django_assert_num
     assert list(response.context["related_positions"]) == corpus.positions
 
 
-def test_source_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_source_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # source (with the "cited by a published row" check), positions citing it (with speaker)
     with django_assert_num_queries(2):
         response = client.get(corpus.source.get_absolute_url())
@@ -666,7 +685,9 @@ def test_source_page_query_count_is_constant(client, corpus, django_assert_num_q
     ]
 
 
-def test_speaker_list_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_speaker_list_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # speakers with position counts, their appearances (with institution)
     with django_assert_num_queries(2):
         response = client.get(url("speaker-list"))
@@ -674,7 +695,9 @@ def test_speaker_list_query_count_is_constant(client, corpus, django_assert_num_
     assert response.context["speakers"] == corpus.speakers
 
 
-def test_speaker_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_speaker_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     speaker = corpus.speakers[0]
     for n in range(len(corpus.positions) - 1):
         make_position(appearance=speaker.appearances.get(), themes=[corpus.theme], order=10 + n)
@@ -688,7 +711,9 @@ def test_speaker_page_query_count_is_constant(client, corpus, django_assert_num_
     assert len(group["themes"][0]["positions"]) == len(corpus.positions)
 
 
-def test_institution_list_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_institution_list_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # institutions with people and position counts
     with django_assert_num_queries(1):
         response = client.get(url("institution-list"))
@@ -696,7 +721,9 @@ def test_institution_list_query_count_is_constant(client, corpus, django_assert_
     assert len(response.context["institution_list"]) == len(corpus.institutions) + 1
 
 
-def test_institution_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_institution_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     institution = corpus.institutions[0]
     appearance = Appearance.objects.get(institution=institution)
     for n in range(len(corpus.positions) - 1):
@@ -709,7 +736,9 @@ def test_institution_page_query_count_is_constant(client, corpus, django_assert_
     assert len(response.context["positions"]) == len(corpus.positions)
 
 
-def test_sector_list_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_sector_list_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # institutions, people and positions per sector
     with django_assert_num_queries(3):
         response = client.get(url("sector-list"))
@@ -717,7 +746,9 @@ def test_sector_list_query_count_is_constant(client, corpus, django_assert_num_q
     assert sum(s["positions"] for s in response.context["sectors"]) == len(corpus.positions)
 
 
-def test_sector_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_sector_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     institution = corpus.institutions[0]
     appearance = Appearance.objects.get(institution=institution)
     for n in range(len(corpus.positions) - 1):
@@ -730,7 +761,9 @@ def test_sector_page_query_count_is_constant(client, corpus, django_assert_num_q
     assert len(response.context["positions"]) == len(corpus.positions)
 
 
-def test_tag_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_tag_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # tag, positions, their themes, their tags
     with django_assert_num_queries(4):
         response = client.get(url("tag-detail", "共同標籤"))
