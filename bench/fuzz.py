@@ -21,6 +21,7 @@ a view. Only 127.0.0.1 is targeted; the run stops after ``--requests`` requests.
 import argparse
 import http.client
 import json
+import operator
 import os
 import subprocess
 import sys
@@ -124,8 +125,14 @@ def number(known):
 
 
 def paths(data):
-    """URL paths of every public page type, with real and generated parts."""
+    """URL paths of every public page type, with real and generated parts, under each language
+    prefix and none (a bare address redirects to a language)."""
     forums, themes = data.get("forums", []), data.get("themes", [])
+    prefixes = st.sampled_from(["", "/zh-hant", "/zh-hans", "/en"])
+    return st.builds(operator.add, prefixes, _page_paths(data, forums, themes))
+
+
+def _page_paths(data, forums, themes):
     return st.one_of(
         st.just("/"),
         st.builds("/forums/{}/".format, segment(forums)),

@@ -138,7 +138,7 @@ slug, count = speakers[len(speakers) // 2]
 ids = Position.objects.published().order_by("pk").values_list("pk", flat=True)
 position = ids[ids.count() // 2]
 urls = {
-    "home": "/",
+    "home": reverse("proceedings:home"),
     "theme": theme.get_absolute_url(),
     "speaker": reverse("proceedings:speaker-detail", args=[slug]),
     "position": reverse("proceedings:position-detail", args=[position]),

@@ -370,6 +370,11 @@ class PageCacheMiddleware:
     def cache_key(request, generation):
         # Scheme and host: http and https, or two site names, are different pages.
         url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
-        language = translation.get_language_from_request(request)
+        # A page's language is in its path (/en/…). An unprefixed address is answered by the
+        # cookie's or Accept-Language's language: its redirect to a language is never stored
+        # (not a 200), and any other unprefixed answer is kept apart per language.
+        language = translation.get_language_from_path(
+            request.path_info
+        ) or translation.get_language_from_request(request)
         digest = hashlib.sha256(url.encode()).hexdigest()
         return f"pages:{generation}:{language}:{digest}"

@@ -106,7 +106,9 @@ MIDDLEWARE = [
     # Anonymous GETs of public pages from the cache (forum_portal/cache.py): before locale,
     # sessions and CSRF, whose work a cache hit saves.
     "forum_portal.cache.PageCacheMiddleware",
-    # Before sessions: language from URL/Accept-Language, not a cookie (no Vary: Cookie).
+    # Before sessions. Pages take their language from the URL prefix (/zh-hant/, /zh-hans/,
+    # /en/: no Vary needed); a bare address redirects by the language cookie, else
+    # Accept-Language (forum_portal/languages.py).
     "django.middleware.locale.LocaleMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -117,8 +119,9 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     # Turns a locked-out login into the lockout response (after authentication).
     "axes.middleware.AxesMiddleware",
-    # Last: only a 404 consults the redirects table.
-    "django.contrib.redirects.middleware.RedirectFallbackMiddleware",
+    # Last: only a 404 consults the redirects table (language-neutral paths, so one redirect
+    # serves every language prefix: proceedings/redirects.py).
+    "proceedings.redirects.LanguageRedirectFallbackMiddleware",
 ]
 
 ROOT_URLCONF = "forum_portal.urls"
@@ -208,6 +211,10 @@ LOCALE_PATHS = [
     _DJANGO_DIR / "contrib" / "admin" / "locale",
     _DJANGO_DIR / "conf" / "locale",
 ]
+# The language switcher's choice (forum_portal/languages.py) is kept for a year, so the next
+# visit to / goes straight to it.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -301,6 +308,7 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -8,7 +9,7 @@ from proceedings.api import docs as api_docs
 from proceedings.api import views as api_views
 from proceedings.sitemaps import sitemap
 
-from . import health, robots
+from . import health, languages, robots
 
 admin.site.site_header = "Forum Portal"
 admin.site.site_title = "Forum Portal"
@@ -30,8 +31,15 @@ urlpatterns = [
     re_path(r"^api/", api_views.not_found),
     # CSV and dataset files (proceedings/downloads.py): the same in every language.
     path("downloads/", include("proceedings.download_urls")),
-    path("", include("proceedings.urls")),
+    # The language switcher's links: remember the reader's choice, then show the same page in
+    # that language (proceedings/languages.py).
+    path("language/<str:code>/", languages.choose_language, name="choose-language"),
 ]
+
+# The public pages, under /zh-hant/, /zh-hans/ and /en/. The bare address (/, or an old
+# unprefixed page URL) redirects to the reader's language: LocaleMiddleware picks it from the
+# language cookie, then Accept-Language, then LANGUAGE_CODE.
+urlpatterns += i18n_patterns(path("", include("proceedings.urls")), prefix_default_language=True)
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,20 +1,31 @@
 """
 Citable URLs stay stable: when a slug changes, the old URL redirects permanently to the new one.
 
-Redirects are rows of ``django.contrib.redirects``; ``RedirectFallbackMiddleware`` (last in
-``MIDDLEWARE``) answers a 404 at an old path with a 301 to its new path. ``record_slug_change``
+Redirects are rows of ``django.contrib.redirects``; ``LanguageRedirectFallbackMiddleware`` (last
+in ``MIDDLEWARE``) answers a 404 at an old path with a 301 to its new path. ``record_slug_change``
 writes them; ``SlugRedirectAdminMixin`` calls it when an editor saves a new slug in the admin.
+
+Rows hold language-neutral paths (``/forums/x/``, without ``/en/``): one row redirects the page
+in every language, ``/en/forums/old/`` to ``/en/forums/new/``, and rows written before pages had
+language prefixes keep working. An unprefixed old path redirects to the unprefixed new one,
+which then redirects to the reader's language.
 """
 
 import logging
 from copy import copy
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.redirects.middleware import RedirectFallbackMiddleware
 from django.contrib.redirects.models import Redirect
 from django.contrib.sites.models import Site
+from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
 from django.urls import resolve
+from django.utils import translation
 from django.utils.translation import gettext as _
+
+from forum_portal.languages import split_language_prefix, with_language_prefix
 
 from .models import Forum, Position
 
@@ -37,12 +48,18 @@ def record_slug_change(*, obj, old_url):
        leaves A→C and B→C);
     3. the redirect from the old path is added, or updated.
 
-    Nothing happens when the URL did not change. Paths longer than a redirect can hold are
-    logged and skipped.
+    Paths are stored without their language prefix (``neutral_path``), so the redirect serves
+    every language. Nothing happens when the URL did not change. Paths longer than a redirect
+    can hold are logged and skipped.
     """
+    old_url = neutral_path(old_url)
     moves = [(old_url, obj.get_absolute_url())]
     if isinstance(obj, Forum):
-        moves += _forum_part_moves(obj, old_slug=resolve(old_url).kwargs["slug"])
+        # resolve() matches the active language's prefix only.
+        language = translation.get_language()
+        old_slug = resolve(with_language_prefix(old_url, language)).kwargs["slug"]
+        moves += _forum_part_moves(obj, old_slug=old_slug)
+    moves = [(neutral_path(old), neutral_path(new)) for old, new in moves]
     moves = [(old, new) for old, new in moves if old != new]
     site = Site.objects.get_current()
     with transaction.atomic():
@@ -78,6 +95,55 @@ def _forum_part_moves(forum, *, old_slug):
         holder.forum = forum
         moves.append((old, part.get_absolute_url()))
     return moves
+
+
+def neutral_path(url):
+    """Return ``url`` without its language prefix (``/en/forums/x/`` → ``/forums/x/``)."""
+    return split_language_prefix(url)[1]
+
+
+class LanguageRedirectFallbackMiddleware(RedirectFallbackMiddleware):
+    """``RedirectFallbackMiddleware`` for language-prefixed pages and language-neutral rows.
+
+    A 404 at ``/en/forums/old/`` looks up the row of ``/en/forums/old/`` (an editor may have
+    added one by hand), then that of ``/forums/old/``; a neutral row's local target gets the
+    request's prefix back. One query, with or without the trailing slash ``APPEND_SLASH`` adds.
+    """
+
+    def process_response(self, request, response):
+        if response.status_code != 404:
+            return response
+        language, _path = split_language_prefix(request.path)
+        full_path = request.get_full_path()
+        candidates = [full_path]
+        if settings.APPEND_SLASH and not request.path.endswith("/"):
+            candidates.append(request.get_full_path(force_append_slash=True))
+        if language:
+            candidates += [neutral_path(path) for path in candidates]
+        rows = {
+            row.old_path: row
+            for row in Redirect.objects.filter(
+                site=get_current_site(request), old_path__in=candidates
+            )
+        }
+        found = next((path for path in candidates if path in rows), None)
+        if found is None:
+            return response
+        new_path = rows[found].new_path
+        if new_path == "":
+            return self.response_gone_class()
+        if language and found == neutral_path(found) and _is_local_neutral(new_path):
+            new_path = with_language_prefix(new_path, language)
+        return self.response_redirect_class(new_path)
+
+
+def _is_local_neutral(path):
+    """Return whether ``path`` is a path on this site without a language prefix."""
+    return (
+        path.startswith("/")
+        and not path.startswith("//")
+        and split_language_prefix(path)[0] is None
+    )
 
 
 class SlugRedirectAdminMixin:

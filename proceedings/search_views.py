@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from . import localize
 from .search import search
 from .search.facets import FACETS
 from .search.query import clean_text
@@ -44,8 +45,17 @@ class FilterChip:
 
     facet: str
     label: str
+    label_en: str
     facet_label: str
     remove_url: str
+
+
+@dataclass(frozen=True)
+class ShownHit:
+    """A search hit and its snippets as this reader reads them (``localize.HitSnippets``)."""
+
+    position: object
+    snippets: localize.HitSnippets
 
 
 class _State:
@@ -117,8 +127,20 @@ def search_page(request):
         if links:
             facet_groups.append(FacetGroup(name, facet.label, links))
 
+    # A filter's English label comes from its facet value (selected values are always listed).
+    labels_en = {
+        (name, value.value): value.label_en
+        for name, values in result.facets.items()
+        for value in values
+    }
     chips = [
-        FilterChip(f.facet, f.label, FACETS[f.facet].label, state.without_value(f.facet, f.value))
+        FilterChip(
+            f.facet,
+            f.label,
+            labels_en.get((f.facet, f.value), f.label),
+            FACETS[f.facet].label,
+            state.without_value(f.facet, f.value),
+        )
         for f in result.active_filters
     ]
     who_says_most = [
@@ -141,7 +163,10 @@ def search_page(request):
         "section": "search",
         "query": query,
         "result": result,
-        "hits": result.hits,
+        "hits": [
+            ShownHit(hit.position, localize.hit_snippets(hit, result.query.terms))
+            for hit in result.hits
+        ],
         "facet_groups": facet_groups,
         "chips": chips,
         "clear_filters_url": state.url(filters={}),

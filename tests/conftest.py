@@ -14,3 +14,19 @@ def pujiang(db):
 
     import_forum_file(path=PUJIANG_FILE)
     return Forum.objects.get(slug="pujiang-2025")
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Start every test in the default language (zh-hant), whatever the previous one left.
+
+    A request activates its page's language in the thread and nothing deactivates it, so
+    without this a test's ``reverse()`` would build ``/en/…`` URLs after another test's
+    English request.
+    """
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -4,8 +4,10 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from forum_portal import languages
 from speakers.models import Sector
 
+from .. import localize
 from ..models import Position
 
 register = template.Library()
@@ -34,41 +36,44 @@ def sector_label(value):
 @register.filter
 def printed_role(appearance):
     """Return the role as the source printed it, else the role and institution we hold."""
-    if appearance.as_printed:
-        return appearance.as_printed
-    institution = appearance.institution.name if appearance.institution else ""
-    return " ".join(filter(None, [institution, appearance.role]))
+    return localize.printed_role(appearance)
 
 
 @register.filter
 def bcp47(language_code):
     """Return a Django language code as a BCP 47 tag for ``lang=`` (zh-hant -> zh-Hant)."""
-    language, _sep, script = language_code.partition("-")
-    if len(script) == 4:
-        return f"{language}-{script.title()}"
-    return language_code
+    return languages.bcp47(language_code)
 
 
 @register.filter
 def linked_role(appearance):
-    """Return the role as printed, as HTML, with the institution linked to its page.
+    """Return the role in the reader's language, as HTML, with the institution linked.
 
-    When the printed text names the institution (中國科學技術發展戰略研究院黨委書記), that name
-    becomes the link, so the text still reads exactly as printed; otherwise the institution
-    follows as a separate link. Needs ``appearance.institution`` joined.
+    On Chinese pages the role reads as the source printed it (converted on Simplified pages);
+    when that text names the institution (中國科學技術發展戰略研究院黨委書記), that name becomes
+    the link, so the text still reads exactly as printed; otherwise the institution follows as
+    a separate link. English pages show the English role and institution ("Party Secretary,
+    <a>Chinese Academy of …</a>"), or the printed role in a ``lang`` span when there is no
+    English. Needs ``appearance.institution`` joined.
     """
-    printed = printed_role(appearance)
+    shown = localize.role(appearance)
     institution = appearance.institution
     if institution is None:
-        return printed
+        return localize.as_html(shown)
+    if shown.lang == localize.ENGLISH:
+        name = institution.name_en or institution.name
+    else:
+        name = localize.in_reader_script(institution.name).text
     link = format_html(
-        '<a class="role-institution" href="{}">{}</a>',
-        institution.get_absolute_url(),
-        institution.name,
+        '<a class="role-institution" href="{}">{}</a>', institution.get_absolute_url(), name
     )
-    before, found, after = printed.partition(institution.name)
+    before, found, after = shown.text.partition(name)
     if found:
-        return format_html("{}{}{}", before, link, after)
-    if not printed:
-        return link
-    return format_html('{} <span class="role-institution-apart">{}</span>', printed, link)
+        html = format_html("{}{}{}", before, link, after)
+    elif not shown.text:
+        html = link
+    else:
+        html = format_html('{} <span class="role-institution-apart">{}</span>', shown.text, link)
+    if shown.lang != localize.reader_language():
+        return format_html('<span lang="{}">{}</span>', shown.lang, html)
+    return html

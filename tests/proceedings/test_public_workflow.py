@@ -24,24 +24,21 @@ FORUM = "pujiang-2025"
 HIDDEN = [Status.DRAFT, Status.REVIEW, Status.WITHDRAWN]
 ROADMAP = "song-qi-photon-ct-roadmap"
 ROADMAP_TEXT = "光子CT作為顛覆性產品"
-START = ("/", "/speakers/", "/institutions/", "/sectors/")
 HREF = re.compile(r'href="(/[^"#?]*)')
-SECTOR_PAGES = {
-    f"/sectors/{sector}/"
-    for sector in (
-        "government",
-        "academia",
-        "research",
-        "enterprise",
-        "finance",
-        "association",
-        "foreign",
-    )
-}
+SECTORS = ("government", "academia", "research", "enterprise", "finance", "association", "foreign")
 
 
 def url(name, *args):
     return reverse(f"proceedings:{name}", args=args)
+
+
+def start_pages():
+    """Return where a visitor starts: the home page and the three lists (in zh-hant)."""
+    return [url("home"), url("speaker-list"), url("institution-list"), url("sector-list")]
+
+
+def sector_pages():
+    return {url("sector-detail", sector) for sector in SECTORS}
 
 
 def tag_url(name):
@@ -68,11 +65,14 @@ def hide(obj, status):
 
 
 def crawl(client):
-    """Return ``{path: response}`` for every page reachable from ``START``; each must be 200."""
-    pages, queue = {}, [(path, "start") for path in START]
+    """Return ``{path: response}`` for every page reachable from ``start_pages()``; each must be
+    200. The language switcher's links (to the same pages in other languages) are not followed.
+    """
+    pages, queue = {}, [(path, "start") for path in start_pages()]
+    switch = reverse("choose-language", args=["en"]).removesuffix("en/")
     while queue:
         path, linked_from = queue.pop()
-        if path in pages or path.startswith("/static/"):
+        if path in pages or path.startswith(("/static/", switch)):
             continue
         response = client.get(path)
         assert response.status_code == 200, f"{linked_from} links {path}, which is not public"
@@ -84,7 +84,11 @@ def crawl(client):
 
 
 def pages_of(pages, prefix):
-    # A theme's voice balance (…/themes/<slug>/balance/) is not another theme page.
+    """Return the pages whose path starts with ``prefix``, relative to the home page's.
+
+    A theme's voice balance (…/themes/<slug>/balance/) is not another theme page.
+    """
+    prefix = url("home") + prefix
     return {
         path: response
         for path, response in pages.items()
@@ -94,32 +98,32 @@ def pages_of(pages, prefix):
 
 def assert_counts_agree_with_lists(pages):
     """Every count on the site equals the length of the list it counts."""
-    home = pages["/"].context["counts"]
-    assert home["positions"] == len(pages_of(pages, "/positions/"))
-    assert home["speakers"] == len(pages["/speakers/"].context["speakers"])
-    assert home["institutions"] == len(pages["/institutions/"].context["institution_list"])
-    assert home["institutions"] == len(pages_of(pages, "/institutions/")) - 1
-    assert home["themes"] == len(pages_of(pages, f"/forums/{FORUM}/themes/"))
+    home = pages[url("home")].context["counts"]
+    assert home["positions"] == len(pages_of(pages, "positions/"))
+    assert home["speakers"] == len(pages[url("speaker-list")].context["speakers"])
+    assert home["institutions"] == len(pages[url("institution-list")].context["institution_list"])
+    assert home["institutions"] == len(pages_of(pages, "institutions/")) - 1
+    assert home["themes"] == len(pages_of(pages, f"forums/{FORUM}/themes/"))
 
-    for person in pages["/speakers/"].context["object_list"]:
+    for person in pages[url("speaker-list")].context["object_list"]:
         groups = pages[person.get_absolute_url()].context["positions_by_forum"]
         listed = {p.ref for g in groups for t in g["themes"] for p in t["positions"]}
         assert person.position_count == len(listed), person.slug
-    for institution in pages["/institutions/"].context["institution_list"]:
+    for institution in pages[url("institution-list")].context["institution_list"]:
         page = pages[institution.get_absolute_url()].context
         assert institution.position_count == len(page["positions"]), institution.slug
         assert institution.people_count == len(page["people"]), institution.slug
-    for sector in pages["/sectors/"].context["sectors"]:
-        page = pages[f"/sectors/{sector['value']}/"].context
+    for sector in pages[url("sector-list")].context["sectors"]:
+        page = pages[url("sector-detail", sector["value"])].context
         assert sector["institutions"] == len(page["institutions"]), sector["value"]
         assert sector["people"] == len(page["people"]), sector["value"]
         assert sector["positions"] == len(page["positions"]), sector["value"]
-    for path, forum_page in pages_of(pages, "/forums/").items():
+    for path, forum_page in pages_of(pages, "forums/").items():
         for question in forum_page.context.get("questions", []):
             for theme in question.themes.all():
                 theme_page = pages[theme.get_absolute_url()].context
                 assert theme.position_count == len(theme_page["positions"]), (path, theme.slug)
-    for question_page in pages_of(pages, f"/forums/{FORUM}/questions/").values():
+    for question_page in pages_of(pages, f"forums/{FORUM}/questions/").values():
         for theme in question_page.context["themes"]:
             assert refs(theme.cards) == refs(pages[theme.get_absolute_url()].context["positions"])
 
@@ -127,7 +131,7 @@ def assert_counts_agree_with_lists(pages):
 def assert_not_shown(pages, text):
     """Assert that no page shows ``text``, except where a source document's own text has it."""
     for path, response in pages.items():
-        if not path.startswith("/sources/"):
+        if not path.startswith(url("home") + "sources/"):
             assertNotContains(response, text, msg_prefix=path)
 
 
@@ -146,14 +150,14 @@ def staff_client(client, django_user_model):
 def test_published_site_links_every_page_and_its_counts_agree(client, pujiang):
     pages = crawl(client)
 
-    assert len(pages_of(pages, "/positions/")) == 23
-    assert len(pages_of(pages, f"/forums/{FORUM}/themes/")) == 9
-    assert len(pages_of(pages, "/speakers/")) == 1 + 10
-    assert len(pages_of(pages, "/institutions/")) == 1 + 10
-    assert len(pages_of(pages, "/tags/")) == 20
+    assert len(pages_of(pages, "positions/")) == 23
+    assert len(pages_of(pages, f"forums/{FORUM}/themes/")) == 9
+    assert len(pages_of(pages, "speakers/")) == 1 + 10
+    assert len(pages_of(pages, "institutions/")) == 1 + 10
+    assert len(pages_of(pages, "tags/")) == 20
     # + the matrix, the forum's and 9 themes' voice balance, and the comparison form
     assert len(pages) == 89 + 12
-    assert pages["/"].context["counts"] == {
+    assert pages[url("home")].context["counts"] == {
         "positions": 23,
         "speakers": 9,
         "institutions": 10,
@@ -178,7 +182,7 @@ def test_hidden_position_is_absent_from_every_page_and_count(client, pujiang, st
     assert set(before) - set(after) == {roadmap.get_absolute_url()}
     assert set(after) <= set(before)
     assert_counts_agree_with_lists(after)
-    assert after["/"].context["counts"] == {
+    assert after[url("home")].context["counts"] == {
         "positions": 22,
         "speakers": 9,
         "institutions": 10,
@@ -194,7 +198,7 @@ def test_hidden_position_is_absent_from_every_page_and_count(client, pujiang, st
         "wang-zhan-naked-swimming",
         "wang-zhan-market-and-government",
     ]
-    [group] = after["/speakers/song-qi/"].context["positions_by_forum"]
+    [group] = after[url("speaker-detail", "song-qi")].context["positions_by_forum"]
     assert [(g["theme"].slug, refs(g["positions"])) for g in group["themes"]] == [
         ("full-factor-synergy", ["song-qi-system-reconstruction"])
     ]
@@ -205,7 +209,7 @@ def test_hidden_position_is_absent_from_every_page_and_count(client, pujiang, st
         "fan-jianping-butterfly-model-term",
         "song-qi-system-reconstruction",
     ]
-    enterprise = after["/sectors/"].context["sectors"][3]
+    enterprise = after[url("sector-list")].context["sectors"][3]
     assert (enterprise["value"], enterprise["positions"]) == ("enterprise", 7)
     assert_not_shown(after, ROADMAP_TEXT)
 
@@ -239,14 +243,14 @@ def test_hidden_theme_is_absent_from_every_page_and_count(client, pujiang, statu
     assert set(before) - set(after) == gone
     assert set(after) <= set(before)
     assert_counts_agree_with_lists(after)
-    assert after["/"].context["counts"] == {
+    assert after[url("home")].context["counts"] == {
         "positions": 23,
         "speakers": 9,
         "institutions": 10,
         "themes": 8,
     }
     remaining = ["regional-ecosystems", "outlook", "task-strengthen-enterprises"]
-    [home_question, *_] = after["/"].context["forums"][0].questions.all()
+    [home_question, *_] = after[url("home")].context["forums"][0].questions.all()
     assert slugs(home_question.themes.all()) == remaining
     [forum_question, *_] = after[pujiang.get_absolute_url()].context["questions"]
     assert slugs(forum_question.themes.all()) == remaining
@@ -258,7 +262,7 @@ def test_hidden_theme_is_absent_from_every_page_and_count(client, pujiang, statu
     ]
     # Liu Dongmei's positions stay public; the one filed only under the hidden theme now has
     # no theme a reader can follow.
-    [group] = after["/speakers/liu-dongmei/"].context["positions_by_forum"]
+    [group] = after[url("speaker-detail", "liu-dongmei")].context["positions_by_forum"]
     assert [
         (g["theme"].slug if g["theme"] else None, refs(g["positions"])) for g in group["themes"]
     ] == [
@@ -314,23 +318,23 @@ def test_hidden_speaker_and_their_positions_are_absent_everywhere(client, pujian
     after = crawl(client)
 
     assert set(before) - set(after) == {
-        "/speakers/song-qi/",
+        url("speaker-detail", "song-qi"),
         permalink("song-qi-system-reconstruction"),
         permalink(ROADMAP),
         # Song Qi is the only person of this company, and the only one to use these tags.
-        "/institutions/neusoft-medical/",
+        url("institution-detail", "neusoft-medical"),
         tag_url("光子ct"),
         tag_url("系統重構"),
     }
     assert set(after) <= set(before)
     assert_counts_agree_with_lists(after)
-    assert after["/"].context["counts"] == {
+    assert after[url("home")].context["counts"] == {
         "positions": 21,
         "speakers": 8,
         "institutions": 9,
         "themes": 9,
     }
-    speaker_groups = after["/speakers/"].context["speakers_by_sector"]
+    speaker_groups = after[url("speaker-list")].context["speakers_by_sector"]
     assert [(value, slugs(people)) for value, _label, people in speaker_groups][3] == (
         "enterprise",
         ["ding-lieming", "zhu-pengcheng"],
@@ -353,16 +357,20 @@ def test_hidden_speaker_and_their_positions_are_absent_everywhere(client, pujian
         "jiang-jiaoyan",
     ]
     assert len(session["positions"]) == 21
-    assert after["/sectors/"].context["sectors"][3] == {
+    assert after[url("sector-list")].context["sectors"][3] == {
         "value": "enterprise",
         "label": "企業",
         "institutions": 2,
         "people": 2,
         "positions": 6,
     }
-    assert_not_shown(after, "/speakers/song-qi/")
+    assert_not_shown(after, url("speaker-detail", "song-qi"))
     assert_not_shown(after, "宋奇")
-    hidden = ["/speakers/song-qi/", permalink(ROADMAP), "/institutions/neusoft-medical/"]
+    hidden = [
+        url("speaker-detail", "song-qi"),
+        permalink(ROADMAP),
+        url("institution-detail", "neusoft-medical"),
+    ]
     # Withdrawing a person is not withdrawing their positions: those are simply not public.
     assert [client.get(path).status_code for path in hidden] == [404, 404, 404]
 
@@ -388,19 +396,19 @@ def test_hidden_forum_hides_everything_in_it(client, pujiang, status):
         tag_url("光子ct"),
     ]
 
-    assert set(after) == {*START, *SECTOR_PAGES}
-    assert list(after["/"].context["forums"]) == []
-    assert after["/"].context["counts"] == {
+    assert set(after) == {*start_pages(), *sector_pages()}
+    assert list(after[url("home")].context["forums"]) == []
+    assert after[url("home")].context["counts"] == {
         "positions": 0,
         "speakers": 0,
         "institutions": 0,
         "themes": 0,
     }
-    assert after["/speakers/"].context["object_list"].count() == 0
-    assert list(after["/institutions/"].context["institution_list"]) == []
+    assert after[url("speaker-list")].context["object_list"].count() == 0
+    assert list(after[url("institution-list")].context["institution_list"]) == []
     assert {
         (s["institutions"], s["people"], s["positions"])
-        for s in after["/sectors/"].context["sectors"]
+        for s in after[url("sector-list")].context["sectors"]
     } == {(0, 0, 0)}
     assert [client.get(path).status_code for path in direct] == [404] * len(direct)
     # The positions themselves are published: their permalinks are 404, not 410.

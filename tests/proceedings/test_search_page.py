@@ -14,6 +14,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import translation
 
 from proceedings.models import SearchQueryStat
 from proceedings.search import search
@@ -187,13 +188,18 @@ def test_nul_byte_through_the_stack_is_never_a_server_error(client, pujiang):
     assert client.get(URL + "?q=%00").status_code == 200
 
 
-def test_constant_number_of_queries(client, pujiang, django_assert_num_queries):
+@pytest.mark.parametrize("code", ["zh-hant", "zh-hans", "en"])
+def test_constant_number_of_queries(client, pujiang, django_assert_num_queries, code):
+    with translation.override(code):
+        url = reverse("proceedings:search")
+
     # search(): filters, candidates, labels, for_listing() ×3 = 6. record_search() for a new
-    # row: update, savepoint, select, savepoint, insert, release ×2 = 7.
+    # row: update, savepoint, select, savepoint, insert, release ×2 = 7. Snippets in the
+    # reader's language are made from the rows already read.
     with django_assert_num_queries(13):
-        client.get(URL, {"q": "融合", "theme": F + "outlook"})
+        client.get(url, {"q": "融合", "theme": F + "outlook"})
     with django_assert_num_queries(13):
-        response = client.get(URL, {"q": "转化", "tag": ["成果轉化", "nobody"], "sort": "date"})
+        response = client.get(url, {"q": "转化", "tag": ["成果轉化", "nobody"], "sort": "date"})
     assert response.context["result"].total  # an empty page skips the cards' queries
 
 

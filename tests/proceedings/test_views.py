@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import strip_tags
 from pytest_django.asserts import assertContains, assertNotContains, assertTemplateUsed
 
@@ -86,7 +87,7 @@ def test_home_shows_the_forum_questions_counts_and_featured_positions(client, pu
     ]
     assertContains(response, '<html lang="zh-Hant">')
     assertContains(
-        response, '<a href="/forums/pujiang-2025/questions/who-integrates/">誰來融合</a>'
+        response, f'<a href="{url("question-detail", FORUM, "who-integrates")}">誰來融合</a>'
     )
 
 
@@ -129,7 +130,8 @@ def test_forum_page_groups_speakers_by_sector_and_lists_the_rapporteur_apart(cli
     assertContains(response, "科學技術部、上海市人民政府")
     assertContains(
         response,
-        '<span class="person__role"><a class="role-institution" href="/institutions/siss/">'
+        '<span class="person__role"><a class="role-institution" '
+        f'href="{url("institution-detail", "siss")}">'
         "上海市科學學研究所</a>戰略規劃研究室副研究員</span>",
         html=True,
     )
@@ -165,15 +167,16 @@ def test_theme_page_shows_speaker_role_as_printed_and_only_its_quotes(client, pu
     assert [a.speaker.slug for a in response.context["theme_speakers"]] == ["liu-dongmei"]
     assertContains(
         response,
-        '<a class="attribution__name" href="/speakers/liu-dongmei/">'
-        '劉冬梅 <span class="en" lang="en">Liu Dongmei</span></a>',
+        f'<a class="attribution__name" href="{url("speaker-detail", "liu-dongmei")}">'
+        '劉冬梅 <span class="alt" lang="en">Liu Dongmei</span></a>',
         count=2,
         html=True,
     )
     # The role reads exactly as printed, the institution's name in it linking to its page.
     assertContains(
         response,
-        '<span class="attribution__role"><a class="role-institution" href="/institutions/casted/">'
+        '<span class="attribution__role"><a class="role-institution" '
+        f'href="{url("institution-detail", "casted")}">'
         "中國科學技術發展戰略研究院</a>黨委書記</span>",
         count=2,
         html=True,
@@ -215,7 +218,7 @@ def test_session_page_lists_its_positions_in_order_and_links_its_report(client, 
     ]
     assertContains(
         response,
-        '<a href="/sources/pujiang-2025-science-policy-report/">'
+        f'<a href="{url("source-detail", "pujiang-2025-science-policy-report")}">'
         "2025浦江創新論壇科技政策論壇綜述</a>",
         html=True,
     )
@@ -227,7 +230,8 @@ def test_position_page_shows_attribution_source_anchor_and_related_positions(cli
     response = client.get(position.get_absolute_url())
 
     assertContains(response, LIU_ROLE)
-    assertContains(response, '<a href="/sources/pujiang-2025-science-policy-report/#p6">')
+    source = url("source-detail", "pujiang-2025-science-policy-report")
+    assertContains(response, f'<a href="{source}#p6">')
     assertContains(response, "出處以間接引語轉述發言人的觀點。")
     assertContains(response, '<div class="translation__text" lang="en">')
     assertContains(response, "Forum Portal editors (machine-assisted draft")
@@ -275,7 +279,8 @@ def test_speaker_page_groups_positions_by_forum_then_theme(client, pujiang):
     ]
     assertContains(
         response,
-        '<span class="role__printed"><a class="role-institution" href="/institutions/suat/">'
+        '<span class="role__printed"><a class="role-institution" '
+        f'href="{url("institution-detail", "suat")}">'
         "深圳理工大學</a>校長、黨委副書記</span>",
         html=True,
     )
@@ -387,19 +392,29 @@ def test_source_page_numbers_paragraphs_and_marks_verbatim_quotes(client, pujian
 
 
 @pytest.mark.parametrize(
-    ("accept_language", "lang", "speakers"),
-    [("zh-TW", "zh-Hant", "發言人"), ("zh-CN", "zh-Hans", "发言人"), ("en", "en", "Speakers")],
+    ("code", "lang", "speakers", "forum"),
+    [
+        ("zh-hant", "zh-Hant", "發言人", "2025 浦江創新論壇"),
+        ("zh-hans", "zh-Hans", "发言人", "2025 浦江创新论坛"),
+        ("en", "en", "Speakers", "2025 Pujiang Innovation Forum"),
+    ],
 )
-def test_interface_follows_the_browser_language(client, pujiang, accept_language, lang, speakers):
-    response = client.get(url("home"), headers={"accept-language": accept_language})
+def test_interface_and_content_follow_the_urls_language(
+    client, pujiang, code, lang, speakers, forum
+):
+    with translation.override(code):
+        home, speaker_list = url("home"), url("speaker-list")
+        forum_url = pujiang.get_absolute_url()
+
+    response = client.get(home, headers={"accept-language": "fr"})
 
     assertContains(response, f'<html lang="{lang}">')
     # In the navigation, the counts and the footer.
-    assertContains(response, f'<a href="/speakers/">{speakers}</a>', count=3, html=True)
-    # Content stays in its original script whatever the interface language.
+    assertContains(response, f'<a href="{speaker_list}">{speakers}</a>', count=3, html=True)
+    # Content in the reader's language (tests/proceedings/test_localize.py has the details).
     assertContains(
         response,
-        '<h3 class="forum-card__title"><a href="/forums/pujiang-2025/">2025 浦江創新論壇</a></h3>',
+        f'<h3 class="forum-card__title"><a href="{forum_url}">{forum}</a></h3>',
         html=True,
     )
 
@@ -514,7 +529,7 @@ def test_draft_forum_is_shown_to_staff_marked_as_draft(staff_client):
     ],
 )
 def test_unknown_addresses_are_404_with_the_site_template(client, pujiang, path):
-    response = client.get(path)
+    response = client.get(url("home") + path.removeprefix("/"))
 
     assert response.status_code == 404
     assertTemplateUsed(response, "404.html")
@@ -585,7 +600,14 @@ def corpus(request, db):
     return make_corpus(request.param)
 
 
-def test_home_query_count_is_constant(client, corpus, django_assert_num_queries):
+@pytest.fixture(params=["zh-hant", "zh-hans", "en"], autouse=False)
+def reader_language(request):
+    """Build the page URLs in each language: conversion and translation add no query."""
+    with translation.override(request.param):
+        yield request.param
+
+
+def test_home_query_count_is_constant(client, corpus, reader_language, django_assert_num_queries):
     # forums, their questions, the questions' themes; 4 counts (positions, speakers,
     # institutions, themes); featured positions, their themes, their tags
     with django_assert_num_queries(10):
@@ -594,7 +616,9 @@ def test_home_query_count_is_constant(client, corpus, django_assert_num_queries)
     assert response.context["featured_positions"] == corpus.positions
 
 
-def test_forum_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_forum_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # forum, appearances (with speaker, institution), sessions (with source), questions,
     # the questions' themes with position counts
     with django_assert_num_queries(5):
@@ -605,7 +629,9 @@ def test_forum_page_query_count_is_constant(client, corpus, django_assert_num_qu
     ]
 
 
-def test_session_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_session_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # session (with forum, source), positions, their themes, their tags, appearances
     with django_assert_num_queries(5):
         response = client.get(corpus.session.get_absolute_url())
@@ -613,7 +639,9 @@ def test_session_page_query_count_is_constant(client, corpus, django_assert_num_
     assert list(response.context["positions"]) == corpus.positions
 
 
-def test_question_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_question_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # question (with forum), its themes, their positions, the positions' themes, their tags
     with django_assert_num_queries(5):
         response = client.get(corpus.question.get_absolute_url())
@@ -621,7 +649,9 @@ def test_question_page_query_count_is_constant(client, corpus, django_assert_num
     assert [t.cards for t in response.context["themes"]] == [corpus.positions]
 
 
-def test_theme_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_theme_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # theme (with forum, parent), its questions, its children; positions, their themes, tags
     with django_assert_num_queries(6):
         response = client.get(corpus.theme.get_absolute_url())
@@ -629,7 +659,9 @@ def test_theme_page_query_count_is_constant(client, corpus, django_assert_num_qu
     assert response.context["positions"] == corpus.positions
 
 
-def test_position_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_position_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     appearance = make_appearance(session=corpus.session, speaker=make_speaker())
     position = make_position(appearance=appearance, themes=[corpus.theme], tags=["共同標籤"])
 
@@ -641,7 +673,9 @@ def test_position_page_query_count_is_constant(client, corpus, django_assert_num
     assert list(response.context["related_positions"]) == corpus.positions
 
 
-def test_source_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_source_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # source (with the "cited by a published row" check), positions citing it (with speaker)
     with django_assert_num_queries(2):
         response = client.get(corpus.source.get_absolute_url())
@@ -651,7 +685,9 @@ def test_source_page_query_count_is_constant(client, corpus, django_assert_num_q
     ]
 
 
-def test_speaker_list_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_speaker_list_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # speakers with position counts, their appearances (with institution)
     with django_assert_num_queries(2):
         response = client.get(url("speaker-list"))
@@ -659,7 +695,9 @@ def test_speaker_list_query_count_is_constant(client, corpus, django_assert_num_
     assert response.context["speakers"] == corpus.speakers
 
 
-def test_speaker_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_speaker_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     speaker = corpus.speakers[0]
     for n in range(len(corpus.positions) - 1):
         make_position(appearance=speaker.appearances.get(), themes=[corpus.theme], order=10 + n)
@@ -673,7 +711,9 @@ def test_speaker_page_query_count_is_constant(client, corpus, django_assert_num_
     assert len(group["themes"][0]["positions"]) == len(corpus.positions)
 
 
-def test_institution_list_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_institution_list_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # institutions with people and position counts
     with django_assert_num_queries(1):
         response = client.get(url("institution-list"))
@@ -681,7 +721,9 @@ def test_institution_list_query_count_is_constant(client, corpus, django_assert_
     assert len(response.context["institution_list"]) == len(corpus.institutions) + 1
 
 
-def test_institution_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_institution_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     institution = corpus.institutions[0]
     appearance = Appearance.objects.get(institution=institution)
     for n in range(len(corpus.positions) - 1):
@@ -694,7 +736,9 @@ def test_institution_page_query_count_is_constant(client, corpus, django_assert_
     assert len(response.context["positions"]) == len(corpus.positions)
 
 
-def test_sector_list_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_sector_list_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # institutions, people and positions per sector
     with django_assert_num_queries(3):
         response = client.get(url("sector-list"))
@@ -702,7 +746,9 @@ def test_sector_list_query_count_is_constant(client, corpus, django_assert_num_q
     assert sum(s["positions"] for s in response.context["sectors"]) == len(corpus.positions)
 
 
-def test_sector_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_sector_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     institution = corpus.institutions[0]
     appearance = Appearance.objects.get(institution=institution)
     for n in range(len(corpus.positions) - 1):
@@ -715,7 +761,9 @@ def test_sector_page_query_count_is_constant(client, corpus, django_assert_num_q
     assert len(response.context["positions"]) == len(corpus.positions)
 
 
-def test_tag_page_query_count_is_constant(client, corpus, django_assert_num_queries):
+def test_tag_page_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
     # tag, positions, their themes, their tags
     with django_assert_num_queries(4):
         response = client.get(url("tag-detail", "共同標籤"))

@@ -298,7 +298,9 @@ def test_changing_a_theme_slug_in_the_admin_redirects_the_old_url(
     redirect = client.get(old_url)
     assert (redirect.status_code, redirect["Location"]) == (
         301,
-        "/forums/pujiang-2025/themes/regional-innovation-ecosystems/",
+        reverse(
+            "proceedings:theme-detail", args=["pujiang-2025", "regional-innovation-ecosystems"]
+        ),
     )
 
 

@@ -23,7 +23,8 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 LIU_QUOTE = "企業對市場需求變化具備敏銳洞察力"
-FORUM = "/forums/pujiang-2025"
+FORUM = "pujiang-2025"
+FIRST_THEME = "enterprises-as-first-actor"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -75,6 +76,15 @@ def new_page(browser, live_server):
         context.close()
 
 
+def url(name, *args, language="zh-hant"):
+    """Return a public page's URL, in ``language`` (the browsers here ask for zh-TW)."""
+    from django.urls import reverse
+    from django.utils import translation
+
+    with translation.override(language):
+        return reverse(f"proceedings:{name}", args=args)
+
+
 def go(page, live_server, href):
     """Follow the first link to ``href`` on the page, as a reader would."""
     page.locator(f'a[href="{href}"]').first.click()
@@ -90,13 +100,13 @@ def test_reader_goes_from_home_to_a_question_a_theme_a_quote_and_its_speaker(
     liu = Position.objects.get(ref="liu-dongmei-enterprise-market-insight")
     page = new_page()
 
-    page.goto(live_server.url + "/")
-    go(page, live_server, f"{FORUM}/questions/who-integrates/")
-    go(page, live_server, f"{FORUM}/themes/enterprises-as-first-actor/")
+    page.goto(live_server.url + "/")  # zh-TW: redirected to /zh-hant/
+    go(page, live_server, url("question-detail", FORUM, "who-integrates"))
+    go(page, live_server, url("theme-detail", FORUM, FIRST_THEME))
     sync_api.expect(page.get_by_text(LIU_QUOTE).first).to_be_visible()
     go(page, live_server, liu.get_absolute_url())
     sync_api.expect(page.locator("h1")).to_be_visible()
-    go(page, live_server, "/speakers/liu-dongmei/")
+    go(page, live_server, url("speaker-detail", "liu-dongmei"))
 
     sync_api.expect(page.locator("h1")).to_contain_text("劉冬梅")
     sync_api.expect(page.get_by_text(LIU_QUOTE).first).to_be_visible()
@@ -106,7 +116,7 @@ def test_reader_goes_from_home_to_a_question_a_theme_a_quote_and_its_speaker(
 def test_theme_page_phone_layout(new_page, live_server, pujiang):
     page = new_page(width=390, is_mobile=True, has_touch=True, device_scale_factor=2)
 
-    page.goto(f"{live_server.url}{FORUM}/themes/enterprises-as-first-actor/")
+    page.goto(live_server.url + url("theme-detail", FORUM, FIRST_THEME))
 
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     quote = page.get_by_text(LIU_QUOTE).first
@@ -223,4 +233,58 @@ def test_search_with_a_filter_and_removing_it(new_page, live_server, pujiang):
 
     assert 0 < filtered <= results
     assert "speaker=" not in page.url
+    assert page.console.problems == []
+
+
+def test_reader_switches_language_on_a_theme_page_and_the_choice_is_remembered(
+    new_page, live_server, pujiang
+):
+    page = new_page()
+    page.goto(live_server.url + url("theme-detail", FORUM, FIRST_THEME))
+
+    page.locator('.language-switcher a[hreflang="en"]').click()
+    page.wait_for_load_state()
+    english_url = page.url
+    english_title = page.locator("h1").inner_text()
+    page.locator('.language-switcher a[hreflang="zh-Hans"]').click()
+    page.wait_for_load_state()
+    simplified_title = page.locator("h1").inner_text()
+    page.goto(live_server.url + "/")  # the browser asks for zh-TW; the choice wins
+
+    assert english_url == live_server.url + url("theme-detail", FORUM, FIRST_THEME, language="en")
+    assert english_title == (
+        "Enterprises should truly become the “first actor” of integrated innovation"
+    )
+    assert simplified_title == "企业应真正成为融合创新的“第一主体”"
+    assert page.url == live_server.url + url("home", language="zh-hans")
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    assert page.console.problems == []
+
+
+@pytest.mark.parametrize("language", ["zh-hant", "zh-hans", "en"])
+@pytest.mark.parametrize("width", [390, 1280])
+def test_language_switcher_fits_on_a_phone_and_a_desktop(
+    new_page, live_server, pujiang, language, width
+):
+    phone = width == 390
+    page = new_page(width=width, is_mobile=phone, has_touch=phone, device_scale_factor=2)
+
+    page.goto(live_server.url + url("theme-detail", FORUM, FIRST_THEME, language=language))
+
+    switcher = page.locator(".language-switcher")
+    box = switcher.bounding_box()
+    links = switcher.locator("a")
+    current = switcher.locator('a[aria-current="true"]')
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"language-switcher-{language}-{width}.png")
+    assert links.all_inner_texts() == ["繁體中文", "简体中文", "English"]
+    assert current.get_attribute("lang") == {"zh-hant": "zh-Hant", "zh-hans": "zh-Hans"}.get(
+        language, "en"
+    )
+    assert overflow <= 0
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= width
+    # Big enough to tap on a phone.
+    assert all(link.bounding_box()["height"] >= 24 for link in links.all())
     assert page.console.problems == []

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from django.test import override_settings
+from django.urls import reverse
 
 from forum_portal.logs import JsonFormatter, RequestIdFilter
 
@@ -21,14 +22,16 @@ def access_lines(caplog):
 def test_each_request_logs_one_line_with_method_path_status_duration_and_id(client, caplog):
     caplog.set_level(logging.INFO)
 
-    response = client.get("/speakers/")
+    path = reverse("proceedings:speaker-list")
+
+    response = client.get(path)
 
     [line] = access_lines(caplog)
     request_id = response["X-Request-ID"]
     assert len(request_id) == 32
     assert (line.method, line.path, line.status, line.request_id) == (
         "GET",
-        "/speakers/",
+        path,
         200,
         request_id,
     )

@@ -1,0 +1,137 @@
+"""Template filters that show content in the reader's language: see proceedings/localize.py.
+
+``{% load localize %}``, then ``loc``, ``loc_text``, ``loc_lang``, ``loc_alt``, ``loc_pair``,
+``in_script``, ``rendition``, ``loc_role``, ``loc_role_alt``, ``facet_label``,
+``{% alt_details obj "field" %}`` and ``{% language_links as x %}``; the module docstring of
+proceedings/localize.py says what each returns.
+"""
+
+from django import template
+from django.template.defaultfilters import linebreaks_filter as linebreaks
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from forum_portal.languages import PageLanguages
+from forum_portal.languages import language_links as _language_links
+
+from .. import localize
+
+register = template.Library()
+
+
+@register.filter
+def loc(obj, field):
+    """Return ``obj.<field>`` in the reader's language as HTML (``<span lang>`` if needed)."""
+    return localize.as_html(localize.localized(obj, field))
+
+
+@register.filter
+def loc_text(obj, field):
+    """Return ``obj.<field>`` in the reader's language as plain text."""
+    return localize.localized(obj, field).text
+
+
+@register.filter
+def loc_lang(obj, field):
+    """Return the BCP 47 tag of ``obj|loc_text:field``."""
+    return localize.localized(obj, field).lang
+
+
+@register.filter
+def loc_alt(obj, field):
+    """Return the other version of ``obj.<field>`` as HTML with its ``lang``, or ""."""
+    alternative = localize.alternative(obj, field)
+    if not alternative:
+        return ""
+    return format_html('<span lang="{}">{}</span>', alternative.lang, alternative.text)
+
+
+@register.filter
+def loc_pair(obj, field):
+    """Return ``loc`` followed by ``loc_alt`` in a ``<span class="alt">``."""
+    shown = localize.as_html(localize.localized(obj, field))
+    alternative = localize.alternative(obj, field)
+    if not alternative:
+        return shown
+    return format_html(
+        '{} <span class="alt" lang="{}">{}</span>', shown, alternative.lang, alternative.text
+    )
+
+
+@register.filter
+def in_script(text):
+    """Return original-content ``text`` in the reader's Chinese script (plain text)."""
+    return localize.in_reader_script(str(text or "")).text
+
+
+@register.filter
+def rendition(position):
+    """Return the ``localize.Rendition`` of ``position`` for this reader."""
+    return localize.rendition(position)
+
+
+@register.filter
+def loc_role(appearance):
+    """Return the role of ``appearance`` in the reader's language, as HTML (no links)."""
+    return localize.as_html(localize.role(appearance))
+
+
+@register.filter
+def loc_role_alt(appearance):
+    """Return the other version of the role (as printed, or English) as HTML, or ""."""
+    alternative = localize.role_alternative(appearance)
+    if not alternative:
+        return ""
+    return format_html('<span lang="{}">{}</span>', alternative.lang, alternative.text)
+
+
+@register.simple_tag
+def alt_details(obj, field):
+    """Return a folded ``<details>`` with the other version of a long field, or "".
+
+    "In English" on Chinese pages, "Original (Chinese)" on English pages; the text keeps its
+    paragraphs (``linebreaks``, escaped).
+    """
+    alternative = localize.alternative(obj, field)
+    if not alternative:
+        return ""
+    if localize.reader_language() == localize.ENGLISH:
+        label = _("Original (Chinese)")
+    else:
+        label = _("In English")
+    return format_html(
+        '<details class="in-english"><summary>{}</summary><div lang="{}">{}</div></details>',
+        label,
+        alternative.lang,
+        linebreaks(alternative.text, autoescape=True),
+    )
+
+
+# Facets whose values show their other-language label beside them (themes and questions are
+# too long for that in a list).
+_PAIRED_FACETS = frozenset({"speaker", "institution", "forum", "tag"})
+
+
+@register.filter
+def facet_label(value, facet):
+    """Return the label of a search facet value (or filter chip) in the reader's language.
+
+    ``value`` has ``label`` and ``label_en`` (``FacetValue``, ``FilterChip``); HTML, with the
+    other-language label in ``<span class="alt">`` for people, institutions, forums and tags.
+    """
+    shown, alternative = localize.facet_label(value.label, value.label_en, facet)
+    html = localize.as_html(shown)
+    if alternative and facet in _PAIRED_FACETS:
+        return format_html(
+            '{} <span class="alt" lang="{}">{}</span>', html, alternative.lang, alternative.text
+        )
+    return html
+
+
+@register.simple_tag(takes_context=True)
+def language_links(context):
+    """Return the ``PageLanguages`` (switcher links, hreflang alternates) of this page."""
+    request = context.get("request")
+    if request is None:
+        return PageLanguages([], [])
+    return _language_links(request)

@@ -1,0 +1,343 @@
+"""
+Content in the reader's language (proceedings/localize.py) on the Pujiang data: Simplified pages
+show OpenCC-converted text with the Traditional original one click away, English pages the
+English fields and translations with the original as spoken; zh-Hant pages as written. Stored
+text never changes, and every conversion is escaped.
+"""
+
+import html
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+from pytest_django.asserts import assertContains, assertNotContains
+
+from proceedings import localize
+from proceedings.models import Position, Theme
+from speakers.models import Speaker
+from tests.factories import (
+    make_appearance,
+    make_forum,
+    make_institution,
+    make_position,
+    make_session,
+    make_speaker,
+    make_theme,
+)
+
+pytestmark = pytest.mark.django_db
+
+FORUM = "pujiang-2025"
+EXPAND = "fan-jianping-expand-human-activity"
+EXPAND_TEXT = "開拓人類活動疆域"
+EXPAND_SIMPLIFIED = "开拓人类活动疆域"
+EXPAND_ENGLISH = "expanding the frontiers of human activity"
+PROVENANCE = "Forum Portal editors (machine-assisted draft, not yet reviewed)"
+ETHICS = "wang-zhan-ethics-law-design"
+ETHICS_TEXT = "人工智能時代若缺乏同步的倫理、金融與法律設計,技術將陷入“裸泳”風險"
+ETHICS_SIMPLIFIED = "人工智能时代若缺乏同步的伦理、金融与法律设计,技术将陷入“裸泳”风险"
+TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+
+
+def in_language(code, obj):
+    with translation.override(code):
+        return obj.get_absolute_url()
+
+
+def get(client, code, obj):
+    return client.get(in_language(code, obj))
+
+
+def title(response):
+    return html.unescape(TITLE.search(response.content.decode()).group(1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Positions
+# ---------------------------------------------------------------------------------------------
+
+
+def test_simplified_page_shows_the_converted_quote_and_the_exact_original(client, pujiang):
+    position = Position.objects.get(ref=EXPAND)
+
+    response = get(client, "zh-hans", position)
+
+    assertContains(
+        response,
+        f'<blockquote class="position-page__text" lang="zh-Hans"><p>{EXPAND_SIMPLIFIED}</p>'
+        "</blockquote>",
+        html=True,
+    )
+    assertContains(
+        response,
+        '<details class="original"><summary><span class="original__note">从繁体中文转换</span> '
+        '<span class="original__action">查看原文</span></summary>'
+        f'<div class="original__text" lang="zh-Hant"><p>{EXPAND_TEXT}</p></div></details>',
+        html=True,
+    )
+    # The English translation stays one click away.
+    assertContains(response, f'<div class="translation__text" lang="en"><p>{EXPAND_ENGLISH}</p>')
+    # Only the display is converted: the verbatim quotation is stored as the source printed it.
+    assert Position.objects.get(ref=EXPAND).text == EXPAND_TEXT
+
+
+def test_english_page_shows_the_translation_first_and_the_original_as_spoken(client, pujiang):
+    position = Position.objects.get(ref=EXPAND)
+
+    response = get(client, "en", position)
+
+    assertContains(
+        response,
+        f'<blockquote class="position-page__text" lang="en"><p>{EXPAND_ENGLISH}</p></blockquote>',
+        html=True,
+    )
+    assertContains(
+        response,
+        '<details class="original"><summary><span class="original__note">Translated from '
+        'Traditional Chinese</span> <span class="original__action">Show the original, as '
+        f'spoken</span></summary><div class="original__text" lang="zh-Hant"><p>{EXPAND_TEXT}'
+        "</p></div></details>",
+        html=True,
+    )
+    assertContains(
+        response, f'<p class="original__provenance">Translated by: {PROVENANCE}</p>', html=True
+    )
+    # The translation is the text shown: it is not offered again.
+    assertNotContains(response, '<details class="translation">')
+    assert title(response) == (
+        "Fan Jianping: expanding the frontiers of human activi… · 論壇知識庫 Forum Portal"
+    )
+
+
+def test_traditional_page_shows_the_original_with_the_translation_one_click_away(client, pujiang):
+    position = Position.objects.get(ref=EXPAND)
+
+    response = get(client, "zh-hant", position)
+
+    assertContains(
+        response,
+        f'<blockquote class="position-page__text" lang="zh-Hant"><p>{EXPAND_TEXT}</p></blockquote>',
+        html=True,
+    )
+    assertContains(response, "<summary>英文翻譯</summary>", html=True)
+    assertNotContains(response, '<details class="original">')
+
+
+def test_english_page_of_an_untranslated_position_shows_the_original_with_a_note(client, pujiang):
+    Position.objects.filter(ref=ETHICS).update(translation="")
+    position = Position.objects.get(ref=ETHICS)
+
+    response = get(client, "en", position)
+
+    assertContains(
+        response,
+        f'<div class="position-page__text" lang="zh-Hant"><p>{ETHICS_TEXT}</p></div>',
+        html=True,
+    )
+    assertContains(
+        response,
+        '<p class="original__untranslated">No English translation yet: shown as spoken.</p>',
+        html=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [
+        ("zh-hant", '王戰 <span class="alt" lang="en">Wang Zhan</span>'),
+        ("zh-hans", '王战 <span class="alt" lang="en">Wang Zhan</span>'),
+        ("en", 'Wang Zhan <span class="alt" lang="zh-Hant">王戰</span>'),
+    ],
+)
+def test_names_are_in_the_readers_language(client, pujiang, code, name):
+    wang_zhan = Speaker.objects.get(slug="wang-zhan")
+
+    response = get(client, code, Position.objects.get(ref=ETHICS))
+
+    assertContains(
+        response,
+        f'<a class="attribution__name" href="{in_language(code, wang_zhan)}">{name}</a>',
+        html=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "role"),
+    [
+        ("zh-hant", '<a class="role-institution" href="{url}">上海市社會科學界聯合會</a>主席'),
+        ("zh-hans", '<a class="role-institution" href="{url}">上海市社会科学界联合会</a>主席'),
+        (
+            "en",
+            'Chairman, <a class="role-institution" href="{url}">Shanghai Federation of Social '
+            "Science Associations</a>",
+        ),
+    ],
+)
+def test_roles_are_in_the_readers_language_with_the_institution_linked(client, pujiang, code, role):
+    with translation.override(code):
+        url = reverse("proceedings:institution-detail", args=["sfssa"])
+        speaker_url = reverse("proceedings:speaker-detail", args=["wang-zhan"])
+
+    response = client.get(speaker_url)
+
+    assertContains(
+        response, f'<span class="role__printed">{role.format(url=url)}</span>', html=True
+    )
+
+
+def test_simplified_cards_convert_quotes_names_themes_and_tags(client, pujiang):
+    theme = Theme.objects.get(forum=pujiang, slug="full-factor-synergy")
+
+    response = get(client, "zh-hans", theme)
+
+    assertContains(response, f'<div class="position__text" lang="zh-Hans"><p>{ETHICS_SIMPLIFIED}')
+    assertContains(response, f'<div class="original__text" lang="zh-Hant"><p>{ETHICS_TEXT}</p>')
+    assertContains(response, "<h1>融合不是简单叠加,而是全要素系统性协同</h1>", html=True)
+    assertContains(response, ">科技伦理</a>")
+    assert title(response) == (
+        "融合不是简单叠加,而是全要素系统性协同 · 2025 浦江创新论坛 · 论坛知识库 Forum Portal"
+    )
+    assertNotContains(response, "王戰")
+
+
+def test_english_theme_page_uses_the_english_fields_and_marks_the_rest(client, pujiang):
+    theme = Theme.objects.get(forum=pujiang, slug="full-factor-synergy")
+
+    response = get(client, "en", theme)
+
+    assertContains(
+        response,
+        "<h1>Integration is not simple addition but the systemic coordination of all factors</h1>",
+        html=True,
+    )
+    assertContains(
+        response,
+        '<p class="subtitle"><span lang="zh-Hant">融合不是簡單疊加,而是全要素系統性協同</span></p>',
+        html=True,
+    )
+    assert title(response) == (
+        "Integration is not simple addition but the systemic coordination of all factors · "
+        "2025 Pujiang Innovation Forum · 論壇知識庫 Forum Portal"
+    )
+    # Tags have no English: the original, marked as Chinese.
+    assertContains(response, '<span lang="zh-Hant">科技倫理</span></a>')
+    summary_en = theme.summary_en[:40]
+    assertContains(response, f'<p class="lead" lang="en">{html.escape(summary_en)}')
+
+
+def test_question_summary_in_english_keeps_the_original_one_click_away(client, pujiang):
+    question = pujiang.questions.get(slug="who-integrates")
+
+    response = get(client, "en", question)
+
+    assertContains(
+        response,
+        f'<details class="in-english"><summary>Original (Chinese)</summary><div lang="zh-Hant">'
+        f"<p>{question.summary}</p></div></details>",
+        html=True,
+    )
+
+
+def test_conversion_never_marks_unescaped_input_safe(client):
+    forum = make_forum(name="<b>論壇</b>")
+    session = make_session(forum=forum)
+    theme = make_theme(forum=forum, title="<i>主題</i>")
+    speaker = make_speaker(name="<script>王戰</script>", name_en="<b>Wang</b>")
+    appearance = make_appearance(
+        session=session,
+        speaker=speaker,
+        institution=make_institution(name="<u>機構</u>"),
+        as_printed="<em>機構</em>主席",
+    )
+    make_position(appearance=appearance, themes=[theme], text="<script>alert('說')</script>")
+
+    pages = [get(client, code, theme).content.decode() for code in ("zh-hans", "en")]
+
+    for page in pages:
+        assert "<script>" not in page
+        assert [tag for tag in ("<b>", "<i>", "<u>") if tag in page] == []
+    assert "&lt;script&gt;alert(&#x27;说&#x27;)&lt;/script&gt;" in pages[0]
+    assert "&lt;script&gt;王战&lt;/script&gt;" in pages[0]
+    assert "&lt;b&gt;Wang&lt;/b&gt;" in pages[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Search results
+# ---------------------------------------------------------------------------------------------
+
+
+def search(client, code, query):
+    with translation.override(code):
+        url = reverse("proceedings:search")
+    return client.get(url, {"q": query})
+
+
+def test_simplified_search_highlights_the_converted_text(client, pujiang):
+    response = search(client, "zh-hans", "开拓")
+
+    assertContains(
+        response,
+        '<p class="search-hit__snippet" lang="zh-Hans"><mark>开拓</mark>人类活动疆域</p>',
+        html=True,
+    )
+    assertContains(response, '<p class="search-hit__note">从繁体中文转换</p>', html=True)
+
+
+def test_english_search_shows_the_translation_first_and_the_original_after(client, pujiang):
+    response = search(client, "en", "開拓")
+
+    assertContains(
+        response, f'<p class="search-hit__snippet" lang="en">{EXPAND_ENGLISH}</p>', html=True
+    )
+    assertContains(
+        response,
+        '<p class="search-hit__translation"><span class="label">As spoken</span> '
+        '<span lang="zh-Hant"><mark>開拓</mark>人類活動疆域</span></p>',
+        html=True,
+    )
+
+
+def test_simplified_search_converts_facet_labels(client, pujiang):
+    response = search(client, "zh-hans", "裸泳")
+
+    assertContains(response, '王战 <span class="alt" lang="en">Wang Zhan</span>')
+    assertNotContains(response, "王戰")
+
+
+# ---------------------------------------------------------------------------------------------
+# The functions
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tag", "family"),
+    [
+        ("zh-Hant", "zh-Hant"),
+        ("zh-TW", "zh-Hant"),
+        ("zh-Hant-HK", "zh-Hant"),
+        ("zh", "zh-Hant"),
+        ("zh-CN", "zh-Hans"),
+        ("zh_Hans", "zh-Hans"),
+        ("en-GB", "en"),
+        ("fr", "fr"),
+    ],
+)
+def test_family_of_a_language_tag(tag, family):
+    assert localize.family(tag) == family
+
+
+def test_english_original_is_never_converted_or_translated():
+    position = Position(
+        text="Enterprises first.", language="en", translation="", translation_language="en"
+    )
+
+    renditions = {}
+    for code in ("zh-hant", "zh-hans", "en"):
+        with translation.override(code):
+            renditions[code] = localize.rendition(position)
+
+    assert {code: (r.text, r.lang, r.kind) for code, r in renditions.items()} == dict.fromkeys(
+        renditions, ("Enterprises first.", "en", "original")
+    )
+    assert renditions["en"].untranslated is False
