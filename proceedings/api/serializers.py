@@ -348,8 +348,8 @@ class PositionSerializer(serializers.ModelSerializer):
     forum = ForumSummarySerializer(read_only=True, source="appearance.session.forum")
     source = SourceSummarySerializer(read_only=True, allow_null=True)
     paragraph_url = serializers.SerializerMethodField()
-    themes = ThemeSummarySerializer(many=True, read_only=True)
-    tags = TagSerializer(many=True, read_only=True, source="tags.all")
+    themes = ThemeSummarySerializer(many=True, read_only=True, source="listed_themes")
+    tags = TagSerializer(many=True, read_only=True, source="listed_tags")
 
     class Meta:
         model = Position
