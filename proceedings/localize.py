@@ -60,6 +60,7 @@ from django.utils.translation import get_language_info
 
 from forum_portal.languages import bcp47
 
+from .models import SourceDocument
 from .search.highlight import excerpt, highlight
 
 CONTENT_LANGUAGE = "zh-Hant"
@@ -135,13 +136,15 @@ def in_reader_script(text, lang=CONTENT_LANGUAGE):
 def _original_language(obj):
     # A source document says what language it is in; other curated rows are in the content
     # language. (A position's language is that of its text, which goes through rendition().)
-    return getattr(obj, "language", "") if hasattr(obj, "full_text") else CONTENT_LANGUAGE
+    if isinstance(obj, SourceDocument):
+        return obj.language or CONTENT_LANGUAGE
+    return CONTENT_LANGUAGE
 
 
 def localized(obj, field):
     """Return ``Text`` of ``obj.<field>`` in the reader's language (see the module docstring)."""
     original = getattr(obj, field, "") or ""
-    lang = _original_language(obj) or CONTENT_LANGUAGE
+    lang = _original_language(obj)
     if reader_language() == ENGLISH:
         english = getattr(obj, f"{field}_en", "") or ""
         if english:
@@ -159,7 +162,7 @@ def alternative(obj, field):
     if reader_language() == ENGLISH:
         original = getattr(obj, field, "") or ""
         if shown.lang == ENGLISH and original and original != shown.text:
-            return Text(original, _original_language(obj) or CONTENT_LANGUAGE)
+            return Text(original, _original_language(obj))
         return Text("", "")
     english = getattr(obj, f"{field}_en", "") or ""
     if english and english != shown.text:
