@@ -1,7 +1,8 @@
-"""``/robots.txt``: crawl the site, not the admin or the search page; here is the sitemap."""
+"""The files crawlers and browsers look for at the site root: ``/robots.txt``, ``/favicon.ico``."""
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import translation
 
@@ -32,3 +33,12 @@ def robots_txt(request):
     lines += [f"Disallow: {path}" for path in disallowed_paths()]
     lines += ["", f"Sitemap: {absolute_url(reverse('sitemap'), request)}"]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+def favicon(request):
+    """Redirect ``/favicon.ico`` to the icon the pages link (an SVG).
+
+    Not permanently: the target's name carries the hash of its content (whitenoise's manifest
+    storage) and changes with it.
+    """
+    return HttpResponseRedirect(static("img/favicon.svg"))

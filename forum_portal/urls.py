@@ -21,6 +21,8 @@ urlpatterns = [
     # At the site root in every language: crawlers look for them there.
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", robots.robots_txt, name="robots-txt"),
+    # Browsers and crawlers ask for /favicon.ico whatever the page links: the SVG icon.
+    path("favicon.ico", robots.favicon, name="favicon"),
     # DJANGO_ADMIN_URL (default admin/).
     path(settings.ADMIN_URL, admin.site.urls),
     # The read-only API, unprefixed by language (proceedings/api/): schema, docs, version 1,

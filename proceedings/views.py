@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -51,6 +52,7 @@ from .models import (
 FEATURED_POSITIONS = 6
 FALLBACK_POSITIONS = 3
 RELATED_POSITIONS = 6
+THEME_PAGE_SIZE = 50
 
 # Readers' error reports: at most this many per client per window (seconds).
 REPORTS_PER_WINDOW = 5
@@ -251,6 +253,25 @@ def group_by_forum_and_theme(positions):
     ]
 
 
+def page_navigation(page):
+    """Return the context of ``includes/_pagination.html`` for a page of a list page.
+
+    ``page_links`` is ``[(number, "?page=number")]``, ``(None, None)`` for a gap; empty when
+    there is one page.
+    """
+    if page.paginator.num_pages == 1:
+        return {"page_links": []}
+    elided = page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+    return {
+        "page_links": [
+            (None, None) if number == page.paginator.ELLIPSIS else (number, f"?page={number}")
+            for number in elided
+        ],
+        "previous_url": f"?page={page.previous_page_number()}" if page.has_previous() else None,
+        "next_url": f"?page={page.next_page_number()}" if page.has_next() else None,
+    }
+
+
 def highlight_quotations(text, positions):
     """Return ``text`` as HTML with the verbatim quotations of ``positions`` in ``<mark>``."""
     quotes = sorted(
@@ -399,13 +420,32 @@ class ThemeDetailView(ForumPartMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         theme = self.object
-        positions = list(self.cards(self.positions().filter(themes=theme)))
+        on_theme = self.positions().filter(themes=theme)
+        # A theme page grows with its forum's positions: it shows THEME_PAGE_SIZE cards at a
+        # time (262 cards took 0.9 s to render in the load test, bench/README.md). get_page()
+        # answers a page number past the end or not a number with the last or first page.
+        page = Paginator(self.cards(on_theme), THEME_PAGE_SIZE).get_page(
+            self.request.GET.get("page")
+        )
+        page.object_list = list(page.object_list)
         return super().get_context_data(
             parent=theme.parent if theme.parent_visible else None,
-            positions=positions,
-            theme_speakers=distinct_speakers(p.appearance for p in positions),
+            positions=page.object_list,
+            page_obj=page,
+            **page_navigation(page),
+            theme_speakers=self.speakers_of(on_theme),
             **kwargs,
         )
+
+    def speakers_of(self, positions):
+        """Return the roles of everyone who speaks in ``positions``, in the order they first do.
+
+        Over every page of the theme, not only the one shown: two queries (role ids in the
+        positions' order, then the roles) whatever the number of positions.
+        """
+        ids = list(dict.fromkeys(positions.values_list("appearance_id", flat=True)))
+        roles = self.appearances().select_related("speaker", "institution").in_bulk(ids)
+        return [roles[pk] for pk in ids if pk in roles]
 
 
 class PositionDetailView(PublicMixin, DetailView):

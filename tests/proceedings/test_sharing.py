@@ -523,3 +523,14 @@ def test_migrate_copies_the_site_url_host_into_the_site_row(settings):
         assert (site.domain, site.name) == ("forum.example.org:8443", "forum.example.org:8443")
     finally:
         Site.objects.clear_cache()
+
+
+def test_favicon_is_linked_from_every_page_and_answers_at_the_site_root(client, pujiang):
+    page = client.get(reverse("proceedings:home"))
+    icon = client.get("/favicon.ico")
+
+    assert '<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">' in (
+        page.content.decode()
+    )
+    assert icon.status_code == 302
+    assert icon["Location"] == "/static/img/favicon.svg"

@@ -652,11 +652,53 @@ def test_question_page_query_count_is_constant(
 def test_theme_page_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
-    # theme (with forum, parent), its questions, its children; positions, their themes, tags
-    with django_assert_num_queries(6):
+    # theme (with forum, parent), its questions, its children; the count of its positions, the
+    # page of positions, their themes, tags; the speakers' role ids, their roles
+    with django_assert_num_queries(9):
         response = client.get(corpus.theme.get_absolute_url())
 
-    assert response.context["positions"] == corpus.positions
+    assert list(response.context["positions"]) == corpus.positions
+    assert [a.speaker for a in response.context["theme_speakers"]] == corpus.speakers
+
+
+def test_theme_page_shows_its_positions_fifty_at_a_time(client, db):
+    from proceedings.views import THEME_PAGE_SIZE
+
+    forum = make_forum()
+    session = make_session(forum=forum)
+    theme = make_theme(forum=forum)
+    speakers = [make_speaker(name=f"講者{n}") for n in range(3)]
+    appearances = [make_appearance(session=session, speaker=speaker) for speaker in speakers]
+    # 60 positions in order; the last speaker speaks only on the second page.
+    positions = [
+        make_position(
+            appearance=appearances[2] if n >= 55 else appearances[n % 2],
+            themes=[theme],
+            text=f"第{n}條意見",
+            order=n,
+        )
+        for n in range(60)
+    ]
+    page_url = theme.get_absolute_url()
+
+    first = client.get(page_url)
+    second = client.get(page_url, {"page": 2})
+    past_the_end = client.get(page_url, {"page": 10**12})
+    not_a_number = client.get(page_url, {"page": "二"})
+
+    assert THEME_PAGE_SIZE == 50
+    assert list(first.context["positions"]) == positions[:50]
+    assert list(second.context["positions"]) == positions[50:]
+    assert list(past_the_end.context["positions"]) == positions[50:]
+    assert list(not_a_number.context["positions"]) == positions[:50]
+    # Every speaker of the theme, the one of page 2 too, in the order they first speak.
+    assert [a.speaker for a in first.context["theme_speakers"]] == speakers
+    first_html = first.content.decode()
+    assert '<span class="count">60</span>' in first_html
+    assert "第49條意見" in first_html
+    assert "第50條意見" not in first_html
+    assert '<a href="?page=2" rel="next">' in first_html
+    assert '<a href="?page=1" rel="prev">' in second.content.decode()
 
 
 def test_position_page_query_count_is_constant(
