@@ -4,7 +4,8 @@
 #   make test    run the test suite (SQLite; set DATABASE_URL=postgres://... for PostgreSQL)
 #
 # Variables: PYTHON=/path/to/python3 (>= 3.12) picks the interpreter for a new .venv (to switch
-# an existing one: make clean install PYTHON=...); PYTEST_ARGS="-k forum -x" is passed to pytest;
+# an existing one: make clean install PYTHON=...); PYTEST_ARGS="-k forum -x" is passed to pytest,
+# TEST_WORKERS=0 runs it in one process (default: one worker per core);
 # RUNSERVER_ADDR=127.0.0.1:8000 is where `make run` and `make serve` listen; LOAD_ARGS and
 # FUZZ_ARGS are passed to bench/load.py, bench/fuzz.py and bench/fuzz_api.py
 # (e.g. LOAD_ARGS="--skip-load").
@@ -16,6 +17,9 @@ SHELL := bash
 
 PYTHON ?=
 PYTEST_ARGS ?=
+# pytest-xdist workers: one per core (each has its own test database); TEST_WORKERS=0 runs in
+# one process.
+TEST_WORKERS ?= auto
 RUNSERVER_ADDR ?= 127.0.0.1:8000
 LANGUAGES := zh_Hant zh_Hans en
 
@@ -74,7 +78,7 @@ run: install ## Migrate, load the bundled forums and serve on 127.0.0.1:8000 (DE
 	$(MANAGE) runserver $(RUNSERVER_ADDR)
 
 test: install ## Run pytest (PYTEST_ARGS=...; DATABASE_URL=postgres://... for PostgreSQL)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .
