@@ -546,9 +546,7 @@ FORMATS = {
             styled=True,
             written_in="en",
         ),
-        Format(
-            "gbt7714", _("GB/T 7714-2015"), gbt7714_citation, styled=True, written_in=ORIGINAL
-        ),
+        Format("gbt7714", _("GB/T 7714-2015"), gbt7714_citation, styled=True, written_in=ORIGINAL),
         Format(
             "bibtex",
             _("BibTeX"),
