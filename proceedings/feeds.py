@@ -91,6 +91,8 @@ class PositionFeed(Feed):
 
     def __call__(self, request, *args, **kwargs):
         self.request = request
+        # The feed's xml:lang / <language>: the language of its URL, as a BCP 47 tag.
+        self.language = localize.reader_language()
         return super().__call__(request, *args, **kwargs)
 
     # -- what is listed ---------------------------------------------------------------------
