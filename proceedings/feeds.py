@@ -153,10 +153,11 @@ class PositionFeed(Feed):
             html += format_html("<p>{}</p>", _("Converted from Traditional Chinese"))
             html += format_html('<div lang="{}">{}</div>', item.language, paragraphs(item.text))
         elif shown.kind == localize.TRANSLATED:
-            notes = [_("Translated from %(language)s") % {"language": shown.translated_from}]
+            note = _("Translated from %(language)s") % {"language": shown.translated_from}
+            html += format_html("<p>{}</p>", note)
             if shown.provenance:
-                notes.append(_("Translated by: %(who)s") % {"who": shown.provenance})
-            html += format_html("<p>{}</p>", ". ".join(notes))
+                who = _("Translated by: %(who)s") % {"who": shown.provenance}
+                html += format_html("<p>{}</p>", who)
             html += format_html('<div lang="{}">{}</div>', item.language, paragraphs(item.text))
         if item.translation and shown.kind != localize.TRANSLATED:
             html += format_html(
