@@ -124,7 +124,9 @@ def speaker_matrix(forum, *, by=BY_QUESTION):
     speaker_of = {appearance.pk: appearance.speaker_id for appearance in appearances}
     cells = defaultdict(lambda: [[] for _column in range(len(columns) + 1)])
     unfiled = False
-    for position in positions.defer("translation"):
+    # Not deferring the translation: English pages show it, and every page asks whether there
+    # is one (localize.rendition), which would be a query per position.
+    for position in positions:
         row = cells[speaker_of[position.appearance_id]]
         indexes = sorted({i for theme in themes_of[position.pk] for i in column_of.get(theme, ())})
         if not indexes:

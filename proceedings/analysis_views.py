@@ -25,6 +25,7 @@ from .analysis import (
     speaker_matrix,
     voice_balance,
 )
+from .localize import localized
 from .models import Forum, Position, Theme
 
 # Longest slug echoed back in an error message (the rest of a garbage value is cut).
@@ -128,7 +129,7 @@ class ComparisonRequest:
         self._find_speakers()
         if not self.errors and len(self.speakers) == 1:
             message = _("Choose at least one more speaker to compare with %(name)s.")
-            self.prompt = message % {"name": self.speakers[0].name}
+            self.prompt = message % {"name": localized(self.speakers[0], "name").text}
 
     def _find_speakers(self):
         by_slug = {speaker.slug: speaker for speaker in self.choices}
@@ -149,7 +150,10 @@ class ComparisonRequest:
             elsewhere = Speaker.objects.published().filter(slug=slug).first()
             if elsewhere is not None:
                 message = _("%(speaker)s has no published positions in %(forum)s.")
-                return message % {"speaker": elsewhere.name, "forum": self.forum.name}
+                return message % {
+                    "speaker": localized(elsewhere, "name").text,
+                    "forum": localized(self.forum, "name").text,
+                }
         message = _("There is no published speaker “%(speaker)s” with positions.")
         return message % {"speaker": echo(slug)}
 

@@ -517,6 +517,9 @@ def csl_json_citation(data):
 # ---------------------------------------------------------------------------------------------
 
 
+ORIGINAL = "original"
+
+
 @dataclass(frozen=True)
 class Format:
     """A citation format: how to build it, and, for files, the extension and content type."""
@@ -527,14 +530,23 @@ class Format:
     extension: str = ""
     content_type: str = ""
     styled: bool = False  # True: built as ``Styled`` (text and HTML), else plain text
+    # The language the citation is written in: "en", ORIGINAL (the position's own language) or
+    # "" for the reference-manager formats, which are data rather than prose.
+    written_in: str = ""
 
 
 FORMATS = {
     f.slug: f
     for f in (
-        Format("apa", _("APA (7th edition)"), apa_citation, styled=True),
-        Format("chicago", _("Chicago (17th edition, bibliography)"), chicago_citation, styled=True),
-        Format("gbt7714", _("GB/T 7714-2015"), gbt7714_citation, styled=True),
+        Format("apa", _("APA (7th edition)"), apa_citation, styled=True, written_in="en"),
+        Format(
+            "chicago",
+            _("Chicago (17th edition, bibliography)"),
+            chicago_citation,
+            styled=True,
+            written_in="en",
+        ),
+        Format("gbt7714", _("GB/T 7714-2015"), gbt7714_citation, styled=True, written_in=ORIGINAL),
         Format(
             "bibtex",
             _("BibTeX"),
@@ -592,6 +604,13 @@ class Citation:
     @property
     def extension(self):
         return self.format.extension
+
+    @property
+    def lang(self):
+        """Return the BCP 47 tag of the citation's text for its ``lang`` attribute, or ""."""
+        if self.format.written_in == ORIGINAL:
+            return self.data.language
+        return self.format.written_in
 
 
 def citations(data):

@@ -8,6 +8,11 @@ translation; it links to the permalink, names the speaker as author, files the t
 as categories and has an id that never changes (a tag URI with the position's id, the same in
 Atom and RSS and whatever language the URL is in).
 
+Feeds are served under the language prefixes, as the pages are, and read like them
+(proceedings/localize.py): names, titles and the quote in the reader's language, a converted or
+translated quote saying so with the original after it, and the English translation after an
+original on Chinese feeds.
+
 A search feed takes the search page's query string as it is (``?q=…&theme=…``) and runs the
 same ``search()``: unknown filters are ignored as on the page, nothing in a query string is an
 error. It reads the ``MAX_PER_PAGE`` matches said most recently (the search's date order) and
@@ -33,6 +38,7 @@ from django.utils.translation import gettext as _
 from forum_portal.site import absolute_url, site_domain
 from speakers.models import Speaker
 
+from . import localize
 from .models import Forum, Position, Theme
 from .search import search
 from .search.facets import FACETS
@@ -85,6 +91,8 @@ class PositionFeed(Feed):
 
     def __call__(self, request, *args, **kwargs):
         self.request = request
+        # The feed's xml:lang / <language>: the language of its URL, as a BCP 47 tag.
+        self.language = localize.reader_language()
         return super().__call__(request, *args, **kwargs)
 
     # -- what is listed ---------------------------------------------------------------------
@@ -103,7 +111,7 @@ class PositionFeed(Feed):
     # -- the feed ---------------------------------------------------------------------------
 
     def title(self, obj):
-        return f"{_('New positions')} · {SITE_NAME}"
+        return f"{_('New positions')} · {localize.in_reader_script(SITE_NAME).text}"
 
     def page_url(self, obj):
         return reverse(self.page_name)
@@ -125,15 +133,33 @@ class PositionFeed(Feed):
     # -- entries ----------------------------------------------------------------------------
 
     def item_title(self, item):
-        snippet = Truncator(" ".join(item.text.split())).chars(SNIPPET_CHARS)
-        return f"{item.appearance.speaker.name}: {snippet}"
+        shown = localize.rendition(item)
+        snippet = Truncator(" ".join(shown.text.split())).chars(SNIPPET_CHARS)
+        return f"{localize.localized(item.appearance.speaker, 'name').text}: {snippet}"
 
     def item_content(self, item):
-        """Return the quote and its translation as HTML, each marked with its language."""
+        """Return the quote as the reader reads it, then the other versions, as HTML.
+
+        Each text is marked with its language: the original, then its English translation
+        (Traditional Chinese feeds); the converted quote, a note, the original and the
+        translation (Simplified); the translation, a note naming its translator, then the
+        original as spoken (English).
+        """
+        shown = localize.rendition(item)
         html = format_html(
-            '<blockquote lang="{}">{}</blockquote>', item.language, paragraphs(item.text)
+            '<blockquote lang="{}">{}</blockquote>', shown.lang, paragraphs(shown.text)
         )
-        if item.translation:
+        if shown.kind == localize.CONVERTED:
+            html += format_html("<p>{}</p>", _("Converted from Traditional Chinese"))
+            html += format_html('<div lang="{}">{}</div>', item.language, paragraphs(item.text))
+        elif shown.kind == localize.TRANSLATED:
+            note = _("Translated from %(language)s") % {"language": shown.translated_from}
+            html += format_html("<p>{}</p>", note)
+            if shown.provenance:
+                who = _("Translated by: %(who)s") % {"who": shown.provenance}
+                html += format_html("<p>{}</p>", who)
+            html += format_html('<div lang="{}">{}</div>', item.language, paragraphs(item.text))
+        if item.translation and shown.kind != localize.TRANSLATED:
             html += format_html(
                 '<div lang="{}">{}</div>', item.translation_language, paragraphs(item.translation)
             )
@@ -142,7 +168,7 @@ class PositionFeed(Feed):
     def item_description(self, item):
         # RSS has one field for the text: the content. Atom has a summary and a content.
         if self.feed_format == "atom":
-            return Truncator(" ".join(item.text.split())).chars(200)
+            return Truncator(" ".join(localize.rendition(item).text.split())).chars(200)
         return self.item_content(item)
 
     def item_extra_kwargs(self, item):
@@ -159,18 +185,16 @@ class PositionFeed(Feed):
 
     def item_author_name(self, item):
         speaker = item.appearance.speaker
-        return (
-            f"{speaker.name} ({speaker.name_en})"
-            if speaker.name_en != speaker.name
-            else speaker.name
-        )
+        name = localize.localized(speaker, "name").text
+        other = localize.alternative(speaker, "name").text
+        return f"{name} ({other})" if other else name
 
     def item_author_link(self, item):
         return absolute_url(item.appearance.speaker.get_absolute_url(), self.request)
 
     def item_categories(self, item):
-        return [theme.title for theme in item.listed_themes] + [
-            tag.name for tag in item.listed_tags
+        return [localize.localized(theme, "title").text for theme in item.listed_themes] + [
+            localize.localized(tag, "name").text for tag in item.listed_tags
         ]
 
     def item_pubdate(self, item):
@@ -188,7 +212,7 @@ class ForumFeed(PositionFeed):
         return super().positions(obj).filter(appearance__session__forum=obj)
 
     def title(self, obj):
-        return _("%(forum)s: new positions") % {"forum": obj.name}
+        return _("%(forum)s: new positions") % {"forum": localize.localized(obj, "name").text}
 
     def page_url(self, obj):
         return obj.get_absolute_url()
@@ -203,7 +227,7 @@ class ThemeFeed(PositionFeed):
         return super().positions(obj).filter(themes=obj)
 
     def title(self, obj):
-        return _("%(theme)s: new positions") % {"theme": obj.title}
+        return _("%(theme)s: new positions") % {"theme": localize.localized(obj, "title").text}
 
     def page_url(self, obj):
         return obj.get_absolute_url()
@@ -217,7 +241,8 @@ class SpeakerFeed(PositionFeed):
         return super().positions(obj).filter(appearance__speaker=obj)
 
     def title(self, obj):
-        return _("%(speaker)s: new positions") % {"speaker": obj.name}
+        name = localize.localized(obj, "name").text
+        return _("%(speaker)s: new positions") % {"speaker": name}
 
     def page_url(self, obj):
         return obj.get_absolute_url()
@@ -243,7 +268,16 @@ class SearchFeed(PositionFeed):
     def title(self, obj):
         query, result = obj
         described = [f"“{query}”"] if query else []
-        described += [f.label for f in result.active_filters]
+        # A filter's English label comes from its facet value, as on the search page.
+        labels_en = {
+            (name, value.value): value.label_en
+            for name, values in result.facets.items()
+            for value in values
+        }
+        described += [
+            localize.facet_label(f.label, labels_en.get((f.facet, f.value), ""), f.facet)[0].text
+            for f in result.active_filters
+        ]
         if not described:
             return super().title(obj)
         return _("Search %(what)s: new positions") % {"what": ", ".join(described)}

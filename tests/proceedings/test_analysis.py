@@ -292,9 +292,7 @@ def test_matrix_puts_each_pujiang_speaker_under_the_right_questions(client, puji
         "融合什么 What is integrated?",
         "如何融合 How to integrate?",
     ]
-    assert table["caption"] == (
-        "Positions of the speakers of 2025 浦江創新論壇, by guiding question"
-    )
+    assert table["caption"] == "2025 浦江創新論壇發言人的觀點（依核心議題）"
 
 
 def test_matrix_by_theme_puts_each_pujiang_speaker_under_the_right_themes(client, pujiang):
@@ -328,7 +326,7 @@ def test_matrix_cells_are_snippets_with_their_fidelity_and_permalink(client, puj
     )
     assert badge.groups() == ("verbatim", str(Position.Fidelity.VERBATIM.label))
     # 9 speakers × 3 questions = 27 cells, 15 of them empty, each said so in words.
-    assert html.count('<span class="visually-hidden">No positions</span>') == 15
+    assert html.count('<span class="visually-hidden">沒有觀點</span>') == 15
     assert html.count('scope="rowgroup"') == 7
 
 
@@ -379,8 +377,8 @@ def test_matrix_with_an_unknown_axis_says_so(client, pujiang, value):
     shown = value if len(value) <= 60 else value[:60] + "…"
     assertContains(
         response,
-        f"Unknown view “{shown.replace('<', '&lt;').replace('>', '&gt;')}”: "
-        "use by=question or by=theme.",
+        f"未知的檢視方式「{shown.replace('<', '&lt;').replace('>', '&gt;')}」："
+        "請使用 by=question 或 by=theme。",
         status_code=400,
     )
 
@@ -502,8 +500,7 @@ def test_compare_with_one_speaker_shows_the_form_with_a_prompt(client, pujiang):
     assert response.status_code == 200
     assertContains(
         response,
-        '<p class="compare-prompt" role="status">'
-        "Choose at least one more speaker to compare with 劉冬梅.</p>",
+        '<p class="compare-prompt" role="status">請再選擇至少一位發言人，與劉冬梅比較。</p>',
     )
     assertContains(
         response,
@@ -517,27 +514,27 @@ def test_compare_with_one_speaker_shows_the_form_with_a_prompt(client, pujiang):
     [
         (
             "?speaker=liu-dongmei&speaker=nobody",
-            "There is no published speaker “nobody” with positions.",
+            "找不到有已發布觀點的發言人「nobody」。",
         ),
         (
             "?speaker=liu-dongmei&speaker=jiang-jiaoyan",
-            "There is no published speaker “jiang-jiaoyan” with positions.",
+            "找不到有已發布觀點的發言人「jiang-jiaoyan」。",
         ),
         (
             "?speaker=liu-dongmei&speaker=liu-dongmei",
-            "“liu-dongmei” is chosen twice: choose each speaker once.",
+            "「liu-dongmei」選了兩次：每位發言人只能選一次。",
         ),
         (
             "?speaker=a&speaker=b&speaker=c&speaker=d&speaker=e",
-            "Compare at most 4 speakers at a time; you chose 5.",
+            "每次最多比較 4 位發言人；您選了 5 位。",
         ),
         (
             "?speaker=liu-dongmei&speaker=fan-jianping&forum=nowhere",
-            "There is no published forum “nowhere”.",
+            "沒有已發布的論壇「nowhere」。",
         ),
         (
             "?speaker=liu-dongmei&speaker=" + "%3Cscript%3E" + "x" * 100,
-            "There is no published speaker “&lt;script&gt;" + "x" * 52 + "…” with positions.",
+            "找不到有已發布觀點的發言人「&lt;script&gt;" + "x" * 52 + "…」。",
         ),
     ],
     ids=["unknown", "no-positions", "duplicate", "too-many", "unknown-forum", "garbage"],
@@ -557,7 +554,7 @@ def test_compare_draft_speaker_is_unknown(client, pujiang):
 
     assertContains(
         response,
-        "<li>There is no published speaker “fan-jianping” with positions.</li>",
+        "<li>找不到有已發布觀點的發言人「fan-jianping」。</li>",
         status_code=400,
     )
     assertNotContains(response, "蝴蝶模型", status_code=400)
@@ -571,9 +568,7 @@ def test_compare_within_a_forum_names_who_did_not_speak_there(client, pujiang):
 
     response = client.get(compare_url("liu-dongmei", "elsewhere", forum=FORUM))
 
-    assertContains(
-        response, "<li>他處 has no published positions in 2025 浦江創新論壇.</li>", status_code=400
-    )
+    assertContains(response, "<li>他處在2025 浦江創新論壇沒有已發布的觀點。</li>", status_code=400)
 
 
 def test_compare_leaves_out_draft_positions_and_themes(client, pujiang):
@@ -651,6 +646,12 @@ def expected_sectors(response, counts):
     return [(labels[value], *counts.get(value, (0, 0))) for value in Sector.values]
 
 
+# The tables' captions and labels on the default (Traditional Chinese) pages.
+BY_SECTOR = "各界別的觀點與發言人"
+BY_COUNTRY = "各國家或地區的觀點與發言人"
+TOTAL = "合計"
+UNKNOWN_COUNTRY = "國家或地區不詳"
+
 PUJIANG_SECTORS = {
     "government": (2, 1),
     "academia": (5, 1),
@@ -672,24 +673,22 @@ def test_forum_voice_balance_counts_per_sector_and_country(client, pujiang):
     countries = [(china, 22, 8), (brazil, 1, 1)]
     tables_ = balance_tables(response)
     assert tables_ == {
-        "Positions and speakers by sector": (sectors, ["Total", "23", "9"]),
-        "Positions and speakers by country": (countries, ["Total", "23", "9"]),
+        BY_SECTOR: (sectors, [TOTAL, "23", "9"]),
+        BY_COUNTRY: (countries, [TOTAL, "23", "9"]),
     }
     charts = svg_charts(response)
-    assert charts["Positions and speakers by sector"]["labels"] == [row[0] for row in sectors]
-    assert charts["Positions and speakers by sector"]["positions"] == 7
-    assert charts["Positions and speakers by sector"]["speakers"] == 7
-    assert charts["Positions and speakers by sector"]["values"] == [
-        [row[1], row[2]] for row in sectors
-    ]
-    assert charts["Positions and speakers by country"]["labels"] == [china, brazil]
-    assert charts["Positions and speakers by country"]["values"] == [[22, 8], [1, 1]]
+    assert charts[BY_SECTOR]["labels"] == [row[0] for row in sectors]
+    assert charts[BY_SECTOR]["positions"] == 7
+    assert charts[BY_SECTOR]["speakers"] == 7
+    assert charts[BY_SECTOR]["values"] == [[row[1], row[2]] for row in sectors]
+    assert charts[BY_COUNTRY]["labels"] == [china, brazil]
+    assert charts[BY_COUNTRY]["values"] == [[22, 8], [1, 1]]
     with translation.override(response["Content-Language"]):
         counts = [
             translation.ngettext(f"%(counter)s {noun}", f"%(counter)s {noun}s", n) % {"counter": n}
             for noun, n in [("position", 22), ("speaker", 8), ("position", 1), ("speaker", 1)]
         ]
-    assert charts["Positions and speakers by country"]["desc"] == (
+    assert charts[BY_COUNTRY]["desc"] == (
         f"{china}: {counts[0]}, {counts[1]}. {brazil}: {counts[2]}, {counts[3]}."
     )
 
@@ -704,15 +703,13 @@ def test_theme_voice_balance_counts_per_sector_and_country(client, pujiang):
     with translation.override(response["Content-Language"]):
         china = str(translation.gettext("China"))
     assert balance_tables(response) == {
-        "Positions and speakers by sector": (sectors, ["Total", "9", "4"]),
-        "Positions and speakers by country": ([(china, 9, 4)], ["Total", "9", "4"]),
+        BY_SECTOR: (sectors, [TOTAL, "9", "4"]),
+        BY_COUNTRY: ([(china, 9, 4)], [TOTAL, "9", "4"]),
     }
     charts = svg_charts(response)
-    assert charts["Positions and speakers by sector"]["positions"] == 7
-    assert charts["Positions and speakers by sector"]["values"] == [
-        [row[1], row[2]] for row in sectors
-    ]
-    assert charts["Positions and speakers by country"]["labels"] == [china]
+    assert charts[BY_SECTOR]["positions"] == 7
+    assert charts[BY_SECTOR]["values"] == [[row[1], row[2]] for row in sectors]
+    assert charts[BY_COUNTRY]["labels"] == [china]
 
 
 def test_voice_balance_leaves_out_drafts_and_counts_unknown_country(client, pujiang):
@@ -728,10 +725,10 @@ def test_voice_balance_leaves_out_drafts_and_counts_unknown_country(client, puji
         response, {**PUJIANG_SECTORS, "association": (2, 1), "foreign": (0, 0)}
     )
     assert balance_tables(response) == {
-        "Positions and speakers by sector": (sectors, ["Total", "21", "8"]),
-        "Positions and speakers by country": (
-            [(china, 18, 7), ("Unknown country", 3, 1)],
-            ["Total", "21", "8"],
+        BY_SECTOR: (sectors, [TOTAL, "21", "8"]),
+        BY_COUNTRY: (
+            [(china, 18, 7), (UNKNOWN_COUNTRY, 3, 1)],
+            [TOTAL, "21", "8"],
         ),
     }
 
@@ -863,4 +860,4 @@ def test_matrix_cell_shows_six_snippets_then_links_to_the_speaker(client, db):
     assert cell["links"] == [p.get_absolute_url() for p in positions[:6]] + [
         speaker.get_absolute_url()
     ]
-    assert cell["text"].endswith("and 2 more on their page")
+    assert cell["text"].endswith("另有 2 則，見其個人頁面")

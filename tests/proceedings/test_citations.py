@@ -291,6 +291,4 @@ def test_withdrawn_position_download_is_410(client, pujiang):
     response = client.get(reverse("proceedings:position-citation", args=[position.pk, "ris"]))
 
     assert response.status_code == 410
-    assert response.content.decode() == (
-        "This position was withdrawn by the editors and can no longer be cited."
-    )
+    assert response.content.decode() == "此觀點已由編輯撤回，無法再引用。"
