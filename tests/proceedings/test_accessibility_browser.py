@@ -13,11 +13,12 @@ Run with ``pytest -m browser``; skipped when /usr/bin/chromium or Playwright is 
 
 import json
 import os
-import time
-TIMES=[]
+import subprocess
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
+from django.utils.http import urlencode
 
 # Playwright's sync API runs an event loop in this thread; the live server's ORM calls are in
 # other threads, so Django's async-safety check does not apply to them.
@@ -89,7 +90,6 @@ def new_page(browser):
 
 def url(name, *args, language="zh-hant", query=""):
     """Return a public page's path in ``language``, with an optional query string."""
-    from django.urls import reverse
     from django.utils import translation
 
     with translation.override(language):
@@ -135,13 +135,23 @@ def page_types(language, *, liu, withdrawn):
     ]
 
 
-# (language, width, pages: None for all of them)
+# Pages that are another state of a page type above: checked in Traditional Chinese only.
+VARIANTS = {
+    "search-filtered",
+    "search-empty",
+    "search-form",
+    "matrix-themes",
+    "compare-form",
+    "compare-error",
+    "report-thanks",
+}
+# (language, width, the pages checked: None for every type)
 AXE_RUNS = [
     ("zh-hant", 1280, None),
     ("en", 1280, None),
-    ("zh-hans", 1280, {"home", "theme", "position", "search", "matrix", "forum-balance"}),
-    ("zh-hant", 390, {"home", "theme", "position", "search", "matrix", "compare", "not-found"}),
-    ("en", 390, {"position", "search-filtered", "theme-balance", "report-form"}),
+    ("zh-hans", 1280, {"home", "theme", "position", "search"}),
+    ("zh-hant", 390, {"home", "theme", "position", "search-filtered", "matrix"}),
+    ("en", 390, {"position", "compare", "theme-balance"}),
 ]
 
 
@@ -152,29 +162,266 @@ def test_every_page_type_passes_axe_wcag_aa(new_page, live_server, pujiang):
     liu = Position.objects.get(ref=LIU).pk
     withdrawn = Position.objects.get(ref=WITHDRAWN)
     transition(objects=[withdrawn], to=Status.WITHDRAWN)
-    found, visited = {}, 0
+    found, checked = {}, []
 
     for language, width, only in AXE_RUNS:
         page = new_page(width=width, axe=True)
         pages = page_types(language, liu=liu, withdrawn=withdrawn.pk)
-        if language == "zh-hant" and width == 1280:
-            pages.append(("api-docs", "/api/docs/"))
+        if (language, width) == ("zh-hant", 1280):
+            pages.append(("api-docs", reverse("api-docs")))
         for name, path in pages:
-            if only is not None and name not in only:
+            if (only is not None and name not in only) or (language != "zh-hant" and name in VARIANTS):
                 continue
-            t0=time.monotonic()
             page.goto(live_server.url + path)
             if name == "api-docs":  # Swagger UI renders the operations from script
                 page.locator(".opblock").first.wait_for()
-            t1=time.monotonic()
             violations = page.evaluate(RUN_AXE, WCAG_TAGS)
-            TIMES.append((name, language, width, round(t1-t0,2), round(time.monotonic()-t1,2)))
-            visited += 1
+            checked.append(name)
             if violations:
                 found[f"{name} {language} {width}px {path}"] = violations
 
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "axe-violations.json").write_text(json.dumps(found, ensure_ascii=False, indent=1))
-    (ARTIFACTS / 'times.json').write_text(json.dumps(TIMES))
     assert found == {}
-    assert visited == 30 + 30 + 6 + 7 + 4 + 1
+    # Every page type, in two languages at least.
+    assert {name for name in checked if checked.count(name) >= 2} == {
+        name for name, _ in page_types("en", liu=liu, withdrawn=liu)
+    } - VARIANTS
+    assert len(checked) == 31 + 23 + 4 + 5 + 3, checked
+
+
+FOCUSED = """() => {
+  const el = document.activeElement;
+  const style = getComputedStyle(el);
+  return {
+    index: Array.prototype.indexOf.call(document.querySelectorAll("*"), el),
+    tag: el.tagName.toLowerCase(),
+    id: el.id,
+    className: typeof el.className === "string" ? el.className : "",
+    href: el.getAttribute("href"),
+    text: (el.innerText || "").trim(),
+    focusVisible: el.matches(":focus-visible"),
+    outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2,
+  };
+}"""
+
+
+def in_language(language, text):
+    """Return ``text`` (a message id or lazy string) as the catalogue translates it."""
+    from django.utils import translation
+
+    with translation.override(language):
+        return translation.gettext(str(text)) if isinstance(text, str) else str(text)
+
+
+def focused(page):
+    return page.evaluate(FOCUSED)
+
+
+def tab(page, key="Tab"):
+    page.keyboard.press(key)
+    return focused(page)
+
+
+def test_keyboard_reaches_the_header_in_order_and_the_skip_link_moves_focus_to_main(
+    new_page, live_server, pujiang
+):
+    page = new_page()
+    theme = url("theme-detail", FORUM, THEME)
+    page.goto(live_server.url + theme)
+
+    skip = tab(page)
+    page.keyboard.press("Enter")
+    after_skip = focused(page)
+    first_in_main = tab(page)
+    page.goto(live_server.url + theme)
+    header = [tab(page) for _ in range(10)]
+
+    def switch(language):
+        next_url = url("theme-detail", FORUM, THEME, language=language)
+        return reverse("choose-language", args=[language]) + "?" + urlencode({"next": next_url})
+
+    assert (skip["className"], skip["text"], skip["href"]) == (
+        "skip-link",
+        in_language("zh-hant", "Skip to content"),
+        "#main",
+    )
+    assert page.url == live_server.url + theme
+    assert (after_skip["tag"], after_skip["id"]) == ("main", "main")
+    assert first_in_main["href"] == url("home")  # the breadcrumbs' first link
+    assert [(f["tag"], f["className"], f["href"] or f["id"]) for f in header] == [
+        ("a", "skip-link", "#main"),
+        ("a", "site-name", url("home")),
+        ("a", "", switch("zh-hant")),
+        ("a", "", switch("zh-hans")),
+        ("a", "", switch("en")),
+        ("a", "", url("home") + "#forums"),
+        ("a", "", url("speaker-list")),
+        ("a", "", url("institution-list")),
+        ("input", "search-box__input", "site-search-q"),
+        ("button", "search-box__button", ""),
+    ]
+    # Every stop shows where the focus is: a 2px outline at least, from :focus-visible.
+    assert [f["text"] or f["id"] for f in header if not (f["focusVisible"] and f["outline"])] == []
+    assert skip["outline"]
+
+
+def tab_through(page, *, until, limit=400):
+    """Tab from the top of the page to the element ``until`` matches; return the stops.
+
+    Fails when the focus comes back to an element it left (a trap, or a loop) first.
+    """
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    stops = []
+    for _ in range(limit):
+        stop = tab(page)
+        assert stop["index"] not in [s["index"] for s in stops], f"focus came back to {stop}"
+        stops.append(stop)
+        if page.evaluate(f"() => document.activeElement.matches({until!r})"):
+            return stops
+    raise AssertionError(f"{until} not reached in {limit} tab presses; last: {stops[-3:]}")
+
+
+def test_cite_copy_buttons_and_search_facets_do_not_trap_the_keyboard(
+    new_page, live_server, pujiang
+):
+    from proceedings.citations import FORMATS
+    from proceedings.models import Position
+
+    liu = Position.objects.get(ref=LIU)
+    page = new_page(permissions=["clipboard-read", "clipboard-write"])
+    page.goto(live_server.url + liu.get_absolute_url())
+
+    stops = tab_through(page, until=".site-footer__links li:last-child a")
+    copy_stops = [s for s in stops if s["className"] == "cite__copy"]
+    page.locator(".cite__copy").first.focus()
+    before_copy = tab(page, "Shift+Tab")
+    page.locator(".cite__copy").first.focus()
+    page.keyboard.press("Enter")
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    apa = page.locator("#cite-apa").inner_text()
+
+    page.goto(live_server.url + url("search", query="q=企業"))
+    facet_links = page.locator(".facet a:visible").count()
+    search_stops = tab_through(page, until=".site-footer__links li:last-child a")
+
+    assert [s["text"] for s in copy_stops] == [in_language("zh-hant", "Copy")] * len(FORMATS)
+    assert all(s["focusVisible"] and s["outline"] for s in copy_stops)
+    assert before_copy["index"] < copy_stops[0]["index"]
+    assert copied == apa
+    sync_api.expect(page.locator(".cite__copy")).to_have_count(0)  # the search page has none
+    assert facet_links > 10
+    assert len([s for s in search_stops if s["href"] and "q=" in s["href"]]) >= facet_links
+    assert [s for s in search_stops if not (s["focusVisible"] and s["outline"])] == []
+
+
+def print_pdf(page, name):
+    """Save the page as printed (PDF, and its first pages as PNG) in tests/artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = ARTIFACTS / f"print-{name}.pdf"
+    page.pdf(path=pdf, format="A4")
+    if Path("/usr/bin/pdftoppm").exists():
+        subprocess.run(  # noqa: S603 (a fixed program on our own file)
+            ["/usr/bin/pdftoppm", "-png", "-r", "60", "-l", "3", pdf, ARTIFACTS / f"print-{name}"],
+            check=True,
+        )
+
+
+HIDDEN_IN_PRINT = [
+    ".skip-link",
+    ".site-nav",
+    ".language-switcher",
+    ".site-header .search-box",
+    ".site-footer__links",
+    "button",
+    ".feed-link",
+    ".translation summary",
+]
+
+
+def test_theme_page_and_citation_print_without_navigation(new_page, live_server, pujiang):
+    from proceedings.models import Position
+
+    liu = Position.objects.get(ref=LIU)
+    page = new_page()
+    page.emulate_media(media="print")
+    page.goto(live_server.url + url("theme-detail", FORUM, THEME))
+    print_pdf(page, "theme")
+    theme_shown = {selector: page.locator(selector).first.is_visible() for selector in HIDDEN_IN_PRINT}
+    quote = page.get_by_text(LIU_QUOTE).first.is_visible()
+    permalink_after = page.evaluate(
+        """(href) => getComputedStyle(document.querySelector(`a[rel=bookmark][href="${href}"]`),
+                                      "::after").content""",
+        liu.get_absolute_url(),
+    )
+    colours = page.evaluate(
+        "() => [getComputedStyle(document.body).color, getComputedStyle(document.body).backgroundColor]"
+    )
+    quote_breaks = page.evaluate(
+        "() => getComputedStyle(document.querySelector('.position')).breakInside"
+    )
+
+    page.goto(live_server.url + liu.get_absolute_url())
+    print_pdf(page, "position")
+    position_shown = {
+        selector: page.locator(selector).first.is_visible() for selector in HIDDEN_IN_PRINT
+    }
+
+    assert theme_shown == dict.fromkeys(HIDDEN_IN_PRINT, False)
+    assert quote
+    assert permalink_after == f'" {live_server.url}{liu.get_absolute_url()}"'
+    assert colours == ["rgb(0, 0, 0)", "rgb(255, 255, 255)"]
+    assert quote_breaks == "avoid"
+    assert position_shown == dict.fromkeys(HIDDEN_IN_PRINT, False)
+    sync_api.expect(page.locator(".position-page__text").get_by_text(LIU_QUOTE)).to_be_visible()
+    sync_api.expect(page.locator(".translation__text")).to_be_visible()  # printed open
+    sync_api.expect(page.locator("#cite-apa")).to_be_visible()
+    sync_api.expect(page.locator("#cite-heading")).to_be_visible()
+
+
+def test_theme_and_position_pages_read_without_javascript(new_page, live_server, pujiang):
+    from proceedings.citations import FORMATS
+    from proceedings.models import Position
+
+    liu = Position.objects.get(ref=LIU)
+    permalink = live_server.url + liu.get_absolute_url()
+    translation_start = liu.translation.split("\n")[0][:40]
+    page = new_page(java_script_enabled=False)
+
+    page.goto(live_server.url + url("theme-detail", FORUM, THEME))
+    sync_api.expect(page.get_by_text(LIU_QUOTE).first).to_be_visible()
+    page.locator(f"#position-{liu.pk} .translation summary").click()  # <details>, no script
+    sync_api.expect(page.get_by_text(translation_start).first).to_be_visible()
+
+    page.goto(permalink)
+    sync_api.expect(page.locator(".position-page__text").get_by_text(LIU_QUOTE)).to_be_visible()
+    page.locator(".translation summary").click()
+    sync_api.expect(page.get_by_text(translation_start).first).to_be_visible()
+    for slug in FORMATS:
+        sync_api.expect(page.locator(f"#cite-{slug}")).to_contain_text(permalink)
+    sync_api.expect(page.locator(".cite__label")).to_have_text(
+        [in_language("zh-hant", f.label) for f in FORMATS.values()]
+    )
+    sync_api.expect(page.locator(".cite__copy")).to_have_count(0)
+
+
+def test_main_pages_fit_a_phone(new_page, live_server, pujiang):
+    from proceedings.models import Position
+
+    liu = Position.objects.get(ref=LIU)
+    page = new_page(width=390, device_scale_factor=2)
+    ARTIFACTS.mkdir(exist_ok=True)
+    overflows = {}
+
+    for name, path in [
+        ("home", url("home")),
+        ("theme", url("theme-detail", FORUM, THEME)),
+        ("position", liu.get_absolute_url()),
+        ("search", url("search", query="q=企業")),
+        ("matrix", url("forum-matrix", FORUM)),
+    ]:
+        page.goto(live_server.url + path)
+        page.screenshot(path=ARTIFACTS / f"phone-{name}.png", full_page=True)
+        overflows[name] = page.evaluate("document.documentElement.scrollWidth - innerWidth")
+
+    assert overflows == {"home": 0, "theme": 0, "position": 0, "search": 0, "matrix": 0}
