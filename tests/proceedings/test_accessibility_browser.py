@@ -187,11 +187,11 @@ def test_every_page_type_passes_axe_wcag_aa(new_page, live_server, pujiang):
     assert found == {}
     # Every page type in Traditional Chinese and English; some in Simplified and at 390px.
     every_type = {name for name, _ in page_types("en", liu=liu, withdrawn=liu)}
-    in_language = {
+    by_language = {
         language: {name for name, checked_in, _ in checked if checked_in == language}
         for language in ["zh-hant", "en"]
     }
-    assert in_language == {"zh-hant": every_type | {"api-docs"}, "en": every_type - VARIANTS}
+    assert by_language == {"zh-hant": every_type | {"api-docs"}, "en": every_type - VARIANTS}
     assert len(checked) == 31 + 23 + 4 + 5 + 3
 
 
