@@ -14,6 +14,7 @@ Run with ``pytest -m browser``; skipped when /usr/bin/chromium or Playwright is 
 import json
 import os
 import subprocess
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -162,7 +163,7 @@ def test_every_page_type_passes_axe_wcag_aa(new_page, live_server, pujiang):
     liu = Position.objects.get(ref=LIU).pk
     withdrawn = Position.objects.get(ref=WITHDRAWN)
     transition(objects=[withdrawn], to=Status.WITHDRAWN)
-    found, checked = {}, []
+    found, checked, statuses = {}, [], defaultdict(list)
 
     for language, width, only in AXE_RUNS:
         page = new_page(width=width, axe=True)
@@ -174,7 +175,8 @@ def test_every_page_type_passes_axe_wcag_aa(new_page, live_server, pujiang):
         for name, path in pages:
             if only is not None and name not in only:
                 continue
-            page.goto(live_server.url + path)
+            response = page.goto(live_server.url + path)
+            statuses[response.status].append(name)
             if name == "api-docs":  # Swagger UI renders the operations from script
                 page.locator(".opblock").first.wait_for()
             violations = page.evaluate(RUN_AXE, WCAG_TAGS)
@@ -182,11 +184,18 @@ def test_every_page_type_passes_axe_wcag_aa(new_page, live_server, pujiang):
             if violations:
                 found[f"{name} {language} {width}px {path}"] = violations
 
+    every_type = {name for name, _ in page_types("en", liu=liu, withdrawn=liu)}
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "axe-violations.json").write_text(json.dumps(found, ensure_ascii=False, indent=1))
     assert found == {}
+    # Error pages answer with their status; every other page is the page itself.
+    assert {status: set(names) for status, names in statuses.items()} == {
+        200: every_type - {"not-found", "withdrawn", "compare-error"} | {"api-docs"},
+        400: {"compare-error"},
+        404: {"not-found"},
+        410: {"withdrawn"},
+    }
     # Every page type in Traditional Chinese and English; some in Simplified and at 390px.
-    every_type = {name for name, _ in page_types("en", liu=liu, withdrawn=liu)}
     by_language = {
         language: {name for name, checked_in, _ in checked if checked_in == language}
         for language in ["zh-hant", "en"]
