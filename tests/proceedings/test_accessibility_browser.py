@@ -47,11 +47,19 @@ RUN_AXE = """async (tags) => {
     runOnly: {type: "tag", values: tags},
     resultTypes: ["violations"],
   });
-  return result.violations.map((v) => ({
+  const violations = result.violations.map((v) => ({
     id: v.id,
     help: v.help,
     nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + ": " + n.failureSummary),
   }));
+  // axe 4.x no longer counts duplicate ids under WCAG (4.1.1 is obsolete in WCAG 2.2), but
+  // labels, aria-labelledby and skip links still need them unique.
+  const ids = Array.from(document.querySelectorAll("[id]"), (el) => el.id);
+  const duplicates = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (duplicates.length) {
+    violations.push({id: "duplicate-id", help: "ids are unique", nodes: duplicates});
+  }
+  return violations;
 }"""
 
 
