@@ -405,6 +405,10 @@ def test_theme_page_and_citation_print_without_navigation(new_page, live_server,
     sync_api.expect(page.locator(".translation__text")).to_be_visible()  # printed open
     sync_api.expect(page.locator("#cite-apa")).to_be_visible()
     sync_api.expect(page.locator("#cite-heading")).to_be_visible()
+    # In English the quote is its translation; the original, as spoken, is printed beside it.
+    page.goto(live_server.url + url("position-detail", liu.pk, language="en"))
+    print_pdf(page, "position-en")
+    sync_api.expect(page.locator(".original__text").get_by_text(LIU_QUOTE)).to_be_visible()
 
 
 def test_theme_and_position_pages_read_without_javascript(new_page, live_server, pujiang):
