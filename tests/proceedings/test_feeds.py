@@ -7,9 +7,10 @@ import datetime
 import xml.etree.ElementTree as ET  # our own responses: no need for defusedxml
 
 import pytest
+from django.conf import settings
 from django.contrib.sites.models import Site
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from proceedings.models import Forum, Position, Question, Session, Status, Theme
 from proceedings.services import transition
@@ -310,28 +311,37 @@ def test_sitemap_lists_exactly_the_published_pages(client, pujiang, django_asser
     tags = {  # every tag of a published position; 即插即用's 共同實驗室 is on others too
         tag.slug for p in positions.prefetch_related("tags") for tag in p.tags.all()
     }
-    expected = (
-        {SITE + reverse(name) for name in ("proceedings:home", "proceedings:speaker-list")}
-        | {
-            SITE + reverse("proceedings:institution-list"),
-            SITE + reverse("proceedings:sector-list"),
-        }
-        | absolute(Forum.objects.all())
-        | absolute(Session.objects.all())
-        | absolute(Question.objects.all())
-        | absolute(themes)
-        | absolute(positions)
-        | absolute(Speaker.objects.all())
-        | absolute(Institution.objects.all())
-        | {
-            SITE + reverse("proceedings:sector-detail", args=[s])
-            for s in set(Institution.objects.values_list("sector", flat=True))
-        }
-        | {SITE + reverse("proceedings:tag-detail", args=[slug]) for slug in tags}
-        | {SITE + reverse("proceedings:source-detail", args=["pujiang-2025-science-policy-report"])}
-    )
+    # Each page once in each language (the sitemap's i18n sections, with alternates).
+    expected = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            expected |= (
+                {SITE + reverse(name) for name in ("proceedings:home", "proceedings:speaker-list")}
+                | {
+                    SITE + reverse("proceedings:institution-list"),
+                    SITE + reverse("proceedings:sector-list"),
+                }
+                | absolute(Forum.objects.all())
+                | absolute(Session.objects.all())
+                | absolute(Question.objects.all())
+                | absolute(themes)
+                | absolute(positions)
+                | absolute(Speaker.objects.all())
+                | absolute(Institution.objects.all())
+                | {
+                    SITE + reverse("proceedings:sector-detail", args=[s])
+                    for s in set(Institution.objects.values_list("sector", flat=True))
+                }
+                | {SITE + reverse("proceedings:tag-detail", args=[slug]) for slug in tags}
+                | {
+                    SITE
+                    + reverse(
+                        "proceedings:source-detail", args=["pujiang-2025-science-policy-report"]
+                    )
+                }
+            )
     assert set(urls) == expected
-    assert count == len(expected)  # each page once
+    assert count == len(expected)  # each page once per language
     assert (len(positions), len(themes)) == (21, 8)
     assert SITE + withdrawn.get_absolute_url() not in urls
     assert SITE + draft_theme.get_absolute_url() not in urls
@@ -349,15 +359,19 @@ def test_sitemap_of_an_empty_site_lists_the_list_pages(client):
 
     urls, count = sitemap_urls(client)
 
-    assert sorted(urls) == sorted(
-        SITE + reverse(name)
-        for name in (
-            "proceedings:home",
-            "proceedings:speaker-list",
-            "proceedings:institution-list",
-            "proceedings:sector-list",
-        )
-    )
+    expected = []
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            expected += [
+                SITE + reverse(name)
+                for name in (
+                    "proceedings:home",
+                    "proceedings:speaker-list",
+                    "proceedings:institution-list",
+                    "proceedings:sector-list",
+                )
+            ]
+    assert sorted(urls) == sorted(expected)
 
 
 @pytest.mark.parametrize("item_count", [1, 3])
