@@ -33,8 +33,15 @@ def url(name, *args):
 
 
 def start_pages():
-    """Return where a visitor starts: the home page and the three lists (in zh-hant)."""
-    return [url("home"), url("speaker-list"), url("institution-list"), url("sector-list")]
+    """Return where a visitor starts: the home page, the three lists and the Data page (in
+    zh-hant), all linked from every page's header or footer."""
+    return [
+        url("home"),
+        url("speaker-list"),
+        url("institution-list"),
+        url("sector-list"),
+        url("data"),
+    ]
 
 
 def sector_pages():
