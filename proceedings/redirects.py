@@ -20,7 +20,7 @@ from django.contrib.redirects.middleware import RedirectFallbackMiddleware
 from django.contrib.redirects.models import Redirect
 from django.contrib.sites.models import Site
 from django.contrib.sites.shortcuts import get_current_site
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.urls import resolve
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -120,12 +120,18 @@ class LanguageRedirectFallbackMiddleware(RedirectFallbackMiddleware):
             candidates.append(request.get_full_path(force_append_slash=True))
         if language:
             candidates += [neutral_path(path) for path in candidates]
-        rows = {
-            row.old_path: row
-            for row in Redirect.objects.filter(
-                site=get_current_site(request), old_path__in=candidates
-            )
-        }
+        try:
+            rows = {
+                row.old_path: row
+                for row in Redirect.objects.filter(
+                    site=get_current_site(request), old_path__in=candidates
+                )
+            }
+        except OperationalError:
+            # The database is unreachable: no redirect row can be read, so answer as if there
+            # were none. A bare `/` then still gets LocaleMiddleware's redirect to its
+            # language (whose page may be in the cache) instead of the 503 page.
+            return response
         found = next((path for path in candidates if path in rows), None)
         if found is None:
             return response

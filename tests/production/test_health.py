@@ -127,6 +127,17 @@ def test_database_outage_answers_503_then_recovers(client):
     assert forum.name in after.content.decode()
 
 
+def test_bare_address_still_redirects_to_its_language_during_an_outage(client):
+    """`/` needs no database: its redirect to a language prefix (whose page the cache may hold)
+    is not turned into the 503 page by the redirects table's lookup on the way out."""
+    with database_refusing_connections():
+        home = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+        page = client.get("/en/")
+
+    assert (home.status_code, home["Location"]) == (302, "/en/")
+    assert_is_the_503_page(page)
+
+
 @override_settings(ROOT_URLCONF="tests.production.urls")
 def test_database_error_in_a_view_is_a_503_with_a_logged_error(client, caplog):
     response = client.get("/test/database-gone/", HTTP_X_REQUEST_ID="outage-test-1")
