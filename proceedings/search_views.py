@@ -20,6 +20,7 @@ from .search.facets import FACETS
 from .search.query import clean_text
 from .search.service import SORT_DATE, SORT_RELEVANCE, SORTS
 from .services import record_search
+from .views import page_navigation
 
 QUERY_PARAM = "q"
 
@@ -147,15 +148,6 @@ def search_page(request):
         FacetLink(value, state.with_value("speaker", value.value)) for value in result.who_says_most
     ]
 
-    page = result.page
-    page_links = []
-    if page.paginator.num_pages > 1:
-        for number in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1):
-            if number == page.paginator.ELLIPSIS:
-                page_links.append((None, None))
-            else:
-                page_links.append((number, state.url(page=number)))
-
     if query or result.filters:
         record_search(query=query, filters=result.filters, result_count=result.total)
 
@@ -178,11 +170,7 @@ def search_page(request):
             (SORT_DATE, state.url(sort=SORT_DATE), result.sort == SORT_DATE),
         ],
         "can_sort_by_relevance": bool(result.query.terms),
-        "page_obj": page,
-        "page_links": page_links,
-        "previous_url": state.url(page=page.previous_page_number())
-        if page.has_previous()
-        else None,
-        "next_url": state.url(page=page.next_page_number()) if page.has_next() else None,
+        "page_obj": result.page,
+        **page_navigation(result.page, lambda number: state.url(page=number)),
     }
     return TemplateResponse(request, "proceedings/search.html", context)

@@ -253,22 +253,23 @@ def group_by_forum_and_theme(positions):
     ]
 
 
-def page_navigation(page):
-    """Return the context of ``includes/_pagination.html`` for a page of a list page.
+def page_navigation(page, url_for=lambda number: f"?page={number}"):
+    """Return the context of ``includes/_pagination.html`` for ``page`` of a paginated list.
 
-    ``page_links`` is ``[(number, "?page=number")]``, ``(None, None)`` for a gap; empty when
-    there is one page.
+    ``url_for(number)`` is the link to a page (by default ``?page=number``; the search page
+    keeps its query and filters in it). ``page_links`` is ``[(number, url)]``, ``(None, None)``
+    for a gap; empty when there is one page.
     """
     if page.paginator.num_pages == 1:
         return {"page_links": []}
     elided = page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
     return {
         "page_links": [
-            (None, None) if number == page.paginator.ELLIPSIS else (number, f"?page={number}")
+            (None, None) if number == page.paginator.ELLIPSIS else (number, url_for(number))
             for number in elided
         ],
-        "previous_url": f"?page={page.previous_page_number()}" if page.has_previous() else None,
-        "next_url": f"?page={page.next_page_number()}" if page.has_next() else None,
+        "previous_url": url_for(page.previous_page_number()) if page.has_previous() else None,
+        "next_url": url_for(page.next_page_number()) if page.has_next() else None,
     }
 
 
