@@ -203,6 +203,7 @@ def quotation(position, request):
             "translationOfWork": {"@id": url},
         }
     published = position.published_at
+    session = appearance.session
     return _clean(
         {
             "@context": CONTEXT,
@@ -212,6 +213,10 @@ def quotation(position, request):
             "text": position.text,
             "inLanguage": position.language,
             "creator": person(appearance.speaker, appearance, request, context=False),
+            # When and where it was said: the session (its day, else the forum's days).
+            # datePublished below is when the portal published it.
+            "dateCreated": _iso(session.held_on),
+            "recordedAt": event_ref(session, request, _session_dates(session)),
             "isBasedOn": based_on,
             "workTranslation": translation,
             "datePublished": timezone.localtime(published).isoformat(timespec="seconds")

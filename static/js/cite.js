@@ -38,6 +38,13 @@
         }, 2000);
       });
     });
-    text.insertAdjacentElement("afterend", button);
+    // A folded record format (BibTeX, RIS, CSL-JSON) is copied without unfolding it: its
+    // button goes beside its download link, outside the fold.
+    var actions = text.closest(".cite__fold") && text.closest(".cite__body").querySelector(".cite__actions");
+    if (actions) {
+      actions.insertAdjacentElement("afterbegin", button);
+    } else {
+      text.insertAdjacentElement("afterend", button);
+    }
   });
 })();

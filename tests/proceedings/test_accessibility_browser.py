@@ -326,6 +326,15 @@ def test_cite_copy_buttons_and_search_facets_do_not_trap_the_keyboard(
     )
     copied = page.evaluate("() => navigator.clipboard.readText()")
     apa = page.locator("#cite-apa").inner_text()
+    # BibTeX, RIS and CSL-JSON are folded; their copy buttons sit outside the fold.
+    bibtex = page.locator("#cite-bibtex")
+    folded = not bibtex.is_visible()
+    page.locator(".cite__copy").nth(list(FORMATS).index("bibtex")).click()
+    copied_bibtex = page.evaluate("() => navigator.clipboard.readText()")
+    still_folded = not bibtex.is_visible()
+    page.get_by_text(in_language("zh-hant", "Show %(label)s") % {"label": "BibTeX"}).click()
+    unfolded = bibtex.is_visible()
+    bibtex_text = bibtex.text_content()
 
     page.goto(live_server.url + url("search", query="q=企業"))
     facet_links = page.locator(".facet a").evaluate_all("links => links.map(a => a.href)")
@@ -335,6 +344,9 @@ def test_cite_copy_buttons_and_search_facets_do_not_trap_the_keyboard(
     assert all(s["focusVisible"] and s["outline"] for s in copy_stops)
     assert before_copy == stops[stops.index(copy_stops[0]) - 1]  # and back out again
     assert copied == apa
+    assert (folded, still_folded, unfolded) == (True, True, True)
+    assert copied_bibtex == bibtex_text
+    assert copied_bibtex.startswith("@misc{liu-dongmei-")
     # Every facet value is a stop on the way through the page, and the way goes on after them.
     assert len(facet_links) > 10
     reached = {s["url"] for s in search_stops}
@@ -405,6 +417,12 @@ def test_theme_page_and_citation_print_without_navigation(new_page, live_server,
     sync_api.expect(page.locator(".translation__text")).to_be_visible()  # printed open
     sync_api.expect(page.locator("#cite-apa")).to_be_visible()
     sync_api.expect(page.locator("#cite-heading")).to_be_visible()
+    # Record formats print only when unfolded, and without their "Show" summary.
+    sync_api.expect(page.locator("#cite-bibtex-label")).to_be_hidden()
+    page.locator("#cite-bibtex").evaluate("pre => pre.closest('details').open = true")
+    sync_api.expect(page.locator("#cite-bibtex")).to_be_visible()
+    sync_api.expect(page.locator("#cite-bibtex-label")).to_be_visible()
+    sync_api.expect(page.locator(".cite__fold > summary").first).to_be_hidden()
     # In English the quote is its translation; the original, as spoken, is printed beside it.
     page.goto(live_server.url + url("position-detail", liu.pk, language="en"))
     print_pdf(page, "position-en")

@@ -289,6 +289,7 @@ PLACE = {"@type": "Place", "name": "上海", "alternateName": "Shanghai"}
 def test_position_json_ld_is_a_quotation_by_its_speaker_at_the_time(client, pujiang):
     position = Position.objects.get(ref=REF)
     url = absolute(position.get_absolute_url())
+    session_url = reverse("proceedings:session-detail", args=["pujiang-2025", "science-policy"])
 
     page, _response = head(client, position.get_absolute_url())
 
@@ -330,6 +331,15 @@ def test_position_json_ld_is_a_quotation_by_its_speaker_at_the_time(client, puji
                 )
                 + "#p17",
             },
+            # The report gives the forum's days, not the session's: no dateCreated.
+            "recordedAt": {
+                "@type": "Event",
+                "@id": absolute(session_url),
+                "name": "科技政策論壇",
+                "url": absolute(session_url),
+                "startDate": "2025-09-20",
+                "endDate": "2025-09-22",
+            },
             "workTranslation": {
                 "@type": "Quotation",
                 "text": "breaking through the limits of humankind itself",
@@ -353,6 +363,20 @@ def test_position_json_ld_is_a_quotation_by_its_speaker_at_the_time(client, puji
             ],
         }
     ]
+
+
+def test_quotation_of_a_session_with_its_own_day_is_dated_that_day(client, pujiang):
+    Session.objects.filter(forum=pujiang).update(held_on="2025-09-21")
+    position = Position.objects.get(ref=REF)
+
+    page, _response = head(client, position.get_absolute_url())
+
+    [quotation] = page.json_ld
+    assert quotation["dateCreated"] == "2025-09-21"
+    assert (quotation["recordedAt"]["startDate"], quotation["recordedAt"]["endDate"]) == (
+        "2025-09-21",
+        "2025-09-21",
+    )
 
 
 def test_forum_json_ld_is_an_event_with_its_sessions(client, pujiang):
