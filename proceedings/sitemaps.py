@@ -126,14 +126,16 @@ class TagSitemap(PortalSitemap):
 
 
 class ListSitemap(PortalSitemap):
-    """The home page and the lists of speakers, institutions and sectors."""
+    """The home page and the lists of forums, speakers, institutions, sectors and tags."""
 
     def items(self):
         return [
             "proceedings:home",
+            "proceedings:forum-list",
             "proceedings:speaker-list",
             "proceedings:institution-list",
             "proceedings:sector-list",
+            "proceedings:tag-list",
         ]
 
     def location(self, item):

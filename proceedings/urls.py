@@ -8,6 +8,7 @@ app_name = "proceedings"
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
+    path("forums/", views.ForumListView.as_view(), name="forum-list"),
     path("forums/<slug:slug>/", views.ForumDetailView.as_view(), name="forum-detail"),
     path("forums/<slug:slug>/matrix/", analysis_views.forum_matrix, name="forum-matrix"),
     path("forums/<slug:slug>/balance/", analysis_views.forum_balance, name="forum-balance"),
@@ -57,6 +58,7 @@ urlpatterns = [
     path("sectors/", views.SectorListView.as_view(), name="sector-list"),
     path("sectors/<slug:sector>/", views.SectorDetailView.as_view(), name="sector-detail"),
     # Tag slugs keep Chinese characters (TAGGIT_STRIP_UNICODE_WHEN_SLUGIFYING = False).
+    path("tags/", views.TagListView.as_view(), name="tag-list"),
     path("tags/<str:slug>/", views.TagDetailView.as_view(), name="tag-detail"),
     path("sources/<slug:slug>/", views.SourceDetailView.as_view(), name="source-detail"),
     # Atom and RSS feeds of new positions (proceedings/feeds.py).

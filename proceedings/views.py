@@ -19,7 +19,7 @@ from functools import cached_property
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, F, OuterRef, Prefetch
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -53,6 +53,10 @@ FEATURED_POSITIONS = 6
 FALLBACK_POSITIONS = 3
 RELATED_POSITIONS = 6
 THEME_PAGE_SIZE = 50
+# The home page shows the newest forums in full; the forum list (/forums/) pages through all.
+HOME_FORUMS = 5
+FORUM_PAGE_SIZE = 20
+TAG_PAGE_SIZE = 200
 
 # Readers' error reports: at most this many per client per window (seconds).
 REPORTS_PER_WINDOW = 5
@@ -302,14 +306,22 @@ def highlight_quotations(text, positions):
 # ---------------------------------------------------------------------------------------------
 
 
+def newest_first(forums):
+    """Return ``forums`` newest first: the home page's and the forum list's order."""
+    return forums.order_by(F("starts_on").desc(nulls_last=True), "-edition_year", "name", "pk")
+
+
 class HomeView(PublicMixin, TemplateView):
     template_name = "proceedings/home.html"
 
     def get_context_data(self, **kwargs):
         themes = Prefetch("themes", queryset=self.themes().select_related("forum"))
-        forums = self.visible(Forum.objects.all()).prefetch_related(
+        visible_forums = self.visible(Forum.objects.all())
+        # Every theme of every forum was 436 ms at 50 forums (bench/README.md): the newest
+        # HOME_FORUMS, then a link to the list of all of them.
+        forums = newest_first(visible_forums).prefetch_related(
             Prefetch("questions", queryset=Question.objects.prefetch_related(themes))
-        )
+        )[:HOME_FORUMS]
         positions = self.positions()
         featured = list(self.cards(positions.filter(featured=True))[:FEATURED_POSITIONS])
         if not featured:
@@ -324,10 +336,64 @@ class HomeView(PublicMixin, TemplateView):
             .count(),
             "institutions": self.visible(Institution.objects.all()).count(),
             "themes": self.themes().count(),
+            "forums": visible_forums.count(),
         }
         return super().get_context_data(
             forums=forums, featured_positions=featured, counts=counts, **kwargs
         )
+
+
+class PagedListMixin:
+    """A ListView's pages as a theme page's: lenient page numbers and ``page_navigation()``."""
+
+    def paginate_queryset(self, queryset, page_size):
+        # get_page(): a page number past the end or not a number is the last or first page
+        # (as on a theme page), where ListView would answer 404.
+        page = Paginator(queryset, page_size).get_page(self.request.GET.get("page"))
+        page.object_list = list(page.object_list)
+        return page.paginator, page, page.object_list, page.has_other_pages()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(page_navigation(context["page_obj"]))
+        return context
+
+
+class ForumListView(PagedListMixin, PublicMixin, ListView):
+    """Every forum, newest first, with its guiding questions and how much of it is public."""
+
+    model = Forum
+    paginate_by = FORUM_PAGE_SIZE
+
+    def get_queryset(self):
+        return newest_first(super().get_queryset()).prefetch_related("questions")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        forums = context["object_list"]
+        # Counts for this page's forums: two grouped queries, however many forums.
+        positions = (
+            self.positions()
+            .filter(appearance__session__forum__in=forums)
+            .order_by()
+            .values("appearance__session__forum")
+            .annotate(positions=Count("pk"), speakers=Count("appearance__speaker", distinct=True))
+        )
+        by_forum = {row.pop("appearance__session__forum"): row for row in positions}
+        themes = (
+            self.themes()
+            .filter(forum__in=forums)
+            .order_by()
+            .values("forum")
+            .annotate(n=Count("pk"))
+        )
+        theme_counts = {row["forum"]: row["n"] for row in themes}
+        for forum in forums:
+            counts = by_forum.get(forum.pk, {})
+            forum.position_count = counts.get("positions", 0)
+            forum.speaker_count = counts.get("speakers", 0)
+            forum.theme_count = theme_counts.get(forum.pk, 0)
+        return context
 
 
 class ForumDetailView(PublicMixin, DetailView):
@@ -521,6 +587,24 @@ class SourceDetailView(PublicMixin, DetailView):
             for number, text in enumerate(source.paragraphs, start=1)
         ]
         return super().get_context_data(paragraphs=paragraphs, **kwargs)
+
+
+class TagListView(PagedListMixin, PublicMixin, ListView):
+    """Every tag a visible position carries, the most used first."""
+
+    template_name = "proceedings/tag_list.html"
+    paginate_by = TAG_PAGE_SIZE
+
+    def get_queryset(self):
+        # Tag.objects with the number of visible positions carrying each: taggit's generic
+        # through table, counted per tag in one grouped query.
+        tagged = self.positions().filter(tags=OuterRef("pk")).order_by().values("tags")
+        counted = tagged.annotate(n=Count("pk")).values("n")
+        return (
+            Tag.objects.annotate(position_count=Subquery(counted))
+            .filter(position_count__gt=0)
+            .order_by("-position_count", "name", "pk")
+        )
 
 
 class TagDetailView(PublicMixin, TemplateView):

@@ -109,6 +109,7 @@ def page_types(language, *, liu, withdrawn):
     """Return (name, path) of every public page type in ``language``."""
     return [
         ("home", url("home", language=language)),
+        ("forum-list", url("forum-list", language=language)),
         ("forum", url("forum-detail", FORUM, language=language)),
         ("session", url("session-detail", FORUM, "science-policy", language=language)),
         ("question", url("question-detail", FORUM, "who-integrates", language=language)),
@@ -120,6 +121,7 @@ def page_types(language, *, liu, withdrawn):
         ("institution", url("institution-detail", "casted", language=language)),
         ("sector-list", url("sector-list", language=language)),
         ("sector", url("sector-detail", "research", language=language)),
+        ("tag-list", url("tag-list", language=language)),
         ("tag", url("tag-detail", "企業創新主體", language=language)),
         ("source", url("source-detail", "pujiang-2025-science-policy-report", language=language)),
         ("search", url("search", language=language, query="q=企業")),
@@ -159,7 +161,7 @@ AXE_RUNS = [
     ("zh-hant", 1280, None),
     ("en", 1280, None),
     ("zh-hans", 1280, {"home", "theme", "position", "search"}),
-    ("zh-hant", 390, {"home", "theme", "position", "search-filtered", "matrix"}),
+    ("zh-hant", 390, {"home", "theme", "position", "search-filtered", "matrix", "forum-list"}),
     ("en", 390, {"position", "compare", "theme-balance"}),
 ]
 
@@ -209,7 +211,7 @@ def test_every_page_type_passes_axe_wcag_aa(new_page, live_server, pujiang):
         for language in ["zh-hant", "en"]
     }
     assert by_language == {"zh-hant": every_type | {"api-docs"}, "en": every_type - VARIANTS}
-    assert len(checked) == 31 + 23 + 4 + 5 + 3
+    assert len(checked) == 33 + 25 + 4 + 6 + 3
 
 
 FOCUSED = """() => {
@@ -278,7 +280,7 @@ def test_keyboard_reaches_the_header_in_order_and_the_skip_link_moves_focus_to_m
         ("a", "", switch("zh-hant")),
         ("a", "", switch("zh-hans")),
         ("a", "", switch("en")),
-        ("a", "", url("home") + "#forums"),
+        ("a", "", url("forum-list")),
         ("a", "", url("speaker-list")),
         ("a", "", url("institution-list")),
         ("input", "search-box__input", "site-search-q"),

@@ -320,6 +320,8 @@ def test_sitemap_lists_exactly_the_published_pages(client, pujiang, django_asser
                 | {
                     SITE + reverse("proceedings:institution-list"),
                     SITE + reverse("proceedings:sector-list"),
+                    SITE + reverse("proceedings:forum-list"),
+                    SITE + reverse("proceedings:tag-list"),
                 }
                 | absolute(Forum.objects.all())
                 | absolute(Session.objects.all())
@@ -366,9 +368,11 @@ def test_sitemap_of_an_empty_site_lists_the_list_pages(client):
                 SITE + reverse(name)
                 for name in (
                     "proceedings:home",
+                    "proceedings:forum-list",
                     "proceedings:speaker-list",
                     "proceedings:institution-list",
                     "proceedings:sector-list",
+                    "proceedings:tag-list",
                 )
             ]
     assert sorted(urls) == sorted(expected)

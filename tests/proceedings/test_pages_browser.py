@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # (screenshot name, path, text that must be visible)
 PAGES = [
     ("home", "/", "誰來融合"),
+    ("forum-list", "/forums/", "誰來融合"),
     ("forum", "/forums/pujiang-2025/", "企業應真正成為融合創新的“第一主體”"),
     ("session", "/forums/pujiang-2025/sessions/science-policy/", LIU_QUOTE),
     ("question", "/forums/pujiang-2025/questions/who-integrates/", LIU_QUOTE),
@@ -41,6 +42,7 @@ PAGES = [
     ("institution", "/institutions/casted/", LIU_QUOTE),
     ("sector-list", "/sectors/", "研究機構"),
     ("sector", "/sectors/research/", LIU_QUOTE),
+    ("tag-list", "/tags/", "企業創新主體"),
     ("tag", f"/tags/{quote('企業創新主體')}/", LIU_QUOTE),
     ("source", "/sources/pujiang-2025-science-policy-report/", LIU_QUOTE),
     ("not-found", "/forums/no-such-forum/", "找不到頁面"),

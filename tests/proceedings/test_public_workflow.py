@@ -37,13 +37,15 @@ def url(name, *args):
 
 
 def start_pages():
-    """Return where a visitor starts: the home page, the three lists and the Data page (in
+    """Return where a visitor starts: the home page, the five lists and the Data page (in
     zh-hant), all linked from every page's header or footer."""
     return [
         url("home"),
+        url("forum-list"),
         url("speaker-list"),
         url("institution-list"),
         url("sector-list"),
+        url("tag-list"),
         url("data"),
     ]
 
@@ -167,15 +169,19 @@ def test_published_site_links_every_page_and_its_counts_agree(client, pujiang):
     assert len(pages_of(pages, f"forums/{FORUM}/themes/")) == 9
     assert len(pages_of(pages, "speakers/")) == 1 + 10
     assert len(pages_of(pages, "institutions/")) == 1 + 10
-    assert len(pages_of(pages, "tags/")) == 20
-    # + the matrix, the forum's and 9 themes' voice balance, the comparison form, the Data page
-    assert len(pages) == 89 + 12 + 1
+    assert len(pages_of(pages, "tags/")) == 1 + 20
+    # + the matrix, the forum's and 9 themes' voice balance, the comparison form, the Data page,
+    # the forum list
+    assert len(pages) == 89 + 12 + 1 + 2
     assert pages[url("home")].context["counts"] == {
         "positions": 23,
         "speakers": 9,
         "institutions": 10,
         "themes": 9,
+        "forums": 1,
     }
+    [listed] = pages[url("forum-list")].context["forum_list"]
+    assert (listed.position_count, listed.theme_count) == (23, 9)
     assert_counts_agree_with_lists(pages)
 
 
@@ -200,6 +206,7 @@ def test_hidden_position_is_absent_from_every_page_and_count(client, pujiang, st
         "speakers": 9,
         "institutions": 10,
         "themes": 9,
+        "forums": 1,
     }
     assert refs(after[url("theme-detail", FORUM, "full-factor-synergy")].context["positions"]) == [
         "fan-jianping-butterfly-model",
@@ -261,6 +268,7 @@ def test_hidden_theme_is_absent_from_every_page_and_count(client, pujiang, statu
         "speakers": 9,
         "institutions": 10,
         "themes": 8,
+        "forums": 1,
     }
     remaining = ["regional-ecosystems", "outlook", "task-strengthen-enterprises"]
     [home_question, *_] = after[url("home")].context["forums"][0].questions.all()
@@ -346,6 +354,7 @@ def test_hidden_speaker_and_their_positions_are_absent_everywhere(client, pujian
         "speakers": 8,
         "institutions": 9,
         "themes": 9,
+        "forums": 1,
     }
     speaker_groups = after[url("speaker-list")].context["speakers_by_sector"]
     assert [(value, slugs(people)) for value, _label, people in speaker_groups][3] == (
@@ -411,11 +420,14 @@ def test_hidden_forum_hides_everything_in_it(client, pujiang, status):
 
     assert set(after) == {*start_pages(), *sector_pages()}
     assert list(after[url("home")].context["forums"]) == []
+    assert list(after[url("forum-list")].context["forum_list"]) == []
+    assert list(after[url("tag-list")].context["tag_list"]) == []
     assert after[url("home")].context["counts"] == {
         "positions": 0,
         "speakers": 0,
         "institutions": 0,
         "themes": 0,
+        "forums": 0,
     }
     assert after[url("speaker-list")].context["object_list"].count() == 0
     assert list(after[url("institution-list")].context["institution_list"]) == []

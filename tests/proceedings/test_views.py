@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.template.loader import render_to_string
+from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import strip_tags
@@ -34,6 +35,7 @@ FORUM = "pujiang-2025"
 FIRST_FINDING = "enterprises-as-first-actor"
 LIU_ROLE = "中國科學技術發展戰略研究院黨委書記"
 LIU_QUOTE = "企業對市場需求變化具備敏銳洞察力"
+LIU_REF = "liu-dongmei-enterprise-market-insight"
 BUTTERFLY_QUOTE = "基于光明科學城的創新體系構建了“蝴蝶模型”"
 
 
@@ -78,6 +80,7 @@ def test_home_shows_the_forum_questions_counts_and_featured_positions(client, pu
         "speakers": 9,
         "institutions": 10,
         "themes": 9,
+        "forums": 1,
     }
     assert refs(response.context["featured_positions"]) == [
         "fan-jianping-butterfly-model",
@@ -486,7 +489,13 @@ def test_draft_forum_and_its_people_are_404_for_anonymous_visitors(client):
 
     assert [r.status_code for r in responses] == [404] * 7
     assert list(home.context["forums"]) == []
-    assert home.context["counts"] == {"positions": 0, "speakers": 0, "institutions": 0, "themes": 0}
+    assert home.context["counts"] == {
+        "positions": 0,
+        "speakers": 0,
+        "institutions": 0,
+        "themes": 0,
+        "forums": 0,
+    }
     assert list(client.get(url("speaker-list")).context["speakers"]) == []
 
 
@@ -608,9 +617,9 @@ def reader_language(request):
 
 
 def test_home_query_count_is_constant(client, corpus, reader_language, django_assert_num_queries):
-    # forums, their questions, the questions' themes; 4 counts (positions, speakers,
-    # institutions, themes); featured positions, their themes, their tags
-    with django_assert_num_queries(10):
+    # forums, their questions, the questions' themes; 5 counts (positions, speakers,
+    # institutions, themes, forums); featured positions, their themes, their tags
+    with django_assert_num_queries(11):
         response = client.get(url("home"))
 
     assert response.context["featured_positions"] == corpus.positions
@@ -811,3 +820,141 @@ def test_tag_page_query_count_is_constant(
         response = client.get(url("tag-detail", "共同標籤"))
 
     assert response.context["positions"] == corpus.positions
+
+
+# ---------------------------------------------------------------------------------------------
+# The forum list and the tag list
+# ---------------------------------------------------------------------------------------------
+
+
+def forum_names(response):
+    return [forum.name for forum in response.context["forum_list"]]
+
+
+def test_forum_list_shows_pujiang_with_its_counts_and_questions(client, pujiang):
+    response = client.get(url("forum-list"))
+
+    [forum] = response.context["forum_list"]
+    assert (forum.slug, forum.position_count, forum.speaker_count, forum.theme_count) == (
+        FORUM,
+        23,
+        9,
+        9,
+    )
+    assert [q.title for q in forum.questions.all()] == ["誰來融合", "融合什么", "如何融合"]
+    assertContains(response, "<h1>論壇</h1>", html=True)
+    assertContains(response, f'<a href="{url("forum-matrix", FORUM)}">誰說了什麼</a>', html=True)
+    assertContains(response, '<p class="meta">1 個論壇</p>', html=True)
+
+
+def test_forum_list_counts_only_what_the_public_sees(staff_client, pujiang):
+    unpublish(LIU_REF)
+    draft = make_forum(published=False, name="草稿論壇", starts_on="2026-05-01")
+
+    public = Client().get(url("forum-list"))
+    staff = staff_client.get(url("forum-list"))
+
+    assert forum_names(public) == ["2025 浦江創新論壇"]
+    assert public.context["forum_list"][0].position_count == 22
+    # Staff see the draft (newest first) under its status, and every position counted.
+    assert forum_names(staff) == ["草稿論壇", "2025 浦江創新論壇"]
+    assert staff.context["forum_list"][1].position_count == 23
+    assertContains(staff, f'href="{draft.get_absolute_url()}"')
+
+
+def test_forum_list_pages_newest_first_and_takes_any_page_number(client, db):
+    for n in range(25):
+        make_forum(name=f"論壇{n:02}", starts_on=f"2000-01-{n + 1:02}")
+
+    first = client.get(url("forum-list"))
+    second = client.get(url("forum-list") + "?page=2")
+    past_the_end = client.get(url("forum-list") + "?page=99999999999")
+    not_a_number = client.get(url("forum-list") + "?page=abc")
+
+    assert forum_names(first) == [f"論壇{n:02}" for n in range(24, 4, -1)]
+    assert forum_names(second) == [f"論壇{n:02}" for n in range(4, -1, -1)]
+    assert forum_names(past_the_end) == forum_names(second)
+    assert forum_names(not_a_number) == forum_names(first)
+    assertContains(first, '<a href="?page=2" rel="next">', html=False)
+
+
+def test_home_shows_the_newest_forums_and_links_to_all_of_them(client, pujiang):
+    alone = client.get(url("home"))
+    for n in range(5):
+        make_forum(name=f"新論壇{n}", starts_on=f"2026-0{n + 1}-01")
+
+    crowded = client.get(url("home"))
+
+    assert [f.name for f in alone.context["forums"]] == ["2025 浦江創新論壇"]
+    assertNotContains(alone, 'class="all-forums"')
+    assert [f.name for f in crowded.context["forums"]] == [f"新論壇{n}" for n in range(4, -1, -1)]
+    assertContains(
+        crowded,
+        f'<p class="all-forums"><a href="{url("forum-list")}">全部 6 個論壇</a></p>',
+        html=True,
+    )
+
+
+def test_forum_list_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
+    # count, forums, their questions; positions and speakers per forum, themes per forum
+    with django_assert_num_queries(5):
+        response = client.get(url("forum-list"))
+
+    assert [f.position_count for f in response.context["forum_list"]] == [len(corpus.positions)]
+
+
+def test_tag_list_shows_tags_by_use_with_their_counts(client, pujiang):
+    response = client.get(url("tag-list"))
+
+    tags = [(tag.name, tag.position_count) for tag in response.context["tag_list"]]
+    assert len(tags) == 20
+    assert tags[:3] == [("成果轉化", 6), ("未來產業", 4), ("共享實驗室", 3)]
+    assert sum(count for _name, count in tags) == sum(
+        len(p.tags.all()) for p in Position.objects.published()
+    )
+    assertContains(
+        response,
+        f'<a href="{url("tag-detail", "成果轉化")}">成果轉化</a>',
+        html=True,
+    )
+
+
+def test_tag_list_leaves_out_a_tag_only_drafts_carry(client, pujiang):
+    draft = make_position(
+        appearance=Position.objects.get(ref=LIU_REF).appearance,
+        tags=["只在草稿"],
+        published=False,
+    )
+
+    response = client.get(url("tag-list"))
+
+    assert "只在草稿" not in [tag.name for tag in response.context["tag_list"]]
+    assert draft.tags.get().name == "只在草稿"
+
+
+def test_tag_list_in_simplified_chinese_converts_the_names(client, pujiang):
+    with translation.override("zh-hans"):
+        response = client.get(url("tag-list"))
+        tag_url = url("tag-detail", "成果轉化")
+
+    assertContains(response, f'<a href="{tag_url}">成果转化</a>', html=True)
+
+
+def test_tag_list_query_count_is_constant(
+    client, corpus, reader_language, django_assert_num_queries
+):
+    # count, tags with their position counts
+    with django_assert_num_queries(2):
+        response = client.get(url("tag-list"))
+
+    assert {tag.name: tag.position_count for tag in response.context["tag_list"]}["共同標籤"] == (
+        len(corpus.positions)
+    )
+
+
+def test_header_forums_link_goes_to_the_forum_list(client, pujiang):
+    response = client.get(url("speaker-list"))
+
+    assertContains(response, f'<a href="{url("forum-list")}">論壇</a>', html=True)
