@@ -52,7 +52,10 @@ from .models import (
 FEATURED_POSITIONS = 6
 FALLBACK_POSITIONS = 3
 RELATED_POSITIONS = 6
-THEME_PAGE_SIZE = 50
+# Pages that list positions (theme, tag, institution, sector) show this many cards at a time:
+# a theme of 262 positions took 0.9 s to render whole in the load test (bench/README.md), and
+# at 100,000 positions a sector has some 14,000.
+POSITION_PAGE_SIZE = THEME_PAGE_SIZE = 50
 # The home page shows the newest forums in full; the forum list (/forums/) pages through all.
 HOME_FORUMS = 5
 FORUM_PAGE_SIZE = 20
@@ -188,6 +191,19 @@ class PublicMixin:
                 is_public=Exists(Position.objects.published().filter(pk=OuterRef("pk")))
             )
         return cards
+
+    def page_of_cards(self, positions):
+        """Return the context of one page of ``positions`` as cards.
+
+        ``positions`` (the page's cards, a list), ``page_obj`` and ``page_navigation()``'s
+        links. ``get_page()`` answers a page number past the end or not a number with the last
+        or first page.
+        """
+        page = Paginator(self.cards(positions), POSITION_PAGE_SIZE).get_page(
+            self.request.GET.get("page")
+        )
+        page.object_list = list(page.object_list)
+        return {"positions": page.object_list, "page_obj": page, **page_navigation(page)}
 
     def count_positions(self, prefix):
         """Return a ``Count`` of the visible positions at ``prefix`` (e.g. ``"positions"``)."""
@@ -488,18 +504,9 @@ class ThemeDetailView(ForumPartMixin, DetailView):
     def get_context_data(self, **kwargs):
         theme = self.object
         on_theme = self.positions().filter(themes=theme)
-        # A theme page grows with its forum's positions: it shows THEME_PAGE_SIZE cards at a
-        # time (262 cards took 0.9 s to render in the load test, bench/README.md). get_page()
-        # answers a page number past the end or not a number with the last or first page.
-        page = Paginator(self.cards(on_theme), THEME_PAGE_SIZE).get_page(
-            self.request.GET.get("page")
-        )
-        page.object_list = list(page.object_list)
         return super().get_context_data(
             parent=theme.parent if theme.parent_visible else None,
-            positions=page.object_list,
-            page_obj=page,
-            **page_navigation(page),
+            **self.page_of_cards(on_theme),
             theme_speakers=self.speakers_of(on_theme),
             **kwargs,
         )
@@ -612,11 +619,11 @@ class TagDetailView(PublicMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         tag = get_object_or_404(Tag, slug=kwargs.pop("slug"))
-        positions = list(self.cards(self.positions().filter(tags=tag)))
-        if not positions:
+        page = self.page_of_cards(self.positions().filter(tags=tag))
+        if not page["positions"]:
             # A tag that only positions the public cannot see carry is not public yet.
             raise Http404("No public position has this tag.")
-        return super().get_context_data(tag=tag, positions=positions, **kwargs)
+        return super().get_context_data(tag=tag, **page, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -722,7 +729,7 @@ class InstitutionDetailView(PublicMixin, DetailView):
         )
         return super().get_context_data(
             people=distinct_speakers(appearances),
-            positions=self.cards(self.positions().filter(appearance__institution=institution)),
+            **self.page_of_cards(self.positions().filter(appearance__institution=institution)),
             **kwargs,
         )
 
@@ -782,7 +789,7 @@ class SectorDetailView(PublicMixin, TemplateView):
             sector=sector,
             institutions=institutions,
             people=distinct_speakers(appearances),
-            positions=self.cards(positions),
+            **self.page_of_cards(positions),
             **kwargs,
         )
 

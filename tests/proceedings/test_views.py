@@ -710,6 +710,38 @@ def test_theme_page_shows_its_positions_fifty_at_a_time(client, db):
     assert '<a href="?page=1" rel="prev">' in second.content.decode()
 
 
+@pytest.mark.parametrize("page", ["tag", "institution", "sector"])
+def test_tag_institution_and_sector_pages_show_fifty_positions_at_a_time(client, db, page):
+    forum = make_forum()
+    session = make_session(forum=forum)
+    institution = make_institution(sector=Sector.ACADEMIA)
+    appearance = make_appearance(session=session, speaker=make_speaker(), institution=institution)
+    positions = [
+        make_position(appearance=appearance, tags=["分頁"], text=f"第{n}條意見", order=n)
+        for n in range(55)
+    ]
+    page_url = {
+        "tag": url("tag-detail", "分頁"),
+        "institution": institution.get_absolute_url(),
+        "sector": url("sector-detail", Sector.ACADEMIA),
+    }[page]
+
+    first = client.get(page_url)
+    second = client.get(page_url, {"page": 2})
+    past_the_end = client.get(page_url, {"page": 10**12})
+
+    assert first.context["positions"] == positions[:50]
+    assert second.context["positions"] == positions[50:]
+    assert past_the_end.context["positions"] == positions[50:]
+    first_html = first.content.decode()
+    assert "第49條意見" in first_html
+    assert "第50條意見" not in first_html
+    assert '<a href="?page=2" rel="next">' in first_html
+    assert '<a href="?page=1" rel="prev">' in second.content.decode()
+    count = '<p class="meta">55 則觀點</p>' if page == "tag" else '<span class="count">55</span>'
+    assert count in first_html
+
+
 def test_position_page_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
@@ -780,8 +812,9 @@ def test_institution_page_query_count_is_constant(
     for n in range(len(corpus.positions) - 1):
         make_position(appearance=appearance, order=10 + n)
 
-    # institution, appearances (with speaker, session, forum), positions, themes, tags
-    with django_assert_num_queries(5):
+    # institution, appearances (with speaker, session, forum), count and page of positions,
+    # themes, tags
+    with django_assert_num_queries(6):
         response = client.get(institution.get_absolute_url())
 
     assert len(response.context["positions"]) == len(corpus.positions)
@@ -805,8 +838,9 @@ def test_sector_page_query_count_is_constant(
     for n in range(len(corpus.positions) - 1):
         make_position(appearance=appearance, order=10 + n)
 
-    # institutions with counts, appearances (with speaker, institution), positions, themes, tags
-    with django_assert_num_queries(5):
+    # institutions with counts, appearances (with speaker, institution), count and page of
+    # positions, themes, tags
+    with django_assert_num_queries(6):
         response = client.get(url("sector-detail", institution.sector))
 
     assert len(response.context["positions"]) == len(corpus.positions)
@@ -815,8 +849,8 @@ def test_sector_page_query_count_is_constant(
 def test_tag_page_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
-    # tag, positions, their themes, their tags
-    with django_assert_num_queries(4):
+    # tag, count and page of positions, their themes, their tags
+    with django_assert_num_queries(5):
         response = client.get(url("tag-detail", "共同標籤"))
 
     assert response.context["positions"] == corpus.positions
