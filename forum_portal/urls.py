@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from proceedings.api import docs as api_docs
 from proceedings.api import views as api_views
-from proceedings.sitemaps import sitemap
+from proceedings import sitemaps
 
 from . import health, languages, robots
 
@@ -19,7 +19,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     # At the site root in every language: crawlers look for them there.
-    path("sitemap.xml", sitemap, name="sitemap"),
+    path("sitemap.xml", sitemaps.index, name="sitemap"),
+    path("sitemap-<slug:section>.xml", sitemaps.section, name="sitemap-section"),
     path("robots.txt", robots.robots_txt, name="robots-txt"),
     # Browsers and crawlers ask for /favicon.ico whatever the page links: the SVG icon.
     path("favicon.ico", robots.favicon, name="favicon"),

@@ -1,5 +1,11 @@
 """
-The sitemap (``/sitemap.xml``): every public page, with the date its row last changed.
+The sitemap: every public page, with the date its row last changed.
+
+``/sitemap.xml`` is a sitemap index: it lists each section's pages
+(``/sitemap-<section>.xml``, then ``?p=2``…), each at most ``ITEMS_PER_PAGE`` rows, that is
+three times as many URLs (one per language). The protocol allows 50,000 URLs and 50 MB a file;
+with its alternates a URL entry is ~600 bytes, so a page of 15,000 URLs is ~9 MB. At 100,000
+positions the single file this was before held 300,000 URLs, which search engines reject.
 
 One section per kind of page, each from its model's ``.published()`` (sources, sectors and tags
 are public through what cites them, as on their pages). ``lastmod`` is the row's last history
@@ -19,7 +25,10 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.contrib import sitemaps
+from django.contrib.sitemaps.views import SitemapIndexItem
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Exists, OuterRef, Subquery
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from taggit.models import Tag
@@ -37,6 +46,28 @@ def last_changed(model):
     return Subquery(history.values("history_date")[:1])
 
 
+ITEMS_PER_PAGE = 5000
+
+
+class LanguagePaginator(Paginator):
+    """Pages of rows whose object lists are ``(row, language)`` pairs, as ``Sitemap._urls()``
+    expects with ``i18n`` on.
+
+    Django's own ``Sitemap.paginator`` builds every pair of every row before paging (a list of
+    3,000,000 at 1,000,000 positions, for each page); this pages the rows (a COUNT, then one
+    slice) and pairs only the page's.
+    """
+
+    def __init__(self, rows, per_page, languages):
+        super().__init__(rows, per_page)
+        self.languages = languages
+
+    def page(self, number):
+        page = super().page(number)
+        page.object_list = [(row, code) for row in page.object_list for code in self.languages]
+        return page
+
+
 class PortalSitemap(sitemaps.Sitemap):
     alternates = True
     x_default = True
@@ -44,6 +75,12 @@ class PortalSitemap(sitemaps.Sitemap):
     @property
     def i18n(self):
         return is_language_prefix_patterns_used(settings.ROOT_URLCONF)[0]
+
+    @property
+    def paginator(self):
+        if not self.i18n:
+            return Paginator(self.items(), ITEMS_PER_PAGE)
+        return LanguagePaginator(self.items(), ITEMS_PER_PAGE, self._languages())
 
     def lastmod(self, item):
         return getattr(item, "last_changed", None)
@@ -60,8 +97,8 @@ class HistorySitemap(PortalSitemap):
 
     def items(self):
         rows = self.queryset().select_related(*self.related)
-        # A list: the paginator would count a queryset, then slice it (two queries).
-        return list(rows.annotate(last_changed=last_changed(self.model)).order_by("pk"))
+        # A queryset: the paginator counts it, then takes one page's slice.
+        return rows.annotate(last_changed=last_changed(self.model)).order_by("pk")
 
 
 class ForumSitemap(HistorySitemap):
@@ -100,7 +137,7 @@ class SourceSitemap(HistorySitemap):
 
 class PositionSitemap(PortalSitemap):
     def items(self):
-        return list(Position.objects.published().order_by("pk"))
+        return Position.objects.published().only("pk", "updated_at").order_by("pk")
 
     def lastmod(self, item):
         return item.updated_at
@@ -119,7 +156,7 @@ class SectorSitemap(PortalSitemap):
 class TagSitemap(PortalSitemap):
     def items(self):
         tagged = Position.objects.published().filter(tags=OuterRef("pk"))
-        return list(Tag.objects.filter(Exists(tagged)).order_by("slug"))
+        return Tag.objects.filter(Exists(tagged)).order_by("slug")
 
     def location(self, item):
         return reverse("proceedings:tag-detail", args=[item.slug])
@@ -157,17 +194,43 @@ SITEMAPS = {
 }
 
 
-def sitemap(request):
-    """Return ``sitemap.xml``: every section, one query each (sectors: one, lists: none).
-
-    One file while the site is far below the protocol's 50,000 URLs; past that, Django's
-    ``sitemaps.views.index`` splits it by section.
-    """
+def _site(request):
+    """Return the ``site`` and ``protocol`` Sitemap.get_urls() takes, from DJANGO_SITE_URL."""
     site = SimpleNamespace(domain=site_domain(request))
-    protocol = site_origin(request).partition("://")[0]
-    urls = []
-    for section in SITEMAPS.values():
-        urls.extend(section().get_urls(site=site, protocol=protocol))
+    return site, site_origin(request).partition("://")[0]
+
+
+def index(request):
+    """Return ``/sitemap.xml``: every page of every section with a public page (a COUNT per
+    section, none for the lists and sectors)."""
+    site, protocol = _site(request)
+    entries = []
+    for name, section in SITEMAPS.items():
+        location = f"{protocol}://{site.domain}{reverse('sitemap-section', args=[name])}"
+        paginator = section().paginator
+        if not paginator.count:
+            continue  # nothing public of this kind yet
+        for page in paginator.page_range:
+            entries.append(SitemapIndexItem(location if page == 1 else f"{location}?p={page}"))
+    return TemplateResponse(
+        request,
+        "sitemap_index.xml",
+        {"sitemaps": entries},
+        content_type="application/xml; charset=utf-8",
+    )
+
+
+def section(request, section):
+    """Return one page (``?p=``, from 1) of one section: a 404 past the end or not a number."""
+    if section not in SITEMAPS:
+        raise Http404("No such sitemap section.")
+    site, protocol = _site(request)
+    try:
+        urls = SITEMAPS[section]().get_urls(
+            page=request.GET.get("p", 1), site=site, protocol=protocol
+        )
+    except (EmptyPage, PageNotAnInteger) as error:
+        raise Http404(f"No page {request.GET.get('p')!r} of this sitemap section.") from error
     return TemplateResponse(
         request, "sitemap.xml", {"urlset": urls}, content_type="application/xml; charset=utf-8"
     )

@@ -277,15 +277,33 @@ def test_search_page_links_the_feed_of_its_search(client, pujiang):
 # ---------------------------------------------------------------------------------------------
 
 
-def sitemap_urls(client):
-    response = client.get(reverse("sitemap"))
+def get_xml(client, url):
+    response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/xml; charset=utf-8"
-    root = parse(response.content)
-    return {
-        url.find("s:loc", SITEMAP).text: getattr(url.find("s:lastmod", SITEMAP), "text", None)
-        for url in root.findall("s:url", SITEMAP)
-    }, len(root.findall("s:url", SITEMAP))
+    return parse(response.content)
+
+
+def sitemap_index(client):
+    """Return the addresses the sitemap index lists, without the site's origin."""
+    root = get_xml(client, reverse("sitemap"))
+    return [
+        entry.find("s:loc", SITEMAP).text.removeprefix(SITE)
+        for entry in root.findall("s:sitemap", SITEMAP)
+    ]
+
+
+def sitemap_urls(client):
+    """Return {URL: lastmod} of every section the index lists, and how many URLs in all."""
+    urls, count = {}, 0
+    for section in sitemap_index(client):
+        entries = get_xml(client, section).findall("s:url", SITEMAP)
+        urls |= {
+            url.find("s:loc", SITEMAP).text: getattr(url.find("s:lastmod", SITEMAP), "text", None)
+            for url in entries
+        }
+        count += len(entries)
+    return urls, count
 
 
 def local_day(moment):
@@ -300,8 +318,11 @@ def test_sitemap_lists_exactly_the_published_pages(client, pujiang, django_asser
     draft_theme = Theme.objects.get(slug="outlook")
     transition(objects=[draft_theme], to=Status.DRAFT)
 
-    with django_assert_num_queries(10):  # one per section but the lists'
-        urls, count = sitemap_urls(client)
+    with django_assert_num_queries(10):  # a count per section but the lists'
+        index = sitemap_index(client)
+    with django_assert_num_queries(2):  # count, page
+        get_xml(client, reverse("sitemap-section", args=["positions"]))
+    urls, count = sitemap_urls(client)
 
     def absolute(objects):
         return {SITE + obj.get_absolute_url() for obj in objects}
@@ -342,6 +363,22 @@ def test_sitemap_lists_exactly_the_published_pages(client, pujiang, django_asser
                     )
                 }
             )
+    assert index == [
+        reverse("sitemap-section", args=[section])
+        for section in [
+            "pages",
+            "forums",
+            "sessions",
+            "questions",
+            "themes",
+            "positions",
+            "speakers",
+            "institutions",
+            "sectors",
+            "tags",
+            "sources",
+        ]
+    ]
     assert set(urls) == expected
     assert count == len(expected)  # each page once per language
     assert (len(positions), len(themes)) == (21, 8)
@@ -355,12 +392,37 @@ def test_sitemap_lists_exactly_the_published_pages(client, pujiang, django_asser
     assert urls[SITE + reverse("proceedings:sector-detail", args=["academia"])] is None
 
 
+def test_sitemap_sections_come_in_pages(client, pujiang, monkeypatch):
+    monkeypatch.setattr("proceedings.sitemaps.ITEMS_PER_PAGE", 10)
+    section = reverse("sitemap-section", args=["positions"])
+    positions = list(Position.objects.order_by("pk"))
+
+    index = sitemap_index(client)
+    last = get_xml(client, f"{section}?p=3").findall("s:url", SITEMAP)
+
+    # 23 positions: pages of 10, 10 and 3, each position once per language.
+    assert [entry for entry in index if entry.startswith(section)] == [
+        section,
+        f"{section}?p=2",
+        f"{section}?p=3",
+    ]
+    with translation.override("zh-hant"):
+        expected = [SITE + p.get_absolute_url() for p in positions[20:]]
+    assert [url.find("s:loc", SITEMAP).text for url in last][::3] == expected
+    assert len(last) == 3 * 3
+    assert client.get(f"{section}?p=4").status_code == 404
+    assert client.get(f"{section}?p=two").status_code == 404
+    assert client.get(reverse("sitemap-section", args=["nothing"])).status_code == 404
+
+
 def test_sitemap_of_an_empty_site_lists_the_list_pages(client):
     draft_forum = make_forum(published=False)
     make_session(forum=draft_forum)
 
+    index = sitemap_index(client)
     urls, count = sitemap_urls(client)
 
+    assert index == [reverse("sitemap-section", args=["pages"])]
     expected = []
     for code, _name in settings.LANGUAGES:
         with translation.override(code):

@@ -37,7 +37,7 @@ def reuse_urls(position):
         reverse("proceedings:feed-latest", args=["atom"]),
         reverse("proceedings:feed-latest", args=["rss"]),
         reverse("proceedings:search-feed", args=["atom"]) + "?q=" + QUOTE,
-        reverse("sitemap"),
+        reverse("sitemap-section", args=["positions"]),
         reverse("proceedings:position-citation", args=[position.pk, "bib"]),
     ]
 
