@@ -5,9 +5,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from proceedings import sitemaps
 from proceedings.api import docs as api_docs
 from proceedings.api import views as api_views
-from proceedings import sitemaps
 
 from . import health, languages, robots
 
