@@ -96,7 +96,9 @@ class HistorySitemap(PortalSitemap):
         return self.model.objects.published()
 
     def items(self):
-        rows = self.queryset().select_related(*self.related)
+        rows = self.queryset()
+        if self.related:  # select_related() with no fields is deprecated (Django 6.1)
+            rows = rows.select_related(*self.related)
         # A queryset: the paginator counts it, then takes one page's slice.
         return rows.annotate(last_changed=last_changed(self.model)).order_by("pk")
 
