@@ -48,9 +48,25 @@ def largest_pages():
         .order_by("-n")
         .first()
     )
+    from proceedings.models import Forum, Question, Session, Speaker, Theme
+
+    forum = Forum.objects.order_by("-starts_on").first()
+    session = Session.objects.filter(forum=forum).first()
+    question = Question.objects.filter(forum=forum).first()
+    theme = Theme.objects.filter(forum=forum).annotate(n=Count("positions")).order_by("-n").first()
+    speaker = Speaker.objects.annotate(n=Count("appearances__positions")).order_by("-n").first()
     with translation.override("zh-hant"):
         return {
             "home": reverse("proceedings:home"),
+            "forum list": reverse("proceedings:forum-list"),
+            "tag list": reverse("proceedings:tag-list"),
+            "forum (newest)": forum.get_absolute_url(),
+            "session of that forum": session.get_absolute_url(),
+            "question of that forum": question.get_absolute_url(),
+            f"theme ({theme.n:,} positions)": theme.get_absolute_url(),
+            f"speaker ({speaker.n:,} positions)": speaker.get_absolute_url(),
+            "matrix of that forum": reverse("proceedings:forum-matrix", args=[forum.slug]),
+            "balance of that forum": reverse("proceedings:forum-balance", args=[forum.slug]),
             f"tag ({tag.n:,} positions)": reverse("proceedings:tag-detail", args=[tag.slug]),
             f"institution ({institution.n:,})": institution.get_absolute_url(),
             f"sector {sector['sector']} ({sector['n']:,})": reverse(

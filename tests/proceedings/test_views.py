@@ -979,13 +979,37 @@ def test_tag_list_in_simplified_chinese_converts_the_names(client, pujiang):
 def test_tag_list_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
-    # count, tags with their position counts
-    with django_assert_num_queries(2):
+    # tags with their position counts (a list: the page is a slice of it)
+    with django_assert_num_queries(1):
         response = client.get(url("tag-list"))
 
     assert {tag.name: tag.position_count for tag in response.context["tag_list"]}["共同標籤"] == (
         len(corpus.positions)
     )
+
+
+def test_question_page_shows_ten_positions_a_theme_and_links_to_the_rest(client, db):
+    forum = make_forum()
+    question = make_question(forum=forum)
+    busy, quiet = (make_theme(forum=forum, questions=[question], order=n) for n in range(2))
+    appearance = make_appearance(session=make_session(forum=forum), speaker=make_speaker())
+    on_busy = [
+        make_position(appearance=appearance, themes=[busy], text=f"第{n}條意見", order=n)
+        for n in range(12)
+    ]
+    on_quiet = [make_position(appearance=appearance, themes=[quiet], order=20)]
+
+    response = client.get(question.get_absolute_url())
+
+    themes = list(response.context["themes"])
+    assert [(t.cards, t.position_count) for t in themes] == [(on_busy[:10], 12), (on_quiet, 1)]
+    assertContains(
+        response,
+        f'<p class="more-link"><a href="{busy.get_absolute_url()}">此主題全部 12 則觀點</a></p>',
+        html=True,
+    )
+    assertContains(response, 'class="more-link"', count=1)
+    assertContains(response, '<span class="count">12</span>', html=True)
 
 
 def test_header_forums_link_goes_to_the_forum_list(client, pujiang):
