@@ -60,6 +60,8 @@ def largest_pages():
             "home": reverse("proceedings:home"),
             "forum list": reverse("proceedings:forum-list"),
             "tag list": reverse("proceedings:tag-list"),
+            "speaker list": reverse("proceedings:speaker-list"),
+            "institution list": reverse("proceedings:institution-list"),
             "forum (newest)": forum.get_absolute_url(),
             "session of that forum": session.get_absolute_url(),
             "question of that forum": question.get_absolute_url(),
