@@ -45,7 +45,6 @@ from .models import (
     Status,
     Theme,
     published_appearance_q,
-    published_position_q,
 )
 
 # The home page shows the positions editors featured (at most this many), else the first
