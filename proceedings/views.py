@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Subquery
@@ -631,11 +632,16 @@ class TagListView(PagedListMixin, PublicMixin, ListView):
         # aggregation for the count. (A count subquery per tag took 1.1 s at 100,000
         # positions, this 0.15 s; bench/README.md.)
         items = "taggit_taggeditem_items"
+        # The content type as a scalar subquery, not a join: joined, PostgreSQL estimated 3,830
+        # of 149,360 tagged items and checked each against the published positions in a nested
+        # loop (643 ms at 100,000 positions); compared with a value it sees the whole column.
+        position_type = ContentType.objects.filter(
+            app_label=Position._meta.app_label, model=Position._meta.model_name
+        ).values("pk")[:1]
         return list(
             Tag.objects.filter(
                 **{
-                    f"{items}__content_type__app_label": Position._meta.app_label,
-                    f"{items}__content_type__model": Position._meta.model_name,
+                    f"{items}__content_type": Subquery(position_type),
                     f"{items}__object_id__in": self.positions().values("pk"),
                 }
             )
