@@ -198,13 +198,9 @@ class PublicMixin:
         """Return the context of one page of ``positions`` as cards.
 
         ``positions`` (the page's cards, a list), ``page_obj`` and ``page_navigation()``'s
-        links. ``get_page()`` answers a page number past the end or not a number with the last
-        or first page.
+        links, the page chosen as ``lenient_page()`` does.
         """
-        page = Paginator(self.cards(positions), POSITION_PAGE_SIZE).get_page(
-            self.request.GET.get("page")
-        )
-        page.object_list = list(page.object_list)
+        page = lenient_page(self.cards(positions), POSITION_PAGE_SIZE, self.request)
         return {"positions": page.object_list, "page_obj": page, **page_navigation(page)}
 
     def count_positions(self, lookup):
@@ -286,6 +282,16 @@ def group_by_forum_and_theme(positions):
         }
         for group in forums.values()
     ]
+
+
+def lenient_page(items, per_page, request):
+    """Return the page of ``items`` that ``?page=`` asks for, its object list a list.
+
+    ``get_page()``: a page number past the end or not a number is the last or first page.
+    """
+    page = Paginator(items, per_page).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    return page
 
 
 def page_navigation(page, url_for=lambda number: f"?page={number}"):
@@ -378,10 +384,8 @@ class PagedListMixin:
     """A ListView's pages as a theme page's: lenient page numbers and ``page_navigation()``."""
 
     def paginate_queryset(self, queryset, page_size):
-        # get_page(): a page number past the end or not a number is the last or first page
-        # (as on a theme page), where ListView would answer 404.
-        page = Paginator(queryset, page_size).get_page(self.request.GET.get("page"))
-        page.object_list = list(page.object_list)
+        # Where ListView would answer 404 past the end or for a page that is not a number.
+        page = lenient_page(queryset, page_size, self.request)
         return page.paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
@@ -628,13 +632,12 @@ class TagListView(PagedListMixin, PublicMixin, ListView):
 
     def get_queryset(self):
         # Every tag with the number of visible positions carrying it, in one grouped join over
-        # taggit's generic through table, as a list: a page is then a slice, not a second
-        # aggregation for the count. (A count subquery per tag took 1.1 s at 100,000
-        # positions, this 0.15 s; bench/README.md.)
+        # taggit's generic through table (a count subquery per tag took 1.1 s at 100,000
+        # positions), as a list: a page is then a slice, not a second aggregation for the
+        # count. The content type is a scalar subquery, not a join: joined, PostgreSQL
+        # estimated 3,830 of 149,360 tagged items and checked each in a nested loop (559 ms;
+        # now ~170 ms on either database, bench/README.md).
         items = "taggit_taggeditem_items"
-        # The content type as a scalar subquery, not a join: joined, PostgreSQL estimated 3,830
-        # of 149,360 tagged items and checked each against the published positions in a nested
-        # loop (643 ms at 100,000 positions); compared with a value it sees the whole column.
         position_type = ContentType.objects.filter(
             app_label=Position._meta.app_label, model=Position._meta.model_name
         ).values("pk")[:1]

@@ -40,7 +40,8 @@
     });
     // A folded record format (BibTeX, RIS, CSL-JSON) is copied without unfolding it: its
     // button goes beside its download link, outside the fold.
-    var actions = text.closest(".cite__fold") && text.closest(".cite__body").querySelector(".cite__actions");
+    var fold = text.closest(".cite__fold");
+    var actions = fold && fold.parentNode.querySelector(".cite__actions");
     if (actions) {
       actions.insertAdjacentElement("afterbegin", button);
     } else {
