@@ -27,8 +27,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MANAGE := $(PY) manage.py
-# compilemessages walks every directory below the current one looking for locale/ folders.
-COMPILEMESSAGES := $(MANAGE) compilemessages --ignore=$(VENV) --ignore=staticfiles --ignore=media
+# compilemessages compiles every folder in settings.LOCALE_PATHS, which lists Django's own
+# catalogues inside .venv (for their precedence), so it runs without the project's settings: it
+# then walks the tree below this one, where --ignore keeps it out of .venv.
+COMPILEMESSAGES := env -u DJANGO_SETTINGS_MODULE $(VENV)/bin/django-admin compilemessages \
+	--ignore=$(VENV) --ignore=staticfiles --ignore=media
 # Settings that differ between environments are not passed on from the caller's shell, so an
 # exported production variable cannot change what `make test` or `make check` measure; targets
 # set what they need. DATABASE_URL, DATABASE_CONN_MAX_AGE, DJANGO_MEDIA_ROOT and DJANGO_LOG_LEVEL
@@ -36,7 +39,7 @@ COMPILEMESSAGES := $(MANAGE) compilemessages --ignore=$(VENV) --ignore=staticfil
 unexport DJANGO_DEBUG DJANGO_SECRET_KEY DJANGO_ALLOWED_HOSTS DJANGO_CSRF_TRUSTED_ORIGINS \
 	DJANGO_SECURE_SSL_REDIRECT DJANGO_HSTS_SECONDS
 # Development settings (DEBUG on, built-in development key) for these targets.
-run migrations-check check messages: export DJANGO_DEBUG := 1
+run migrations-check check messages superuser: export DJANGO_DEBUG := 1
 
 # A .venv whose interpreter no longer runs (deleted pyenv version, copied tree) is rebuilt even
 # when its stamp is newer than pyproject.toml.
@@ -45,7 +48,7 @@ ifneq ($(shell $(PY) -c 'import sys; print(sys.version_info >= (3, 12))' 2>/dev/
 endif
 
 .PHONY: help install run test lint fmt migrations-check check messages ci clean \
-	serve load fuzz fuzz-api test-replica
+	serve load fuzz fuzz-api test-replica superuser
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -76,6 +79,10 @@ run: install ## Migrate, load the bundled forums and serve on 127.0.0.1:8000 (DE
 	fi
 	$(MANAGE) load_bundled_data
 	$(MANAGE) runserver $(RUNSERVER_ADDR)
+
+superuser: install ## Create an admin account in the development database (asks for a password)
+	$(MANAGE) migrate --no-input
+	$(MANAGE) createsuperuser
 
 test: install ## Run pytest (PYTEST_ARGS=...; DATABASE_URL=postgres://... for PostgreSQL)
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
