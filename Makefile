@@ -5,7 +5,8 @@
 #
 # Variables: PYTHON=/path/to/python3 (>= 3.12) picks the interpreter for a new .venv (to switch
 # an existing one: make clean install PYTHON=...); PYTEST_ARGS="-k forum -x" is passed to pytest,
-# TEST_WORKERS=0 runs it in one process (default: one worker per core);
+# TEST_WORKERS=0 runs it in one process (default: one worker per core); TEST_MARKERS= (empty)
+# also runs the crawl and browser tests that `make test` leaves out;
 # RUNSERVER_ADDR=127.0.0.1:8000 is where `make run` and `make serve` listen; LOAD_ARGS and
 # FUZZ_ARGS are passed to bench/load.py, bench/fuzz.py and bench/fuzz_api.py
 # (e.g. LOAD_ARGS="--skip-load").
@@ -20,6 +21,9 @@ PYTEST_ARGS ?=
 # pytest-xdist workers: one per core (each has its own test database); TEST_WORKERS=0 runs in
 # one process.
 TEST_WORKERS ?= auto
+# Left out of `make test` to keep it to a few minutes: full-site crawls and Chromium runs.
+# CI runs everything (TEST_MARKERS= with nothing after the = selects every test).
+TEST_MARKERS ?= not crawl and not browser
 RUNSERVER_ADDR ?= 127.0.0.1:8000
 LANGUAGES := zh_Hant zh_Hans en
 
@@ -84,8 +88,8 @@ superuser: install ## Create an admin account in the development database (asks 
 	$(MANAGE) migrate --no-input
 	$(MANAGE) createsuperuser
 
-test: install ## Run pytest (PYTEST_ARGS=...; DATABASE_URL=postgres://... for PostgreSQL)
-	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+test: install ## Run pytest without crawls and browsers (TEST_MARKERS= runs all; DATABASE_URL=...)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(if $(TEST_MARKERS),-m "$(TEST_MARKERS)") $(PYTEST_ARGS)
 
 lint: install ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .

@@ -2,6 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "proceedings" / "data"
 PUJIANG_FILE = DATA_DIR / "pujiang-2025.json"
 
@@ -30,3 +32,25 @@ def default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Headless Chromium, for the tests marked `browser` (one launch a module)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium under Playwright's sync API; skips the test when either is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        # Playwright's sync API runs an event loop in this thread; the live server's ORM calls
+        # run in its own threads, so Django's async-safety check does not apply to them.
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()

@@ -12,7 +12,6 @@ Run with ``pytest -m browser``; skipped when /usr/bin/chromium or Playwright is 
 """
 
 import json
-import os
 import subprocess
 from collections import defaultdict
 from pathlib import Path
@@ -21,17 +20,11 @@ import pytest
 from django.urls import reverse
 from django.utils.http import urlencode
 
-# Playwright's sync API runs an event loop in this thread; the live server's ORM calls are in
-# other threads, so Django's async-safety check does not apply to them.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+from tests.browser import ARTIFACTS
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
 AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 FORUM = "pujiang-2025"
 THEME = "enterprises-as-first-actor"
@@ -61,17 +54,6 @@ RUN_AXE = """async (tags) => {
   }
   return violations;
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -195,7 +177,6 @@ def test_every_page_type_passes_axe_wcag_aa(new_page, live_server, pujiang):
                 found[f"{name} {language} {width}px {path}"] = violations
 
     every_type = {name for name, _ in page_types("en", liu=liu, withdrawn=liu)}
-    ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "axe-violations.json").write_text(json.dumps(found, ensure_ascii=False, indent=1))
     assert found == {}
     # Error pages answer with their status; every other page is the page itself.
@@ -358,7 +339,6 @@ def test_cite_copy_buttons_and_search_facets_do_not_trap_the_keyboard(
 
 def print_pdf(page, name):
     """Save the page as printed (PDF, and its first pages as PNG) in tests/artifacts/."""
-    ARTIFACTS.mkdir(exist_ok=True)
     pdf = ARTIFACTS / f"print-{name}.pdf"
     page.pdf(path=pdf, format="A4")
     if Path("/usr/bin/pdftoppm").exists():
@@ -462,7 +442,6 @@ def test_main_pages_fit_a_phone(new_page, live_server, pujiang):
 
     liu = Position.objects.get(ref=LIU)
     page = new_page(width=390, device_scale_factor=2)
-    ARTIFACTS.mkdir(exist_ok=True)
     overflows = {}
 
     for name, path in [

@@ -18,6 +18,7 @@ from proceedings.models import Position
 from proceedings.services import dumps, export_forum
 from proceedings.tabular import COLUMNS
 from speakers.models import Speaker
+from tests.browser import ARTIFACTS
 
 pytestmark = pytest.mark.django_db
 
@@ -603,40 +604,26 @@ def test_changing_the_example_leaves_it_valid(admin_client, pujiang):
 # In a browser (pytest -m browser; skipped without Chromium): screenshots in tests/artifacts/
 # ---------------------------------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
 
 @pytest.fixture
-def admin_page(live_server, superuser, pujiang, monkeypatch):
+def admin_page(browser, live_server, superuser, pujiang):
     """A Chromium page at desktop width, logged in to the admin as a superuser, in English."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the live server
-    # run in its own threads, so Django's async-safety check does not apply to them.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     client = Client()
     client.force_login(superuser)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, locale="en", base_url=live_server.url
-        )
-        context.add_cookies(
-            [
-                {
-                    "name": "sessionid",
-                    "value": client.cookies["sessionid"].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
-        yield context.new_page()
-        browser.close()
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en", base_url=live_server.url
+    )
+    context.add_cookies(
+        [
+            {
+                "name": "sessionid",
+                "value": client.cookies["sessionid"].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    yield context.new_page()
+    context.close()
 
 
 @pytest.mark.browser
@@ -654,7 +641,6 @@ def admin_page(live_server, superuser, pujiang, monkeypatch):
     ids=["preview", "problems"],
 )
 def test_import_pages_in_a_browser(admin_page, name, content, heading):
-    ARTIFACTS.mkdir(exist_ok=True)
     page = admin_page
     page.goto(reverse(IMPORT_URL))
 

@@ -6,22 +6,13 @@ and a screenshot lands in tests/artifacts/ to look at.
 Run with ``pytest -m browser``; skipped when /usr/bin/chromium or Playwright is missing.
 """
 
-import os
-from pathlib import Path
-
 import pytest
 from django.urls import reverse
 
-# Playwright's sync API runs an event loop in this thread; the live server's ORM calls are in
-# other threads, so Django's async-safety check does not apply to them.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+from tests.browser import ARTIFACTS
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 WIDTHS = [1280, 390]
 FORUM = "pujiang-2025"
 
@@ -40,24 +31,12 @@ PAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
 @pytest.mark.parametrize(
     ("name", "url_name", "args", "query", "text"), PAGES, ids=[page[0] for page in PAGES]
 )
 def test_analysis_page_fits_the_screen(
     browser, live_server, pujiang, name, url_name, args, query, text
 ):
-    ARTIFACTS.mkdir(exist_ok=True)
     url = live_server.url + reverse(f"proceedings:{url_name}", args=args) + query
 
     for width in WIDTHS:

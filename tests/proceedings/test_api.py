@@ -343,23 +343,26 @@ def test_unpublished_content_never_appears_in_any_endpoint(client, hidden):
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "model_name"),
     [
-        ("speaker-detail", {"slug": "hidden-person"}),
-        ("speaker-positions", {"slug": "hidden-person"}),
-        ("institution-detail", {"slug": "hidden-institute"}),
-        ("theme-detail", {"forum_slug": "pujiang-2025", "slug": "hidden-theme"}),
-        ("theme-positions", {"forum_slug": "pujiang-2025", "slug": "hidden-theme"}),
-        ("forum-detail", {"slug": "hidden-forum"}),
-        ("session-detail", {"forum_slug": "hidden-forum", "slug": "hidden-session"}),
+        (("speaker-detail", {"slug": "hidden-person"}), "Speaker"),
+        (("speaker-positions", {"slug": "hidden-person"}), "Speaker"),
+        (("institution-detail", {"slug": "hidden-institute"}), "Institution"),
+        (("theme-detail", {"forum_slug": "pujiang-2025", "slug": "hidden-theme"}), "Theme"),
+        (("theme-positions", {"forum_slug": "pujiang-2025", "slug": "hidden-theme"}), "Theme"),
+        (("forum-detail", {"slug": "hidden-forum"}), "Forum"),
+        (
+            ("session-detail", {"forum_slug": "hidden-forum", "slug": "hidden-session"}),
+            "Session",
+        ),
     ],
 )
-def test_unpublished_objects_are_not_found(client, hidden, url):
+def test_unpublished_objects_are_not_found(client, hidden, url, model_name):
     name, kwargs = url
 
     data = get_json(client, api(name, **kwargs), status=404)
 
-    assert data == {"detail": "No " + data["detail"].split(" ", 2)[1] + " matches the given query."}
+    assert data == {"detail": f"No {model_name} matches the given query."}
 
 
 def test_unpublished_positions_are_not_found(client, hidden):

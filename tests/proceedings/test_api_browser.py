@@ -4,45 +4,30 @@ The API's pages in headless Chromium under the site's Content-Security-Policy: S
 CSP violation or a script error. Run with ``pytest -m browser``; skipped without Chromium.
 """
 
-import os
-from pathlib import Path
-
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; the live server's ORM calls are in
-# other threads, so Django's async-safety check does not apply to them.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def page():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page()
-        page.problems = []
+def page(browser):
+    page = browser.new_page()
+    page.problems = []
 
-        def message(message):
-            text = message.text
-            violation = "Content Security Policy" in text
-            # A missing favicon (a 404) is not a problem of these pages.
-            error = message.type == "error" and "404" not in text
-            if violation or error:
-                page.problems.append(text)
+    def message(message):
+        text = message.text
+        violation = "Content Security Policy" in text
+        # A missing favicon (a 404) is not a problem of these pages.
+        error = message.type == "error" and "404" not in text
+        if violation or error:
+            page.problems.append(text)
 
-        page.on("console", message)
-        page.on("pageerror", lambda error: page.problems.append(str(error)))
-        yield page
-        browser.close()
+    page.on("console", message)
+    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    yield page
+    page.close()
 
 
 def test_swagger_ui_renders_every_operation_under_the_csp(page, live_server, pujiang):

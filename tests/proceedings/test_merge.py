@@ -1,7 +1,6 @@
 """Duplicate speakers and institutions: detection, the admin pages, and merging."""
 
 import io
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
@@ -20,6 +19,7 @@ from proceedings.merging import (
 )
 from proceedings.models import Appearance, Position
 from speakers.models import Institution, Sector, Speaker
+from tests.browser import ARTIFACTS
 from tests.factories import (
     make_appearance,
     make_institution,
@@ -322,48 +322,32 @@ def test_editors_see_duplicates_but_may_not_merge(client, django_user_model, wan
 # In a browser (pytest -m browser; skipped without Chromium): screenshots in tests/artifacts/
 # ---------------------------------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_duplicates_and_merge_pages_in_a_browser(
-    live_server, django_user_model, wang_zhan, duplicate, monkeypatch
+    browser, live_server, django_user_model, wang_zhan, duplicate
 ):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
     make_institution(name="上海市社会科学界联合会", name_en="SFSSA", sector=Sector.ASSOCIATION)
     client = Client()
     client.force_login(django_user_model.objects.create_superuser("admin", "a@example.org", "pw"))
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the live server
-    # run in its own threads, so Django's async-safety check does not apply to them.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    ARTIFACTS.mkdir(exist_ok=True)
-
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, locale="en", base_url=live_server.url
-        )
-        cookie = client.cookies["sessionid"].value
-        context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
-        page = context.new_page()
-        for model in ("speaker", "institution"):
-            page.goto(reverse(f"admin:speakers_{model}_duplicates"))
-            page.screenshot(path=ARTIFACTS / f"admin-{model}-duplicates-1280.png", full_page=True)
-            assert page.locator("table.fp-pairs tbody tr").count() == 1
-        page.goto(reverse("admin:speakers_speaker_duplicates"))
-        page.get_by_role("link", name="Keep this one").first.click()  # keep 王戰
-        page.screenshot(path=ARTIFACTS / "admin-speaker-merge-1280.png", full_page=True)
-        page.get_by_role("button", name="Yes, merge").click()
-        page.screenshot(path=ARTIFACTS / "admin-speaker-merged-1280.png", full_page=True)
-        message = page.locator(".messagelist .success").inner_text()
-        browser.close()
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en", base_url=live_server.url
+    )
+    cookie = client.cookies["sessionid"].value
+    context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
+    page = context.new_page()
+    for model in ("speaker", "institution"):
+        page.goto(reverse(f"admin:speakers_{model}_duplicates"))
+        page.screenshot(path=ARTIFACTS / f"admin-{model}-duplicates-1280.png", full_page=True)
+        assert page.locator("table.fp-pairs tbody tr").count() == 1
+    page.goto(reverse("admin:speakers_speaker_duplicates"))
+    page.get_by_role("link", name="Keep this one").first.click()  # keep 王戰
+    page.screenshot(path=ARTIFACTS / "admin-speaker-merge-1280.png", full_page=True)
+    page.get_by_role("button", name="Yes, merge").click()
+    page.screenshot(path=ARTIFACTS / "admin-speaker-merged-1280.png", full_page=True)
+    message = page.locator(".messagelist .success").inner_text()
+    context.close()
 
     assert message.startswith("Merged “王战 (Wang Zhan)” into “王戰 (Wang Zhan)”. Roles moved: 1;")
     assert not Speaker.objects.filter(pk=duplicate.pk).exists()

@@ -5,22 +5,14 @@ horizontal overflow, the Chinese text visible, a screenshot in tests/artifacts/ 
 Run with ``pytest -m browser``; skipped when /usr/bin/chromium or Playwright is missing.
 """
 
-import os
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; the live server's ORM calls are in
-# other threads, so Django's async-safety check does not apply to them.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+from tests.browser import ARTIFACTS
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 WIDTHS = [1280, 390]
 LIU_QUOTE = "企業對市場需求變化具備敏銳洞察力"
 
@@ -49,17 +41,6 @@ PAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
 @pytest.mark.parametrize(("name", "path", "text"), PAGES, ids=[page[0] for page in PAGES])
 def test_page_fits_the_screen_and_shows_its_chinese_text(
     browser, live_server, pujiang, name, path, text
@@ -67,7 +48,6 @@ def test_page_fits_the_screen_and_shows_its_chinese_text(
     from proceedings.models import Position
 
     liu = Position.objects.get(ref="liu-dongmei-enterprise-market-insight").pk
-    ARTIFACTS.mkdir(exist_ok=True)
 
     for width in WIDTHS:
         page = browser.new_page(viewport={"width": width, "height": 900}, locale="zh-TW")
@@ -130,7 +110,6 @@ def empty_cache():
 def test_report_form_opens_and_sends_without_javascript(browser, live_server, liu, width):
     from proceedings.models import CorrectionRequest
 
-    ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(
         java_script_enabled=False, viewport={"width": width, "height": 900}, locale="zh-TW"
     )

@@ -162,6 +162,7 @@ def staff_client(client, django_user_model):
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.crawl
 def test_published_site_links_every_page_and_its_counts_agree(client, pujiang):
     pages = crawl(client)
 
@@ -190,6 +191,7 @@ def test_published_site_links_every_page_and_its_counts_agree(client, pujiang):
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.crawl
 @pytest.mark.parametrize("status", [Status.WITHDRAWN])
 def test_hidden_position_is_absent_from_every_page_and_count(client, pujiang, status):
     before = crawl(client)
@@ -251,6 +253,7 @@ def test_hidden_position_permalink_is_404_or_410_once_withdrawn(client, pujiang,
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.crawl
 @pytest.mark.parametrize("status", [Status.REVIEW])
 def test_hidden_theme_is_absent_from_every_page_and_count(client, pujiang, status):
     before = crawl(client)
@@ -330,6 +333,7 @@ def test_hidden_child_theme_is_not_listed_under_its_parent(client, pujiang):
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.crawl
 @pytest.mark.parametrize("status", [Status.DRAFT])
 def test_hidden_speaker_and_their_positions_are_absent_everywhere(client, pujiang, status):
     before = crawl(client)
@@ -402,6 +406,7 @@ def test_hidden_speaker_and_their_positions_are_absent_everywhere(client, pujian
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.crawl
 @pytest.mark.parametrize("status", HIDDEN)
 def test_hidden_forum_hides_everything_in_it(client, pujiang, status):
     hide(pujiang, status)

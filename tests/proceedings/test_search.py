@@ -110,7 +110,7 @@ def test_simplified_query_finds_traditional_text(pujiang):
     result = search("转化")
 
     assert refs(result) == TRANSLATION_REFS
-    assert result.hits[0].snippet.count("<mark>轉化</mark>") >= 1 or result.hits[0].snippet
+    assert "<mark>轉化</mark>" in result.hits[0].snippet
 
 
 def test_simplified_longer_word_finds_traditional_text(pujiang):

@@ -695,11 +695,10 @@ def test_theme_page_shows_its_positions_fifty_at_a_time(client, db):
     past_the_end = client.get(page_url, {"page": 10**12})
     not_a_number = client.get(page_url, {"page": "二"})
 
-    assert THEME_PAGE_SIZE == 50
-    assert list(first.context["positions"]) == positions[:50]
-    assert list(second.context["positions"]) == positions[50:]
-    assert list(past_the_end.context["positions"]) == positions[50:]
-    assert list(not_a_number.context["positions"]) == positions[:50]
+    assert list(first.context["positions"]) == positions[:THEME_PAGE_SIZE]
+    assert list(second.context["positions"]) == positions[THEME_PAGE_SIZE:]
+    assert list(past_the_end.context["positions"]) == positions[THEME_PAGE_SIZE:]
+    assert list(not_a_number.context["positions"]) == positions[:THEME_PAGE_SIZE]
     # Every speaker of the theme, the one of page 2 too, in the order they first speak.
     assert [a.speaker for a in first.context["theme_speakers"]] == speakers
     first_html = first.content.decode()

@@ -7,37 +7,17 @@ exists). Every journey fails on a CSP violation or a JavaScript error in the con
 Run with ``pytest -m browser``; skipped when /usr/bin/chromium or Playwright is missing.
 """
 
-import os
-from pathlib import Path
-
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; the live server's ORM calls are in
-# other threads, so Django's async-safety check does not apply to them.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+from tests.browser import ARTIFACTS
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 LIU_QUOTE = "企業對市場需求變化具備敏銳洞察力"
 FORUM = "pujiang-2025"
 FIRST_THEME = "enterprises-as-first-actor"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 class Console:
@@ -122,7 +102,6 @@ def test_theme_page_phone_layout(new_page, live_server, pujiang):
     quote = page.get_by_text(LIU_QUOTE).first
     quote.scroll_into_view_if_needed()
     box = quote.bounding_box()
-    ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "production-theme-phone.png", full_page=True)
     sync_api.expect(quote).to_be_visible()
     assert overflow <= 0
@@ -276,7 +255,6 @@ def test_language_switcher_fits_on_a_phone_and_a_desktop(
     links = switcher.locator("a")
     current = switcher.locator('a[aria-current="true"]')
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"language-switcher-{language}-{width}.png")
     assert links.all_inner_texts() == ["繁體中文", "简体中文", "English"]
     assert current.get_attribute("lang") == {"zh-hant": "zh-Hant", "zh-hans": "zh-Hans"}.get(
