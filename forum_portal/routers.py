@@ -30,15 +30,6 @@ _pinned: ContextVar[bool] = ContextVar("reads_pinned_to_primary", default=False)
 _wrote: ContextVar[bool] = ContextVar("request_wrote", default=False)
 
 
-def pin_to_primary():
-    """Send the rest of this request's (or command's) reads to the primary."""
-    _pinned.set(True)
-
-
-def reads_pinned():
-    return _pinned.get()
-
-
 @contextmanager
 def request_routing(*, pinned):
     """Route the block as one request: its own pinning, nothing carried in or out."""

@@ -95,11 +95,6 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().translate(_translation_table())
 
 
-def normalise_char(char: str) -> str:
-    """Return the normal form of one character (possibly empty or longer), for highlighting."""
-    return normalise(char)
-
-
 _stemmer = snowballstemmer.stemmer("english")
 
 

@@ -5,7 +5,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from forum_portal import languages
-from speakers.models import Sector
 
 from .. import localize
 from ..models import Position
@@ -25,12 +24,6 @@ FIDELITY_NOTES = {
 def fidelity_note(position):
     """Return the one-line explanation of a position's fidelity."""
     return FIDELITY_NOTES.get(position.fidelity, "")
-
-
-@register.filter
-def sector_label(value):
-    """Return the translated label of a ``Sector`` value, or "" for none."""
-    return Sector(value).label if value in Sector.values else ""
 
 
 @register.filter
