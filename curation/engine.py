@@ -676,7 +676,8 @@ def _structure(result, paragraphs, headings):
         short = len(text) <= 20 and not text.endswith(tuple("。.！？!?，,；;"))
         numbered = THEME_NUMBER_RE.match(text)
         if (index in heading_set or short) and OUTLOOK_RE.search(text):
-            result.themes.append(ThemeGuess(title=text, paragraph=number, kind="outlook"))
+            title = text[numbered.end() :].strip() if numbered else text
+            result.themes.append(ThemeGuess(title=title, paragraph=number, kind="outlook"))
             outlook = len(result.themes) - 1
             continue
         if numbered and (index in heading_set or short or len(text) <= 60):
