@@ -11,7 +11,7 @@ from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -80,7 +80,8 @@ class ReportAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), _("Review"))
 
     def add_view(self, request, form_url="", extra_context=None):
-        return HttpResponseRedirect(reverse("admin:curation_report_new"))
+        # "Add" on the list is "New forum from a report".
+        return self.new_view(request)
 
     def get_urls(self):
         site = self.admin_site
