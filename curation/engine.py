@@ -55,7 +55,7 @@ ROLE_TERMS = [
     "董事", "總工程師", "工程師", "行長", "市長", "省長", "區長", "委員", "主編", "總編輯",
     "專家", "經濟學家", "科學家", "分析師", "大使", "參贊", "顧問", "總領事", "常委", "講師",
     "主管", "社長", "總幹事", "幹事", "主持人", "代表", "首席", "博士", "學者", "助理", "副教授",
-    "執行長", "醫師",
+    "執行長", "醫師", "研究生", "博士生", "博士後",
 ]  # fmt: skip
 ROLE_PREFIXES = [
     "常務", "執行", "首席", "聯合", "名譽", "榮譽", "高級", "資深", "特聘", "黨委", "黨組", "副",
@@ -67,7 +67,9 @@ ORG_SUFFIXES = [
     "創投", "資本", "基金", "實驗室", "園區", "政府", "組織", "聯盟", "科學城", "醫院", "學校",
     "Inc.", "Ltd", "Group",
 ]  # fmt: skip
-DEPARTMENT_SUFFIXES = ["研究室", "實驗室", "研究所", "研究部", "學院", "中心", "系", "處", "科室"]
+DEPARTMENT_SUFFIXES = [
+    "研究室", "實驗室", "研究所", "研究部", "研究局", "學院", "中心", "系", "處", "科室", "局", "司", "部",
+]  # fmt: skip
 CONNECTORS = [
     "同時", "此外", "另外", "其中", "對此", "會上", "論壇上", "隨後", "最後", "首先", "而", "並",
     "據", "由", "本文由", "作為", "來自",
@@ -82,6 +84,7 @@ NAME_FOLLOWERS = [
 NOT_NAMES = set(
     both_scripts([*ADVERBS, *CONNECTORS, "最後", "隨後", "接著", "先生", "女士", "表示"])
 )
+LOOKS = ("看來", "看来")  # 在某某看來，……
 SUMMARY_OPENERS = ["因此", "所以", "同時", "此外", "另外", "總之", "綜上", "由此", "可見", "對此"]
 GENERIC_ORG_WORDS = both_scripts(
     ["中國", "上海", "北京", "深圳", "國家", "科技", "創新", "研究", "大學", "科學", "技術",
@@ -91,6 +94,10 @@ QUESTION_CUES = _alt(["圍繞", "聚焦", "就"])
 QUESTION_NOUNS = _alt(["議題", "問題", "主題", "話題"])
 
 VERB_RE = _alt(SPEECH_VERBS)
+# 圍繞“誰來融合、融合什么、如何融合”等核心議題 / 围绕“A、B、C”三个问题
+QUESTIONS_RE = re.compile(
+    rf"(?:{QUESTION_CUES})[“「\"]([^”」\"]+)[”」\"][^，,。；;“「]{{0,6}}?(?:{QUESTION_NOUNS})"
+)
 ROLE_RE = re.compile(
     rf"(?:(?:{_alt(ROLE_PREFIXES)})*(?:{_alt(ROLE_TERMS)}))"
     rf"(?:(?:(?:、|兼|和|及|暨|/){HAN}{{0,4}}?)?(?:(?:{_alt(ROLE_PREFIXES)})*(?:{_alt(ROLE_TERMS)})))*"
@@ -111,8 +118,9 @@ PRONOUN_VERB_RE = re.compile(
 )
 SUMMARY_OPENER_RE = re.compile(rf"^(?:{_alt(SUMMARY_OPENERS)})[，,]\s*")
 BYLINE_RE = re.compile(
-    rf"^(?:本文由|文\s*[/／|｜:：]|作者\s*[:：]|執筆\s*[:：]|执笔\s*[:：]|撰稿\s*[:：])"
-    rf"(?P<who>[^。]+?)(?:{_alt(['執筆', '撰寫', '撰稿', '整理'])})?(?:[。.]|$)"
+    rf"^[（(]?(?:本文由|文\s*[/／|｜:：]|作者\s*[:：]|作者(?:系|為|为|是)|執筆\s*[:：]|执笔\s*[:：]|"
+    rf"撰稿\s*[:：])"
+    rf"(?P<who>[^。）)]+?)(?:{_alt(['執筆', '撰寫', '撰稿', '整理'])})?(?:[。.）)]|$)"
 )
 QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", '"': '"', "‘": "’"}
 KEY_PHRASE_RE = re.compile(r"“([^“”]{1,24})”|「([^「」]{1,24})」|\"([^\"]{1,40})\"")
@@ -339,7 +347,7 @@ def _intro_at(sentence_text, offset_role):
         default=-1,
     )
     before = sentence_text[clause_start + 1 : offset_role.start()]
-    if before.endswith(("的", "位", "名", "些")):
+    if before.endswith(("的", "位", "名", "些", "與會", "与会")):
         return None  # "來自……的專家": a description, not an institution
     institution, dept = _split_institution(before)
     role = dept + offset_role.group(0)
@@ -464,7 +472,7 @@ def _known_mention(builder, sentence_text):
             if before and not re.search(r"(?:[，,。；;：:]|在|據|据|同時|同时)$", before):
                 continue
             after = ADVERB_RE.match(sentence_text, m.end()).end()
-            if SPEECH_RE.match(sentence_text, after) or sentence_text.startswith("看來", after):
+            if SPEECH_RE.match(sentence_text, after) or sentence_text.startswith(LOOKS, after):
                 return name, m.end()
     return None
 
@@ -535,7 +543,7 @@ def _chinese_paragraph(builder, number, text, *, heading):
         if known:
             current = builder.known[known[0]]
             begin, _had = _after_speech(sentence_text, known[1], len(sentence_text))
-            if sentence_text.startswith("看來", begin):
+            if sentence_text.startswith(LOOKS, begin):
                 begin += 2
             builder.speech_span(current, number, text, s + begin, e, 0.75, "named again")
             continue
@@ -692,10 +700,7 @@ def _structure(result, paragraphs, headings):
                         title=m.group(2).strip(), paragraph=number, kind="task", parent=outlook
                     )
                 )
-        for m in re.finditer(
-            rf"(?:{QUESTION_CUES})[“「\"]([^”」\"]+)[”」\"]等?(?:核心|主要)?(?:{QUESTION_NOUNS})",
-            text,
-        ):
+        for m in QUESTIONS_RE.finditer(text):
             items = [q.strip() for q in re.split(r"[、，,]", m.group(1)) if q.strip()]
             result.questions += [q for q in items if q not in result.questions]
         m = re.search(r"(?:questions?|issues?)[^.:]*:\s*([^.]+\?)", text)
