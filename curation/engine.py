@@ -150,6 +150,13 @@ EN_KNOWN_RE_TEMPLATE = r"(?:{names})\s(?:also\s|further\s|then\s)?(?:{verbs})\b(
 EN_PRONOUN_RE = re.compile(
     rf"^(?:She|He|They)\s(?:also\s|further\s|then\s)?(?:{EN_VERBS})\b(?:\sthat)?[,:]?\s*"
 )
+EN_ACCORDING_RE = re.compile(
+    rf"^According to (?P<name>{EN_NAME}),\s(?P<role>[^,;“”\"]{{3,140}}?),\s*"
+)
+EN_SAID_NAME_RE = re.compile(
+    rf"^[“\"](?P<quote>[^”\"]+?)[,.!?]?[”\"],?\s(?:{EN_VERBS})\s(?P<name>{EN_NAME}),"
+    rf"\s(?P<role>[^,;“”\"]{{3,140}}?)\.?$"
+)
 EN_QUOTE_AFTER_RE = re.compile(
     rf"^[“\"](?P<quote>.+?)[,.]?[”\"],?\s(?P<who>.+?)\s(?:{EN_VERBS})\.?$"
 )
@@ -259,7 +266,7 @@ def sentences(text):
 
 
 def _abbrev(text, i):
-    word = text[max(0, i - 4) : i + 1].split(" ")[-1]
+    word = re.search(r"[A-Za-z.]*$", text[max(0, i - 5) : i + 1]).group(0)
     return word in {
         "Dr.",
         "Mr.",
@@ -610,7 +617,18 @@ def _english_paragraph(builder, number, text, *, heading):
         return
     for s, e in sentences(text):
         sentence_text = text[s:e]
-        intro_match = EN_INTRO_RE.search(sentence_text)
+        said = EN_SAID_NAME_RE.match(sentence_text)
+        if said:
+            # “…,” said Name, role at Institution.
+            intro = _english_intro(said)
+            current = builder.add_speaker(intro, number)
+            builder.add_span(
+                current, number, text, s + said.start("quote"), s + said.end("quote"),
+                "verbatim", 0.85, intro["confidence"], "quotation before the attribution",
+            )  # fmt: skip
+            pending = []
+            continue
+        intro_match = EN_INTRO_RE.search(sentence_text) or EN_ACCORDING_RE.match(sentence_text)
         quote_after = EN_QUOTE_AFTER_RE.match(sentence_text)
         if intro_match:
             intro = _english_intro(intro_match)
@@ -693,6 +711,11 @@ def _structure(result, paragraphs, headings):
             title = text[numbered.end() :].strip()
             if title:
                 result.themes.append(ThemeGuess(title=title, paragraph=number))
+            continue
+        if index in heading_set and index > 0:
+            # An unnumbered section heading (Markdown ##, a DOCX Heading style); the first
+            # paragraph is the report's own title.
+            result.themes.append(ThemeGuess(title=text, paragraph=number))
             continue
         if outlook is not None and index not in heading_set:
             for m in TASK_RE.finditer(text):
