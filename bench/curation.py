@@ -203,10 +203,103 @@ def timing(report, pages=30):
     return len(big.decode()), len(extracted.paragraphs), len(result.spans), elapsed
 
 
+def _pages_text(report, pages):
+    text = report.read_text()
+    copies = max(1, (pages * 1500) // len(text) + 1)
+    return "\n".join([text] * copies)
+
+
+def timing_formats(report, pages=30):
+    """Extraction alone of the same 30 pages as DOCX and as PDF (CJK text, reportlab)."""
+    import io
+
+    import docx
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    lines = [line for line in _pages_text(report, pages).splitlines() if line.strip()]
+    document = docx.Document()
+    for line in lines:
+        document.add_paragraph(line)
+    out = io.BytesIO()
+    document.save(out)
+    docx_bytes = out.getvalue()
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    out = io.BytesIO()
+    page = canvas.Canvas(out, pagesize=A4)
+    page.setFont("STSong-Light", 10)
+    y, count = 800, 1
+    for line in lines:
+        for start in range(0, len(line), 45):  # wrapped as on a printed page
+            page.drawString(40, y, line[start : start + 45])
+            y -= 14
+            if y < 40:
+                page.showPage()
+                page.setFont("STSong-Light", 10)
+                y, count = 800, count + 1
+        y -= 8
+    page.save()
+    pdf_bytes = out.getvalue()
+    figures = {}
+    for name, content in (("docx", docx_bytes), ("pdf", pdf_bytes)):
+        started = time.perf_counter()
+        extracted = extract(content, f"big.{name}")
+        propose(extracted.paragraphs, extracted.headings)
+        figures[name] = (len(extracted.paragraphs), time.perf_counter() - started)
+    return count, figures
+
+
+def timing_request(report, pages=30):
+    """The admin upload end to end (test database): POST, extraction, proposals, rows."""
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+    from django.urls import reverse
+
+    setup_test_environment()
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        from curation.models import Report
+
+        user = get_user_model().objects.create_superuser("bench", "b@example.org", "pw")
+        client = Client(HTTP_ACCEPT_LANGUAGE="en")
+        client.force_login(user)
+        content = _pages_text(report, pages).encode()
+        started = time.perf_counter()
+        response = client.post(
+            reverse("admin:curation_report_new"),
+            {
+                "forum_name": "Bench forum",
+                "forum_year": 2025,
+                "title": "Bench report",
+                "file": SimpleUploadedFile("big.txt", content),
+            },
+        )
+        upload = time.perf_counter() - started
+        assert response.status_code == 302, response.status_code
+        report_row = Report.objects.get()
+        started = time.perf_counter()
+        page = client.get(response["Location"])
+        review = time.perf_counter() - started
+        assert page.status_code == 200
+        return report_row.proposals.count(), upload, review, connection.vendor
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--pujiang", type=Path, default=PUJIANG_REPORT)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument(
+        "--skip-formats", action="store_true", help="only the text timing (no DOCX/PDF/admin)"
+    )
     args = parser.parse_args()
     cases = [pujiang_case(args.pujiang), *file_cases()]
     columns = [
@@ -225,6 +318,16 @@ def main():
     print(
         f"\n30-page report ({chars:,} characters, {paragraphs} paragraphs, {spans} proposals): "
         f"extract + propose {elapsed:.2f} s"
+    )
+    if args.skip_formats:
+        return
+    pages, figures = timing_formats(args.pujiang)
+    for name, (count, seconds) in figures.items():
+        print(f"the same as {name.upper()} ({pages} PDF pages), {count} paragraphs: {seconds:.2f} s")
+    proposals, upload, review, vendor = timing_request(args.pujiang)
+    print(
+        f"admin upload of the 30-page text ({vendor}): {upload:.2f} s to store {proposals} "
+        f"proposals; review page {review:.2f} s"
     )
 
 
