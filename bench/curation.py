@@ -282,12 +282,14 @@ def timing_request(report, pages=30):
             },
         )
         upload = time.perf_counter() - started
-        assert response.status_code == 302, response.status_code
+        if response.status_code != 302:
+            raise SystemExit(f"upload answered {response.status_code}, not a redirect")
         report_row = Report.objects.get()
         started = time.perf_counter()
         page = client.get(response["Location"])
         review = time.perf_counter() - started
-        assert page.status_code == 200
+        if page.status_code != 200:
+            raise SystemExit(f"review page answered {page.status_code}")
         return report_row.proposals.count(), upload, review, connection.vendor
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
@@ -323,7 +325,9 @@ def main():
         return
     pages, figures = timing_formats(args.pujiang)
     for name, (count, seconds) in figures.items():
-        print(f"the same as {name.upper()} ({pages} PDF pages), {count} paragraphs: {seconds:.2f} s")
+        print(
+            f"the same as {name.upper()} ({pages} PDF pages), {count} paragraphs: {seconds:.2f} s"
+        )
     proposals, upload, review, vendor = timing_request(args.pujiang)
     print(
         f"admin upload of the 30-page text ({vendor}): {upload:.2f} s to store {proposals} "
