@@ -223,6 +223,15 @@ def _act(request, pk):
                     fidelity=data.get("fidelity") or None,
                 )
                 messages.success(request, _("Proposal changed."))
+        elif action == "accept-phrase":
+            proposal = get_object_or_404(Proposal, pk=request.POST.get("proposal"), report=report)
+            position = services.accept_phrase(
+                proposal, request.POST.get("phrase", ""), request.user
+            )
+            messages.success(
+                request,
+                _("Verbatim draft position created: %(text)s") % {"text": position.text},
+            )
         elif action == "accept-speaker":
             proposed = get_object_or_404(
                 ProposedSpeaker, pk=request.POST.get("speaker"), report=report

@@ -392,6 +392,35 @@ def accept(proposal, user):
     return position
 
 
+@transaction.atomic
+def accept_phrase(proposal, phrase, user):
+    """Accept one of ``proposal``'s key phrases as a verbatim position of the same speaker.
+
+    The phrase becomes a proposal of its own (so the review screen shows it), then a draft.
+    """
+    if phrase not in proposal.key_phrases:
+        raise ValidationError(_("That is not one of this proposal's key phrases."))
+    paragraph = proposal.report.paragraphs[proposal.paragraph - 1]
+    found = paragraph.find(phrase, proposal.start, proposal.end)
+    start = found if found >= 0 else paragraph.find(phrase)
+    phrase_proposal, _created = Proposal.objects.get_or_create(
+        report=proposal.report,
+        speaker=proposal.speaker,
+        paragraph=proposal.paragraph,
+        start=start,
+        end=start + len(phrase),
+        defaults={
+            "text": phrase,
+            "fidelity": Position.Fidelity.VERBATIM,
+            "fidelity_confidence": 0.8,
+            "confidence": proposal.confidence,
+            "attribution_note": _("key phrase in quotation marks"),
+            "order": proposal.order,
+        },
+    )
+    return accept(phrase_proposal, user)
+
+
 def accept_all(proposed_speaker, user):
     """Accept every pending proposal of one speaker; return how many were accepted."""
     pending = list(proposed_speaker.proposals.filter(state=State.PENDING))

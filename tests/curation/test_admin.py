@@ -152,3 +152,28 @@ def test_review_page_query_count(client, editor, django_assert_num_queries):
     # session, user, permissions (2), report, speakers, proposals, themes
     with django_assert_num_queries(8):
         client.get(url)
+
+
+def test_key_phrase_button_creates_a_verbatim_draft(client, editor):
+    client.force_login(editor)
+    client.post(
+        reverse(NEW),
+        {
+            "forum_name": "F",
+            "forum_year": 2026,
+            "title": "T",
+            "text": "北京数据研究院院长王明远认为，应当建立“数据银行”。",
+        },
+    )
+    report = Report.objects.get()
+    proposal = report.proposals.get()
+    page = client.get(reverse("admin:curation_report_review", args=[report.pk])).content.decode()
+    assert '<button name="phrase" value="数据银行">“数据银行”</button>' in page
+    response = client.post(
+        reverse("admin:curation_report_act", args=[report.pk]),
+        {"action": "accept-phrase", "proposal": proposal.pk, "phrase": "数据银行"},
+        follow=True,
+    )
+    assert "Verbatim draft position created: 数据银行" in response.content.decode()
+    position = Position.objects.get()
+    assert (position.text, position.fidelity, position.status) == ("数据银行", "verbatim", "draft")

@@ -214,3 +214,19 @@ def test_report_without_speakers_creates_nothing():
     assert Report.objects.count() == 0
     assert Proposal.objects.count() == 0
     assert Institution.objects.count() == 0
+
+
+def test_key_phrase_becomes_a_verbatim_position():
+    report = new_report(text="北京数据研究院院长王明远认为，应当建立“数据银行”，让数据“活起来”。\n")
+    proposal = report.proposals.get()
+    assert proposal.key_phrases == ["数据银行", "活起来"]
+    position = services.accept_phrase(proposal, "活起来", None)
+    assert (position.text, position.fidelity, position.paragraph) == ("活起来", "verbatim", 1)
+    again = services.accept_phrase(proposal, "活起来", None)
+    assert again == position
+    assert Position.objects.count() == 1
+    assert report.proposals.count() == 2
+    proposal.refresh_from_db()
+    assert proposal.state == State.PENDING  # the span itself is still to review
+    with pytest.raises(ValidationError, match="not one of this proposal's key phrases"):
+        services.accept_phrase(proposal, "数据", None)
