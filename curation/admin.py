@@ -253,6 +253,16 @@ def _act(request, pk):
                 messages.success(
                     request, _("%(name)s will be the existing person.") % {"name": proposed.name}
                 )
+        elif action == "accept-person":
+            proposed = get_object_or_404(
+                ProposedSpeaker, pk=request.POST.get("speaker"), report=report
+            )
+            appearance = services.accept_person(proposed, request.user)
+            messages.success(
+                request,
+                _("%(name)s added to the draft session as %(capacity)s.")
+                % {"name": proposed.name, "capacity": appearance.get_capacity_display()},
+            )
         elif action == "accept-themes":
             count = services.accept_themes(report, request.user)
             messages.success(request, _("%(count)s draft themes created.") % {"count": count})

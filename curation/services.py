@@ -393,6 +393,12 @@ def accept(proposal, user):
 
 
 @transaction.atomic
+def accept_person(proposed_speaker, user):
+    """Create the role (appearance) of a proposed person without a position: the rapporteur."""
+    return _appearance(proposed_speaker, proposed_speaker.report, user)
+
+
+@transaction.atomic
 def accept_phrase(proposal, phrase, user):
     """Accept one of ``proposal``'s key phrases as a verbatim position of the same speaker.
 

@@ -87,6 +87,15 @@ def test_editor_uploads_reviews_and_accepts(client, editor):
     assert Position.objects.count() == 2
     assert Position.objects.published().count() == 0
 
+    assert (
+        "Add as the report's rapporteur" in client.get(page.request["PATH_INFO"]).content.decode()
+    )
+    rapporteur = report.speakers.get(capacity="rapporteur")
+    response = client.post(act, {"action": "accept-person", "speaker": rapporteur.pk}, follow=True)
+    assert "陈小青 added to the draft session as Rapporteur." in response.content.decode()
+    assert "Add as the report&#x27;s rapporteur" not in response.content.decode()
+    assert "Add as the report's rapporteur" not in response.content.decode()
+
 
 def test_nothing_is_public_after_acceptance(client, editor):
     client.force_login(editor)

@@ -230,3 +230,22 @@ def test_key_phrase_becomes_a_verbatim_position():
     assert proposal.state == State.PENDING  # the span itself is still to review
     with pytest.raises(ValidationError, match="not one of this proposal's key phrases"):
         services.accept_phrase(proposal, "数据", None)
+
+
+def test_rapporteur_becomes_a_draft_role_without_positions(editor):
+    report = new_report()
+    rapporteur = report.speakers.get(capacity="rapporteur")
+    assert (rapporteur.name, rapporteur.role, rapporteur.institution_name) == (
+        "陈小青",
+        "研究员",
+        "数字治理研究中心",
+    )
+    appearance = services.accept_person(rapporteur, editor)
+    assert (appearance.capacity, appearance.role, appearance.speaker.name) == (
+        "rapporteur",
+        "研究员",
+        "陈小青",
+    )
+    assert appearance.institution.name == "数字治理研究中心"
+    assert Position.objects.count() == 0
+    assert services.accept_person(rapporteur, editor) == appearance
