@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "forum_portal.apps.ForumPortalConfig",
     "speakers",
     "proceedings",
+    # A report -> draft speakers and positions, reviewed in the admin (imports proceedings).
+    "curation",
 ]
 
 MIDDLEWARE = [
