@@ -11,7 +11,8 @@ from django.contrib.auth.models import Permission
 
 from curation.models import State
 from proceedings.models import Position, Status
-from tests.production.test_browser import browser, new_page  # noqa: F401 - the fixtures
+from tests.browser import ARTIFACTS
+from tests.production.test_browser import new_page  # noqa: F401 - the fixture
 
 from .conftest import SIMPLE_REPORT
 
@@ -41,6 +42,7 @@ def test_editor_reviews_a_report_in_the_browser(new_page, live_server, django_us
     page.fill("#id_text", SIMPLE_REPORT)
     page.locator("input[type=submit]").click()
     page.wait_for_url("**/review/")
+    page.screenshot(path=ARTIFACTS / "admin-curation-review-1280.png", full_page=True)
 
     marks = page.locator("#p3 a.cur-mark")
     assert marks.all_inner_texts() == ["公共数据应当分级开放", "开放要有安全底线"]
