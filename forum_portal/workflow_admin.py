@@ -1,6 +1,9 @@
 """Admin support for the publication workflow (``forum_portal.workflow``) and history."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
@@ -50,6 +53,30 @@ class HistoryAdmin(SimpleHistoryAdmin):
     """Every curated model: a history page with a readable diff, and revert to a version."""
 
     history_list_display = []
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_valid_ids(object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_valid_ids(object_id, version_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _require_valid_ids(self, object_id, version_id=None):
+        """Raise Http404 unless the ids in the URL are values of their fields.
+
+        simple-history passes them to the database as they are, so ``history/compare/`` or
+        ``abc/history/`` would fail there (a 500) instead of finding nothing.
+        """
+        history_model = getattr(self.model, self.model._meta.simple_history_manager_attribute).model
+        checks = [(self.model._meta.pk, unquote(object_id))]
+        if version_id is not None:
+            checks.append((history_model._meta.get_field("history_id"), version_id))
+        for field, value in checks:
+            try:
+                field.to_python(value)
+            except ValidationError:
+                raise Http404 from None
 
 
 class WorkflowAdmin(HistoryAdmin):
