@@ -4,13 +4,17 @@ odd URLs, the API during a database outage, the HTTP-to-HTTPS redirect, the logi
 """
 
 import datetime
+import json
 
 import pytest
+from django.db import OperationalError, connection
 from django.urls import reverse
 from pytest_django.asserts import assertContains
 
+from forum_portal import errors
 from proceedings.models import SearchQueryStat
 from tests.factories import make_appearance, make_forum, make_position, make_session, make_speaker
+from tests.production.test_health import closed_port, database_refusing_connections
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +54,57 @@ def test_history_urls_with_a_non_numeric_id_are_404(superuser_client, path):
     response = superuser_client.get(url)
 
     assert response.status_code == 404
+
+
+# ---------------------------------------------------------------------------------------------
+# The API during a database outage: JSON like its other errors, not the HTML 503 page
+# ---------------------------------------------------------------------------------------------
+
+API_UNAVAILABLE = {"detail": "The database is unavailable. Try again in 30 seconds."}
+
+
+def assert_is_the_api_503(response):
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert response["Retry-After"] == "30"
+    assert response["Cache-Control"] == "no-store"
+    assert json.loads(response.content) == API_UNAVAILABLE
+
+
+@pytest.mark.parametrize("path", ["/api/v1/forums/", "/api/v1/positions/1/", "/api/v1/search/"])
+def test_api_answers_json_503_while_the_database_refuses_connections(client, path):
+    make_forum(slug="forum-x")
+
+    with database_refusing_connections():
+        response = client.get(path)
+    after = client.get("/api/v1/forums/")
+
+    assert_is_the_api_503(response)
+    assert [forum["slug"] for forum in after.json()["results"]] == ["forum-x"]
+
+
+def test_api_database_error_raised_outside_a_view_is_json_503(rf):
+    request = rf.get("/api/v1/forums/")
+    try:
+        raise OperationalError("server closed the connection unexpectedly")
+    except OperationalError:
+        response = errors.server_error(request)
+
+    assert_is_the_api_503(response)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_answers_json_503_when_postgresql_is_on_a_closed_port(client):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (SQLite cannot be made unreachable)")
+    working = connection.settings_dict
+
+    connection.close()
+    connection.settings_dict = {**working, "PORT": closed_port()}
+    try:
+        response = client.get("/api/v1/forums/")
+    finally:
+        connection.close()
+        connection.settings_dict = working
+
+    assert_is_the_api_503(response)
