@@ -353,6 +353,12 @@ REST_FRAMEWORK = {
 API_ANON_RATE = os.environ.get("DJANGO_API_RATE", "600/minute").strip() or None
 if API_ANON_RATE and API_ANON_RATE.lower() == "off":
     API_ANON_RATE = None
+# Rate limits (the API's, the readers' error reports) count in the default cache with atomic
+# increments (forum_portal/ratelimits.py): with several app servers that must be the shared
+# Redis (REDIS_URL), or each process counts its own. A cache that does not answer lets
+# requests through rather than refusing them all.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True
 SPECTACULAR_SETTINGS = {
     "TITLE": "Forum Portal API",
     "DESCRIPTION": (
