@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -79,6 +79,56 @@ class HistoryAdmin(SimpleHistoryAdmin):
                 raise Http404 from None
 
 
+class PublicRowsAdminMixin:
+    """
+    Rows without a status of their own (sessions, questions, roles, sources, institutions,
+    tags), public through rows that have one: what a published page shows is changed only by
+    a Publisher, as for the workflow models.
+
+    A row ``public_rows()`` finds is read-only without the publish permission of
+    ``publish_permission_model`` (the model whose publication makes it public), and a save
+    that would leave any row public (a change form, the changelist's editable columns, a
+    reverted history version, the inlines that attach a tag) is refused with 403 and rolled
+    back (the admin saves in a transaction). Rows no published page shows stay editable.
+    """
+
+    publish_permission_model = None
+
+    def public_rows(self, queryset):
+        """Return the rows of ``queryset`` a published page shows."""
+        return queryset.published()
+
+    def is_public(self, obj):
+        if obj is None or obj.pk is None:
+            return False
+        return self.public_rows(type(obj)._default_manager.filter(pk=obj.pk)).exists()
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm(publish_permission(self.publish_permission_model))
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        if self.is_public(obj):
+            return self.has_publish_permission(request)
+        return True
+
+    def require_unpublished(self, request, obj):
+        """Raise PermissionDenied if ``obj`` is public and the user may not change that."""
+        if not self.has_publish_permission(request) and self.is_public(obj):
+            raise PermissionDenied
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            self.require_unpublished(request, obj)
+        super().save_model(request, obj, form, change)
+        self.require_unpublished(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        self.require_unpublished(request, form.instance)
+
+
 class WorkflowAdmin(HistoryAdmin):
     """
     Status is changed only through the workflow actions, which check each move.
@@ -106,6 +156,10 @@ class WorkflowAdmin(HistoryAdmin):
         return [*super().get_readonly_fields(request, obj), "status", "published_at"]
 
     def save_model(self, request, obj, form, change):
+        # The change form refuses a POST to a row this user may not change; the changelist's
+        # editable columns ask only whether they may change rows at all.
+        if change and not self.has_change_permission(request, obj):
+            raise PermissionDenied
         if change:
             # The status is never taken from a form or an old version: only actions move it.
             current = type(obj).objects.filter(pk=obj.pk).values("status", "published_at").get()
