@@ -156,8 +156,8 @@ class WorkflowAdmin(HistoryAdmin):
         return [*super().get_readonly_fields(request, obj), "status", "published_at"]
 
     def save_model(self, request, obj, form, change):
-        # The change form refuses a POST to a row this user may not change; the changelist's
-        # editable columns ask only whether they may change rows at all.
+        # The change form and the changelist already refuse rows this user may not change;
+        # checked again here for every other path that saves (a reverted history version).
         if change and not self.has_change_permission(request, obj):
             raise PermissionDenied
         if change:

@@ -23,7 +23,7 @@ Feeds are views like the pages: GETs without cookies, so the page cache keeps th
 next content change (forum_portal/cache.py).
 """
 
-import html
+from html import escape as escape_html
 
 from django.contrib.syndication.views import Feed
 from django.db.models import F
@@ -82,10 +82,10 @@ class TextTitleRss201rev2Feed(Rss201rev2Feed):
     """
 
     def __init__(self, title, *args, **kwargs):
-        super().__init__(html.escape(title, quote=False), *args, **kwargs)
+        super().__init__(escape_html(title, quote=False), *args, **kwargs)
 
     def add_item(self, title, *args, **kwargs):
-        super().add_item(html.escape(title, quote=False), *args, **kwargs)
+        super().add_item(escape_html(title, quote=False), *args, **kwargs)
 
 
 class FeedFormat:
