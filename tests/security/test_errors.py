@@ -53,7 +53,8 @@ def test_history_urls_with_a_non_numeric_id_are_404(superuser_client, path):
 
     response = superuser_client.get(url)
 
-    assert response.status_code == 404
+    assertContains(response, '<p class="error-page__code">404</p>', status_code=404, html=True)
+    assertContains(response, "<h1>找不到頁面</h1>", status_code=404, html=True)
 
 
 # ---------------------------------------------------------------------------------------------
