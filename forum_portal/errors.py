@@ -1,6 +1,7 @@
 """
 Error pages that need no database: 503 while the database is unreachable, 500 otherwise.
 
+The API (``/api/``) gets the same 503 as JSON, in the shape of its other errors.
 ``DatabaseUnavailableMiddleware`` answers 503 for database failures raised by a view;
 ``server_error`` (the project's ``handler500``) catches the same failures raised anywhere else
 in the request (a middleware, a template rendered after the view returned), where Django turns
@@ -10,7 +11,7 @@ them into a 500 before any middleware can see them.
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
 
@@ -23,10 +24,19 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 30
 
 
+def is_api_request(request):
+    """Return whether ``request`` is for the API, whose errors are JSON (``{"detail": …}``)."""
+    return request is not None and request.path_info.startswith("/api/")
+
+
 def service_unavailable(request=None):
-    """Return the 503 page: rendered without a request or context, so it never queries."""
-    body = loader.get_template("503.html").render()
-    response = HttpResponse(body, status=503)
+    """Return the 503 page (JSON for the API): rendered without a request or context, so it
+    never queries."""
+    if is_api_request(request):
+        detail = f"The database is unavailable. Try again in {RETRY_AFTER_SECONDS} seconds."
+        response = JsonResponse({"detail": detail}, status=503)
+    else:
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     # Never cached by a proxy or by the page cache, or the outage would outlive the database's.
     response["Cache-Control"] = "no-store"

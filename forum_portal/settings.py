@@ -89,13 +89,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: a request id and one log line for every response, static files and errors too.
     "forum_portal.middleware.RequestLogMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     # The security headers near the top, so that static files, health checks, cached pages
     # and errors carry them too: frame denial, Content-Security-Policy (SECURE_CSP below)...
+    # Before SecurityMiddleware, whose HTTP-to-HTTPS redirect skips everything after it.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # ...and for the admin's responses SECURE_CSP_ADMIN (one hashed style attribute more).
     "forum_portal.middleware.AdminContentSecurityPolicyMiddleware",
+    # HTTPS redirect, HSTS, nosniff, Referrer-Policy, Cross-Origin-Opener-Policy.
+    "django.middleware.security.SecurityMiddleware",
     # whitenoise right after SecurityMiddleware and the headers, so static files skip the rest
     # of the stack.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -283,6 +285,9 @@ SECURE_CSP_ADMIN = {
 # The admin's address: an unguessable path keeps it out of drive-by scans (login guessing is
 # stopped by axes below, not by this). A path relative to the site root ending in "/".
 ADMIN_URL = os.environ.get("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
+# The only login is the admin's: where it goes when its ``next`` is missing or refused as
+# off-site (Django's default, /accounts/profile/, is no page here).
+LOGIN_REDIRECT_URL = "admin:index"
 
 # django-axes: after AXES_FAILURE_LIMIT failed logins for one username from one address, that
 # pair is locked out for AXES_COOLOFF_TIME (answer 429). Attempts live in the database.
@@ -350,6 +355,12 @@ REST_FRAMEWORK = {
 API_ANON_RATE = os.environ.get("DJANGO_API_RATE", "600/minute").strip() or None
 if API_ANON_RATE and API_ANON_RATE.lower() == "off":
     API_ANON_RATE = None
+# Rate limits (the API's, the readers' error reports) count in the default cache with atomic
+# increments (forum_portal/ratelimits.py): with several app servers that must be the shared
+# Redis (REDIS_URL), or each process counts its own. A cache that does not answer lets
+# requests through rather than refusing them all.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True
 SPECTACULAR_SETTINGS = {
     "TITLE": "Forum Portal API",
     "DESCRIPTION": (

@@ -1,6 +1,9 @@
 """Admin support for the publication workflow (``forum_portal.workflow``) and history."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
@@ -51,6 +54,80 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     history_list_display = []
 
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_valid_ids(object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_valid_ids(object_id, version_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _require_valid_ids(self, object_id, version_id=None):
+        """Raise Http404 unless the ids in the URL are values of their fields.
+
+        simple-history passes them to the database as they are, so ``history/compare/`` or
+        ``abc/history/`` would fail there (a 500) instead of finding nothing.
+        """
+        history_model = getattr(self.model, self.model._meta.simple_history_manager_attribute).model
+        checks = [(self.model._meta.pk, unquote(object_id))]
+        if version_id is not None:
+            checks.append((history_model._meta.get_field("history_id"), version_id))
+        for field, value in checks:
+            try:
+                field.to_python(value)
+            except ValidationError:
+                raise Http404 from None
+
+
+class PublicRowsAdminMixin:
+    """
+    Rows without a status of their own (sessions, questions, roles, sources, institutions,
+    tags), public through rows that have one: what a published page shows is changed only by
+    a Publisher, as for the workflow models.
+
+    A row ``public_rows()`` finds is read-only without the publish permission of
+    ``publish_permission_model`` (the model whose publication makes it public), and a save
+    that would leave any row public (a change form, the changelist's editable columns, a
+    reverted history version, the inlines that attach a tag) is refused with 403 and rolled
+    back (the admin saves in a transaction). Rows no published page shows stay editable.
+    """
+
+    publish_permission_model = None
+
+    def public_rows(self, queryset):
+        """Return the rows of ``queryset`` a published page shows."""
+        return queryset.published()
+
+    def is_public(self, obj):
+        if obj is None or obj.pk is None:
+            return False
+        return self.public_rows(type(obj)._default_manager.filter(pk=obj.pk)).exists()
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm(publish_permission(self.publish_permission_model))
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        if self.is_public(obj):
+            return self.has_publish_permission(request)
+        return True
+
+    def require_unpublished(self, request, obj):
+        """Raise PermissionDenied if ``obj`` is public and the user may not change that."""
+        if not self.has_publish_permission(request) and self.is_public(obj):
+            raise PermissionDenied
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            self.require_unpublished(request, obj)
+        super().save_model(request, obj, form, change)
+        self.require_unpublished(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        self.require_unpublished(request, form.instance)
+
 
 class WorkflowAdmin(HistoryAdmin):
     """
@@ -79,6 +156,10 @@ class WorkflowAdmin(HistoryAdmin):
         return [*super().get_readonly_fields(request, obj), "status", "published_at"]
 
     def save_model(self, request, obj, form, change):
+        # The change form and the changelist already refuse rows this user may not change;
+        # checked again here for every other path that saves (a reverted history version).
+        if change and not self.has_change_permission(request, obj):
+            raise PermissionDenied
         if change:
             # The status is never taken from a form or an old version: only actions move it.
             current = type(obj).objects.filter(pk=obj.pk).values("status", "published_at").get()

@@ -1,12 +1,16 @@
 from django.contrib import admin
-from django.db.models import Count
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from taggit.admin import TagAdmin as BaseTagAdmin
+from taggit.models import Tag, TaggedItem
 
-from forum_portal.workflow_admin import HistoryAdmin, WorkflowAdmin
+from forum_portal.workflow_admin import HistoryAdmin, PublicRowsAdminMixin, WorkflowAdmin
 from speakers.admin import InstitutionAdmin as BaseInstitutionAdmin
 from speakers.admin import SpeakerAdmin as BaseSpeakerAdmin
 from speakers.models import Institution, Speaker
@@ -24,6 +28,7 @@ from .models import (
     Theme,
 )
 from .redirects import SlugRedirectAdminMixin
+from .views import public_sources
 
 # ---------------------------------------------------------------------------------------------
 # Inlines
@@ -208,7 +213,8 @@ class ForumAdmin(SlugRedirectAdminMixin, ToolLinksMixin, WorkflowAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(SlugRedirectAdminMixin, HistoryAdmin):
+class SessionAdmin(SlugRedirectAdminMixin, PublicRowsAdminMixin, HistoryAdmin):
+    publish_permission_model = Forum
     list_display = ["title", "title_en", "forum", "held_on", "order"]
     list_filter = ["forum"]
     list_select_related = ["forum"]
@@ -219,7 +225,8 @@ class SessionAdmin(SlugRedirectAdminMixin, HistoryAdmin):
 
 
 @admin.register(Question)
-class QuestionAdmin(SlugRedirectAdminMixin, HistoryAdmin):
+class QuestionAdmin(SlugRedirectAdminMixin, PublicRowsAdminMixin, HistoryAdmin):
+    publish_permission_model = Forum
     list_display = ["title", "title_en", "forum", "order"]
     list_editable = ["order"]
     list_filter = ["forum"]
@@ -249,15 +256,20 @@ class ThemeAdmin(SlugRedirectAdminMixin, WorkflowAdmin):
 
 
 @admin.register(SourceDocument)
-class SourceDocumentAdmin(SlugRedirectAdminMixin, HistoryAdmin):
+class SourceDocumentAdmin(SlugRedirectAdminMixin, PublicRowsAdminMixin, HistoryAdmin):
+    publish_permission_model = Forum
     list_display = ["title", "author", "publisher", "published_on", "language"]
     list_filter = ["language"]
     search_fields = ["title", "title_en", "author", "publisher", "slug"]
     prepopulated_fields = {"slug": ["title_en"]}
 
+    def public_rows(self, queryset):
+        return public_sources(queryset)
+
 
 @admin.register(Appearance)
-class AppearanceAdmin(HistoryAdmin):
+class AppearanceAdmin(PublicRowsAdminMixin, HistoryAdmin):
+    publish_permission_model = Forum
     list_display = ["speaker", "capacity", "as_printed", "institution", "session"]
     list_filter = ["capacity", "session__forum", "institution__sector"]
     list_select_related = ["speaker", "institution", "session__forum"]
@@ -443,6 +455,37 @@ class SearchQueryStatAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         summary = services.search_summary(days=30)
         return super().changelist_view(request, {**(extra_context or {}), "summary": summary})
+
+
+# Tags are public on the positions they tag: django-taggit's admin, under the same rule.
+admin.site.unregister(Tag)
+
+
+@admin.register(Tag)
+class TagAdmin(PublicRowsAdminMixin, BaseTagAdmin):
+    publish_permission_model = Position
+
+    def public_rows(self, queryset):
+        position_type = ContentType.objects.get_for_model(Position)
+        return queryset.filter(
+            Exists(
+                TaggedItem.objects.filter(
+                    tag=OuterRef("pk"),
+                    content_type=position_type,
+                    object_id__in=Position.objects.published().values("pk"),
+                )
+            )
+        )
+
+    def merge_tags_view(self, request):
+        # taggit's merge view checks no permission: merging renames and removes tags.
+        ids = request.session.get("selected_tag_ids", "").split(",")
+        tags = Tag.objects.filter(pk__in=[pk for pk in ids if pk.isdigit()])
+        if not self.has_change_permission(request) or (
+            self.public_rows(tags).exists() and not self.has_publish_permission(request)
+        ):
+            raise PermissionDenied
+        return super().merge_tags_view(request)
 
 
 # People and institutions live in the speakers app, which must not import proceedings; their

@@ -23,6 +23,8 @@ Feeds are views like the pages: GETs without cookies, so the page cache keeps th
 next content change (forum_portal/cache.py).
 """
 
+from html import escape as escape_html
+
 from django.contrib.syndication.views import Feed
 from django.db.models import F
 from django.http import Http404
@@ -59,12 +61,31 @@ def paragraphs(text):
 
 
 class ContentAtom1Feed(Atom1Feed):
-    """Atom with each entry's full text in ``<content type="html">`` beside its summary."""
+    """Atom with each entry's full text in ``<content type="html">`` beside a plain-text
+    ``<summary type="text">`` (Django's summary says ``type="html"``, which would make a reader
+    decode markup typed into a quote into live HTML)."""
 
     def add_item_elements(self, handler, item):
-        super().add_item_elements(handler, item)
+        super().add_item_elements(handler, {**item, "description": None})
+        if item["description"] is not None:
+            handler.addQuickElement("summary", item["description"], {"type": "text"})
         if item.get("content"):
             handler.addQuickElement("content", item["content"], {"type": "html"})
+
+
+class TextTitleRss201rev2Feed(Rss201rev2Feed):
+    """RSS whose channel and item titles are HTML-escaped plain text.
+
+    RSS does not say whether a title is text or HTML, and readers guess (feedparser takes a
+    title with a closing tag or an entity for HTML): escaped, a title reads the same either
+    way, and markup in a quote or a search query never becomes an element.
+    """
+
+    def __init__(self, title, *args, **kwargs):
+        super().__init__(escape_html(title, quote=False), *args, **kwargs)
+
+    def add_item(self, title, *args, **kwargs):
+        super().add_item(escape_html(title, quote=False), *args, **kwargs)
 
 
 class FeedFormat:
@@ -86,7 +107,7 @@ class PositionFeed(Feed):
 
     def __init__(self, feed_format="atom"):
         self.feed_format = feed_format
-        self.feed_type = ContentAtom1Feed if feed_format == "atom" else Rss201rev2Feed
+        self.feed_type = ContentAtom1Feed if feed_format == "atom" else TextTitleRss201rev2Feed
         self.request = None
 
     def __call__(self, request, *args, **kwargs):

@@ -634,4 +634,4 @@ class SearchQueryStat(models.Model):
         indexes = [models.Index(fields=["result_count", "-day"], name="searchstat_zero_idx")]
 
     def __str__(self):
-        return self.query or _("(empty query)")
+        return self.query or str(_("(empty query)"))

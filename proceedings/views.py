@@ -18,21 +18,19 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.utils.crypto import salted_hmac
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 from taggit.models import Tag
 
-from forum_portal.security import client_ip
+from forum_portal import ratelimits
 from speakers.models import Institution, Sector, Speaker
 
 from .forms import CorrectionRequestForm
@@ -66,6 +64,7 @@ TAG_PAGE_SIZE = 200
 # Readers' error reports: at most this many per client per window (seconds).
 REPORTS_PER_WINDOW = 5
 REPORT_WINDOW = 60 * 60
+REPORT_RATE = f"{REPORTS_PER_WINDOW}/{REPORT_WINDOW}s"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -838,27 +837,24 @@ class SectorDetailView(PublicMixin, TemplateView):
 # ---------------------------------------------------------------------------------------------
 
 
-def _report_key(request):
-    # A keyed hash of the client's address (REMOTE_ADDR, or the one trusted proxies forwarded:
-    # without that, every reader behind the proxy would share one allowance), so the cache
-    # holds no readable IP address.
-    client = salted_hmac("proceedings.position-report", client_ip(request) or "")
-    return f"position-report:{client.hexdigest()}"
+def _report_usage(request, *, count):
+    return ratelimits.usage(request, group="position-report", rate=REPORT_RATE, count=count)
 
 
 def reports_left(request):
     """Return how many more reports this client may send in the current window."""
-    return max(REPORTS_PER_WINDOW - cache.get(_report_key(request), 0), 0)
+    usage = _report_usage(request, count=False)
+    return REPORTS_PER_WINDOW if usage is None else usage.left
 
 
 def count_report(request):
-    """Count one report against this client's allowance (the window starts at the first)."""
-    key = _report_key(request)
-    if not cache.add(key, 1, REPORT_WINDOW):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.add(key, 1, REPORT_WINDOW)
+    """Count one report against this client's allowance; return whether it was within it.
+
+    The count is atomic (``forum_portal.ratelimits``, as for the API): of reports sent at the
+    same moment, exactly as many as are left pass.
+    """
+    usage = _report_usage(request, count=True)
+    return usage is None or not usage.exceeded
 
 
 class PositionReportMixin:
@@ -889,24 +885,29 @@ class PositionReportView(PositionReportMixin, FormView):
     form_class = CorrectionRequestForm
 
     def post(self, request, *args, **kwargs):
-        if reports_left(request) == 0:
-            return TemplateResponse(
-                request,
-                "proceedings/position_report_limited.html",
-                self.get_context_data(window_minutes=REPORT_WINDOW // 60),
-                status=429,
-                headers={"Retry-After": str(REPORT_WINDOW)},
-            )
         form = self.get_form()
+        if reports_left(request) == 0:
+            return self.limited(form)
         if form.is_spam:
             count_report(request)
             return self.thanks()
         return self.form_valid(form) if form.is_valid() else self.form_invalid(form)
 
     def form_valid(self, form):
-        count_report(self.request)
+        # Checked again as it is counted: concurrent reports may have used the allowance since.
+        if not count_report(self.request):
+            return self.limited(form)
         form.save_for(self.position)
         return self.thanks()
+
+    def limited(self, form):
+        return TemplateResponse(
+            self.request,
+            "proceedings/position_report_limited.html",
+            self.get_context_data(form=form, window_minutes=REPORT_WINDOW // 60),
+            status=429,
+            headers={"Retry-After": str(REPORT_WINDOW)},
+        )
 
     def thanks(self):
         return redirect("proceedings:position-report-thanks", pk=self.position.pk)

@@ -1,13 +1,15 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from forum_portal.workflow_admin import HistoryAdmin, WorkflowAdmin
+from forum_portal.workflow_admin import HistoryAdmin, PublicRowsAdminMixin, WorkflowAdmin
 
 from .models import Institution, Speaker, SpeakerLink
 
 
 @admin.register(Institution)
-class InstitutionAdmin(HistoryAdmin):
+class InstitutionAdmin(PublicRowsAdminMixin, HistoryAdmin):
+    # Public when named in a public role: a published person's, which a Publisher publishes.
+    publish_permission_model = Speaker
     list_display = ["name", "name_en", "short_name", "sector", "country", "city"]
     list_filter = ["sector", "country"]
     search_fields = ["name", "name_en", "short_name", "slug"]

@@ -13,7 +13,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import pagination, renderers, throttling
 from rest_framework.exceptions import NotFound, ValidationError
 
-from forum_portal.security import client_ip
+from forum_portal import ratelimits
 
 from ..models import Position, Theme, published_theme_q
 from ..search import FACETS, resolve_filters
@@ -99,18 +99,27 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
         return context
 
 
-class AnonymousRateThrottle(throttling.AnonRateThrottle):
+class AnonymousRateThrottle(throttling.BaseThrottle):
     """``settings.API_ANON_RATE`` requests per client address; no limit when it is None.
 
-    The rate is read at each request (tests change it), and the client address is the one the
-    trusted proxies report (``forum_portal.security.client_ip``), as for the login lockout.
+    Counted atomically in the cache (``forum_portal.ratelimits``, shared with the readers'
+    error reports): DRF's own throttle reads a list of timestamps and writes it back, so
+    concurrent requests overwrote each other's and more than the limit got through. The rate
+    is read at each request (tests change it); the client address is the one the trusted
+    proxies report (``forum_portal.security.client_ip``), as for the login lockout.
     """
 
-    def get_rate(self):
-        return settings.API_ANON_RATE
+    seconds_left = None
 
-    def get_ident(self, request):
-        return client_ip(request) or "unknown"
+    def allow_request(self, request, view):
+        usage = ratelimits.usage(request, group="api", rate=settings.API_ANON_RATE, count=True)
+        if usage is None or not usage.exceeded:
+            return True
+        self.seconds_left = usage.seconds_left
+        return False
+
+    def wait(self):
+        return self.seconds_left
 
 
 # ---------------------------------------------------------------------------------------------
