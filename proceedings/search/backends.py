@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..models import PositionSearchDocument
+from ..models import PositionSearchDocument, RecordSearchDocument
 from .facets import ALL_TOKEN
 from .query import Phrase, Term
 
@@ -45,6 +45,36 @@ _FETCH = CANDIDATES + 1  # one more than the window tells "more than CANDIDATES"
 
 DOC_TABLE = PositionSearchDocument._meta.db_table
 FTS_TABLE = "proceedings_position_fts"
+RECORD_TABLE = RecordSearchDocument._meta.db_table
+RECORD_FTS_TABLE = "proceedings_record_fts"
+# Records (passages, themes, people, forums) are few beside positions (thousands where positions
+# are a hundred thousand), so every match is ranked and counted, per result kind.
+
+
+def _record_sql(matches, *, first, last, group):
+    """Return the SQL ranking ``matches`` (rows of ``id, score``) within each result kind.
+
+    Rows: the matches ranked ``first``..``last`` in their kind (in kind ``group`` only, if
+    given: a bound parameter), with their ``data``; and each kind's best match, which carries
+    the kind's count. Parameters: ``group`` twice, the match's, ``group`` twice.
+    """
+    wanted = (
+        f"s.rn BETWEEN {int(first)} AND {int(last)} AND (%s IS NULL OR d.{_quote('group')} = %s)"
+    )
+    return (
+        f"SELECT d.id, d.kind, d.object_id, d.paragraph, d.{_quote('group')}, s.score, s.rn,"  # noqa: S608
+        f" s.cnt, CASE WHEN {wanted} THEN d.data END FROM ("
+        f"SELECT m.id, m.score, row_number() OVER (PARTITION BY r.{_quote('group')}"
+        " ORDER BY m.score DESC, m.id) AS rn,"
+        f" count(*) OVER (PARTITION BY r.{_quote('group')}) AS cnt"
+        f" FROM ({matches}) AS m JOIN {RECORD_TABLE} r ON r.id = m.id) AS s"
+        f" JOIN {RECORD_TABLE} d ON d.id = s.id"
+        f" WHERE s.rn = 1 OR ({wanted}) ORDER BY s.rn"
+    )
+
+
+def _quote(name):
+    return f'"{name}"'
 
 
 @dataclass(frozen=True)
@@ -96,6 +126,20 @@ class SQLiteBackend:
             facets=" ".join(facets),
             analyser_version=analyser_version,
         )
+
+    def make_record_document(self, *, tokens, facets, **fields):
+        return RecordSearchDocument(tokens=" ".join(tokens), facets=" ".join(facets), **fields)
+
+    def fetch_records(self, spec: MatchSpec, *, first, last, group=None):
+        """Return the ranked record rows of ``spec`` (see ``_record_sql``), in one statement."""
+        # bm25() is lower for better matches; the facets column weighs nothing.
+        matches = (
+            f"SELECT rowid AS id, -bm25({RECORD_FTS_TABLE}, 1.0, 0.0) AS score"  # noqa: S608
+            f" FROM {RECORD_FTS_TABLE} WHERE {RECORD_FTS_TABLE} MATCH %s"
+        )
+        sql = _record_sql(matches, first=first, last=last, group=group)
+        params = [group, group, self.match_expression(spec), group, group]
+        return _execute(self.connection, sql, params)
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -236,6 +280,24 @@ class PostgresBackend:
             vector=tsvector_literal(tokens, facets),
             analyser_version=analyser_version,
         )
+
+    def make_record_document(self, *, tokens, facets, **fields):
+        return RecordSearchDocument(
+            facets=" ".join(facets), vector=tsvector_literal(tokens, facets), **fields
+        )
+
+    def fetch_records(self, spec: MatchSpec, *, first, last, group=None):
+        """Return the ranked record rows of ``spec`` (see ``_record_sql``), in one statement."""
+        matches = (
+            "SELECT id, ts_rank(vector, %s::tsquery, 1)::float8 AS score"  # noqa: S608
+            f" FROM {RECORD_TABLE} WHERE vector @@ %s::tsquery"
+        )
+        sql = _record_sql(matches, first=first, last=last, group=group).replace(
+            "%s IS NULL", "%s::text IS NULL"
+        )
+        rank_query = self.tsquery(spec, for_rank=True) or _lexeme(ALL_TOKEN)
+        params = [group, group, rank_query, self.tsquery(spec), group, group]
+        return _execute(self.connection, sql, params)
 
     # -- queries -------------------------------------------------------------------------------
 
