@@ -360,3 +360,53 @@ else:
 
     def _word_char(char):
         return char.isalnum() and not HAS_CJK_RE.match(char)
+
+
+# -- the API ---------------------------------------------------------------------------------------
+
+
+def test_api_search_returns_the_kinds_and_records(client, pujiang):
+    response = client.get("/api/v1/search/", {"q": "出题人"})
+
+    data = response.json()
+    assert response.status_code == 200
+    assert data["kind"] is None
+    assert data["kinds"] == [
+        {"kind": "position", "count": 0, "capped": False},
+        {"kind": "passage", "count": 1, "capped": False},
+        {"kind": "theme", "count": 0, "capped": False},
+        {"kind": "person", "count": 0, "capped": False},
+        {"kind": "forum", "count": 0, "capped": False},
+    ]
+    (record,) = data["records"]
+    assert record["kind"] == "passage"
+    assert record["paragraph"] == 7
+    assert record["url"] == f"http://testserver/zh-hant/sources/{SOURCE}/#p7"
+    assert record["matched_in"] == ["text"]
+    assert "<mark>出題人</mark>" in record["snippet"]
+    assert record["speakers"] == []
+    assert data["results"] == []
+
+
+def test_api_search_pages_through_one_kind(client, pujiang):
+    data = client.get("/api/v1/search/", {"q": "王戰", "kind": "person"}).json()
+
+    assert data["count"] == 1
+    assert [(r["kind"], r["title"], r["title_en"]) for r in data["records"]] == [
+        ("speaker", "王戰", "Wang Zhan")
+    ]
+    assert data["results"] == []
+
+
+def test_api_search_position_hits_say_why_they_matched(client, pujiang):
+    data = client.get("/api/v1/search/", {"q": "王戰"}).json()
+
+    assert data["count"] == 3
+    assert {tuple(r["matched_in"]) for r in data["results"]} == {("speaker",)}
+
+
+def test_api_search_rejects_an_unknown_kind(client, pujiang):
+    response = client.get("/api/v1/search/", {"q": "融合", "kind": "everything"})
+
+    assert response.status_code == 400
+    assert response.json()["kind"] == ["Choose one of position, passage, theme, person, forum."]
