@@ -22,6 +22,7 @@ reindex``). Only public rows (each model's ``published()``) have a document.
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
@@ -39,9 +40,8 @@ from ..models import (
     Theme,
 )
 from .analysis import ANALYSER_VERSION, document_tokens
-from .backends import MatchSpec, get_backend
+from .backends import MatchSpec, _phrase_re, get_backend
 from .facets import ALL_TOKEN, facet_token
-from .highlight import _matched_spans
 
 # Result kinds, as the kind filter names them (``?kind=passage``), in the page's order.
 POSITION = "position"
@@ -478,6 +478,21 @@ def matched_in(labelled_texts, terms):
         if label in found or not value:
             continue
         texts = [v for v in value if isinstance(v, str)] if isinstance(value, list) else [value]
-        if any(_matched_spans(text, [term]) for text in texts for term in terms):
+        if any(term_matches(text, term) for text in texts if text for term in terms):
             found.append(label)
     return found
+
+
+def term_matches(text, term):
+    """Return whether ``term`` matches ``text`` as the index would (any of its phrases)."""
+    tokens = _token_string(text)
+    return any(_phrase_re(phrase).search(tokens) for phrase in term.phrases)
+
+
+@lru_cache(maxsize=20_000)
+def _token_string(text):
+    """Return the index tokens of ``text`` space-separated, with a space at each end.
+
+    Cached: names, theme titles and tags recur on every page of hits.
+    """
+    return f" {' '.join(document_tokens(text))} "

@@ -189,7 +189,8 @@ def search(
             parsed.terms,
             parsed.excluded,
             tuple(groups.values()),
-            rank=result.sort == SORT_RELEVANCE,
+            # Another kind chosen: the positions are only counted.
+            rank=result.sort == SORT_RELEVANCE and kind in (None, POSITION),
         )
     ]
     for name in groups:  # each filtered facet is counted without its own filter
@@ -591,9 +592,13 @@ def _hits(rows, parsed):
         position = positions.get(pk)
         if position is None:
             continue  # unpublished while the index was stale: never shown
-        snippet = highlight(position.text, parsed.terms) or excerpt(position.text)
+        snippet = highlight(position.text, parsed.terms)
         translation = highlight(position.translation, parsed.terms)
-        fields = matched_in(_position_fields(position), parsed.terms)
+        # Text and translation: what highlighting found; the other fields are short.
+        fields = ["text"] if snippet else []
+        fields += ["translation"] if translation else []
+        fields += matched_in(_position_fields(position), parsed.terms)
+        snippet = snippet or excerpt(position.text)
         hits.append(SearchHit(position, snippet, translation, score, tuple(fields)))
     return hits
 
@@ -601,14 +606,12 @@ def _hits(rows, parsed):
 def _position_fields(position):
     """Return ``[(label, text or texts)]``: what a position's search document is made of.
 
-    The same fields as ``indexing.DocumentBuilder.document``, read from the rows
-    ``for_listing()`` loaded (no query).
+    The same fields as ``indexing.DocumentBuilder.document`` but text and translation (which
+    highlighting has looked at), read from the rows ``for_listing()`` loaded (no query).
     """
     appearance = position.appearance
     speaker, institution = appearance.speaker, appearance.institution
     fields = [
-        ("text", position.text),
-        ("translation", position.translation),
         ("tag", [tag.name for tag in position.listed_tags]),
         ("theme", [text for t in position.listed_themes for text in (t.title, t.title_en)]),
         ("speaker", [speaker.name, speaker.name_en, *_strings(speaker.aliases)]),
