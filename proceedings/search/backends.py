@@ -58,17 +58,16 @@ def _record_sql(matches, *, first, last, group):
     given: a bound parameter), with their ``data``; and each kind's best match, which carries
     the kind's count. Parameters: ``group`` twice, the match's, ``group`` twice.
     """
-    wanted = (
-        f"s.rn BETWEEN {int(first)} AND {int(last)} AND (%s IS NULL OR d.{_quote('group')} = %s)"
-    )
+    wanted = f"s.rn BETWEEN {int(first)} AND {int(last)} AND (%s IS NULL OR s.grp = %s)"
+    # The data (the widest column) is read only for the rows wanted, by a scalar subquery.
     return (
-        f"SELECT d.id, d.kind, d.object_id, d.paragraph, d.{_quote('group')}, s.score, s.rn,"  # noqa: S608
-        f" s.cnt, CASE WHEN {wanted} THEN d.data END FROM ("
-        f"SELECT m.id, m.score, row_number() OVER (PARTITION BY r.{_quote('group')}"
+        f"SELECT s.id, s.kind, s.object_id, s.paragraph, s.grp, s.score, s.rn, s.cnt,"  # noqa: S608
+        f" CASE WHEN {wanted} THEN (SELECT d.data FROM {RECORD_TABLE} d WHERE d.id = s.id) END"
+        f" FROM (SELECT m.id, m.score, r.kind, r.object_id, r.paragraph, r.{_quote('group')}"
+        f" AS grp, row_number() OVER (PARTITION BY r.{_quote('group')}"
         " ORDER BY m.score DESC, m.id) AS rn,"
         f" count(*) OVER (PARTITION BY r.{_quote('group')}) AS cnt"
         f" FROM ({matches}) AS m JOIN {RECORD_TABLE} r ON r.id = m.id) AS s"
-        f" JOIN {RECORD_TABLE} d ON d.id = s.id"
         f" WHERE s.rn = 1 OR ({wanted}) ORDER BY s.rn"
     )
 
