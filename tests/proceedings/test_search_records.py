@@ -31,6 +31,11 @@ from tests.proceedings.test_search_analysis import HOSTILE
 pytestmark = pytest.mark.django_db
 
 SOURCE = "pujiang-2025-science-policy-report"
+WANG_ZHAN = [
+    "wang-zhan-ethics-law-design",
+    "wang-zhan-market-and-government",
+    "wang-zhan-naked-swimming",
+]
 PARAGRAPH_7 = '使企業從"參與者"轉變為"出題人、答題人、閱卷人"'
 
 
@@ -322,6 +327,27 @@ def test_search_page_shows_kinds_passages_and_people(client, pujiang):
     content = client.get(url, {"q": "出题人", "kind": "passage"}).content.decode()
     assert f'href="/en/sources/{SOURCE}/#p7"' in content
     assert "<mark>出題人</mark>" in content or "<mark>出题人</mark>" in content
+
+
+def test_search_page_in_simplified_says_why_in_simplified(client, pujiang):
+    with translation.override("zh-hans"):
+        url = reverse("proceedings:search")
+    content = client.get(url, {"q": "出題人"}).content.decode()
+
+    assert "相符之处" in content
+    assert "报告段落" in content
+    assert f'href="/zh-hans/sources/{SOURCE}/#p7"' in content
+    assert "<mark>出题人</mark>" in content  # the paragraph as shown: converted to Simplified
+
+
+@pytest.mark.parametrize("kind", ["", "everything", "PASSAGE", "<script>"])
+def test_search_page_with_any_kind_parameter(client, pujiang, kind):
+    response = client.get(reverse("proceedings:search"), {"q": "王戰", "kind": kind, "page": "x"})
+
+    assert response.status_code == 200
+    assert response.context["kind"] is None
+    assert sorted(hit.position.ref for hit in response.context["hits"]) == WANG_ZHAN
+    assert "<script>" not in response.content.decode().split("<body", 1)[1].split("</main>")[0]
 
 
 try:
