@@ -40,7 +40,7 @@ from ..models import (
     Theme,
 )
 from .analysis import ANALYSER_VERSION, document_tokens
-from .backends import MatchSpec, _phrase_re, get_backend
+from .backends import CANDIDATES, MatchSpec, _phrase_re, get_backend
 from .facets import ALL_TOKEN, facet_token
 
 # Result kinds, as the kind filter names them (``?kind=passage``), in the page's order.
@@ -401,6 +401,11 @@ class RecordHit:
 class RecordResults:
     counts: dict = field(default_factory=dict)  # result kind -> matching records
     hits: dict = field(default_factory=dict)  # result kind -> [RecordHit], best first
+
+    @property
+    def capped(self):
+        """More records match than were counted (``CANDIDATES``): counts are lower bounds."""
+        return sum(self.counts.values()) > CANDIDATES
 
 
 def search_records(terms, excluded, facet_groups, *, group=None, first=1, last=PREVIEW):

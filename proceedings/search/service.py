@@ -97,6 +97,7 @@ class SearchResult:
     messages: list = field(default_factory=list)  # for the reader: ignored input, no results…
     kind: str | None = None  # the result kind chosen (``GROUPS``), None for all of them
     record_counts: dict = field(default_factory=dict)  # result kind -> matching records
+    records_capped: bool = False  # more records match than were counted
     records: dict = field(default_factory=dict)  # result kind -> best RecordHits (or the page)
 
     @property
@@ -117,7 +118,8 @@ class SearchResult:
     def kind_counts(self):
         """``[(kind, count, capped)]`` of every result kind (positions first)."""
         return [(POSITION, self.total, self.total_capped)] + [
-            (group, self.record_counts.get(group, 0), False) for group in RECORD_GROUPS
+            (group, self.record_counts.get(group, 0), self.records_capped)
+            for group in RECORD_GROUPS
         ]
 
     @property
@@ -260,9 +262,11 @@ def _search_records(result, parsed, groups, page, per_page):
     number = _int(page, 1, 1, 10**9)
     records = fetch(number)
     result.record_counts = records.counts
+    result.records_capped = records.capped
     result.records = records.hits
     if kind in RECORD_GROUPS:
-        page_obj = Paginator(range(records.counts.get(kind, 0)), per_page).get_page(number)
+        count = min(records.counts.get(kind, 0), CANDIDATES)
+        page_obj = Paginator(range(count), per_page).get_page(number)
         if page_obj.number != number:
             records = fetch(page_obj.number)
         page_obj.object_list = records.hits.get(kind, [])

@@ -197,6 +197,18 @@ def test_kind_counts_list_every_kind(pujiang):
     assert kinds["passage"] == result.record_counts["passage"] > 0
 
 
+def test_record_counts_are_bounded_like_the_positions(pujiang, monkeypatch):
+    from proceedings.search import backends, records
+
+    monkeypatch.setattr(backends, "_FETCH", 4)
+    monkeypatch.setattr(records, "CANDIDATES", 3)
+    result = search("融合")
+
+    assert sum(result.record_counts.values()) == 4
+    assert result.records_capped
+    assert {capped for kind, _n, capped in result.kind_counts if kind != "position"} == {True}
+
+
 def test_records_ignore_position_only_filters(pujiang):
     result = search("出題人", {"speaker": "wang-zhan"})
 
