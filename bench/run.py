@@ -270,7 +270,7 @@ def queries(corpus):
         ("passages 科技創新", "科技創新", {}, "passage"),
         ("passages 融合 page 5", "融合", {"page": 5}, "passage"),
         ("passages-simp 知识产权保护", "知识产权保护", {}, "passage"),
-        ("people 浦江", "浦江", {}, "person"),
+        (f"people {speaker.name}", speaker.name, {}, "person"),
         ("themes 數據要素", "數據要素", {}, "theme"),
     ]
 
