@@ -195,7 +195,9 @@ def search(
             rank=result.sort == SORT_RELEVANCE and kind in (None, POSITION),
         )
     ]
-    for name in groups:  # each filtered facet is counted without its own filter
+    # Facets describe positions: counted when positions are listed, not for another kind.
+    for name in groups if kind in (None, POSITION) else ():
+        # each filtered facet is counted without its own filter
         specs.append(
             MatchSpec(
                 parsed.terms,
@@ -209,13 +211,14 @@ def search(
     result.total = len(rows)
     result.total_capped = main.capped
 
-    counted = dict.fromkeys(FACETS, main)
-    counted.update(zip(groups, candidate_sets[1:], strict=True))
-    result.facets_partial = any(c.capped for c in counted.values())
-    result.facets = _facets(counted, active)
-    result.who_says_most = [value for value in result.facets["speaker"] if value.count][
-        :WHO_SAYS_MOST
-    ]
+    if kind in (None, POSITION):
+        counted = dict.fromkeys(FACETS, main)
+        counted.update(zip(groups, candidate_sets[1:], strict=True))
+        result.facets_partial = any(c.capped for c in counted.values())
+        result.facets = _facets(counted, active)
+        result.who_says_most = [value for value in result.facets["speaker"] if value.count][
+            :WHO_SAYS_MOST
+        ]
 
     if parsed.terms and set(groups) <= {"forum"}:
         _search_records(result, parsed, groups, page, per_page)

@@ -320,9 +320,11 @@ def test_record_search_adds_one_query(pujiang, django_assert_num_queries):
     # positions: candidates, records, labels, for_listing() ×3
     with django_assert_num_queries(6):
         search("王戰")
-    # one kind: candidates (the positions' count), records, the positions' facet labels
-    with django_assert_num_queries(3):
-        search("融合", kind="passage", page=3, per_page=2)
+    # one kind: candidates (the positions' count), records; no facets (they are positions')
+    with django_assert_num_queries(2):
+        result = search("融合", kind="passage", page=3, per_page=2)
+    assert result.facets == {}
+    assert result.total == 23
 
 
 @pytest.mark.parametrize("raw", HOSTILE)
