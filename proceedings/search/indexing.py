@@ -12,6 +12,11 @@ or removes it otherwise. Everything that changes what a position's document hold
 - the import service and ``services.transition`` (publishing), which batch their writes with
   ``deferred_indexing()`` and re-index each touched position once at the end;
 - ``manage.py reindex`` (``reindex_all``), after the analyser changes.
+
+The other records (report passages, themes, people, forums: ``records.py``) follow the same
+way: ``schedule_records(keys)`` re-indexes them now or at the end of ``deferred_indexing()``;
+re-indexing positions also re-indexes their sources, speakers and institutions, and
+``reindex_all`` rebuilds the records too.
 """
 
 import datetime

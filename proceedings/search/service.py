@@ -1,9 +1,12 @@
 """
 The search API the search page (and "search within" a speaker, theme or institution) calls.
 
-``search(query, filters, sort, page)`` runs a constant number of SQL queries whatever the input:
-one to resolve the filters (when there are any), one for the candidates of the query and of each
-facet's count, one for the facet labels, and the three of ``Position.for_listing()`` for the page.
+``search(query, filters, sort, page, kind=…)`` runs a constant number of SQL queries whatever
+the input: one to resolve the filters (when there are any), one for the candidates of the query
+and of each facet's count, one for the other records (``records.search_records``: passages,
+themes, people, forums, with words to search for), one for the facet labels, and the three of
+``Position.for_listing()`` for the page. Paging through another kind than positions: the
+filters, the positions' candidates (their count) and the records.
 """
 
 import re
