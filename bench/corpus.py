@@ -8,6 +8,10 @@ is the English of the same sentences. Speakers, institutions, themes and tags co
 sized with the corpus. Some words are placed deliberately so that the benchmark's queries have
 known properties: ``晶片`` never occurs (the text says ``芯片``), ``力量`` and ``量子`` occur
 next to each other only across a full stop (``力量子`` must find nothing), ``集成電路`` is rare.
+
+Each forum also gets a report (``report()``): a source document of ``REPORT_PARAGRAPHS``
+paragraphs of the same prose, separated by blank lines, in which ``出題人、答題人、閱卷人`` occurs
+in one paragraph in ``REPORT_RARE_EVERY`` reports.
 """
 
 import random
@@ -364,6 +368,11 @@ THEME_TITLES = [
 ]
 
 
+REPORT_PARAGRAPHS = 40
+REPORT_RARE_EVERY = 10
+REPORT_RARE = "企業要從參與者轉變為出題人、答題人、閱卷人。"
+
+
 class Corpus:
     """Pools and text generation for ``positions`` positions (pools scale with it)."""
 
@@ -446,3 +455,15 @@ class Corpus:
                 )
             )
         return "".join(zh), "zh-Hant", " ".join(en)
+
+    def report(self, number):
+        """Return the full text of forum ``number``'s report: paragraphs split by blank lines."""
+        rng = self.rng
+        paragraphs = []
+        for _ in range(REPORT_PARAGRAPHS):
+            sentences = [self._fill(*rng.choice(SENTENCES))[0] for _ in range(rng.randint(2, 6))]
+            paragraphs.append("".join(sentences))
+        if number % REPORT_RARE_EVERY == 0:
+            where = rng.randrange(REPORT_PARAGRAPHS)
+            paragraphs[where] += REPORT_RARE
+        return "\n\n".join(paragraphs)

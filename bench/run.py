@@ -37,14 +37,16 @@ from django.db import connection, models, reset_queries, transaction  # noqa: E4
 from django.db.models import Q  # noqa: E402
 from taggit.models import Tag, TaggedItem  # noqa: E402
 
-from bench.corpus import THEME_TITLES, Corpus  # noqa: E402
+from bench.corpus import REPORT_PARAGRAPHS, THEME_TITLES, Corpus  # noqa: E402
 from proceedings.models import (  # noqa: E402
     Appearance,
     Forum,
     Position,
     PositionSearchDocument,
     Question,
+    RecordSearchDocument,
     Session,
+    SourceDocument,
     Status,
     Theme,
 )
@@ -70,6 +72,7 @@ def load(n, seed):
         Speaker.objects.filter(slug__startswith="bench-").delete()
         Institution.objects.filter(slug__startswith="bench-").delete()
         Tag.objects.filter(slug__startswith="bench-").delete()
+        SourceDocument.objects.filter(slug__startswith="bench-").delete()
 
         institutions = _plain(Institution).bulk_create(
             Institution(slug=f"bench-i{i}", name=name, name_en=name_en, sector=sector, aliases=[])
@@ -102,8 +105,16 @@ def load(n, seed):
                 starts_on=f"{year}-09-{1 + f % 28:02d}",
                 status=Status.PUBLISHED,
             )
+            report = SourceDocument.objects.create(
+                slug=f"bench-report-{f}",
+                title=f"{year} 浦江創新論壇第{f}屆綜述",
+                title_en=f"Report of forum #{f}",
+                language="zh-Hant",
+                full_text=corpus.report(f),
+            )
             sessions = _plain(Session).bulk_create(
-                Session(forum=forum, slug=f"s{i}", title=f"分論壇{i}", order=i) for i in range(10)
+                Session(forum=forum, slug=f"s{i}", title=f"分論壇{i}", order=i, source=report)
+                for i in range(10)
             )
             questions = _plain(Question).bulk_create(
                 Question(forum=forum, slug=f"q{i}", title=t, title_en=e, order=i)
@@ -176,6 +187,9 @@ def load(n, seed):
                         fidelity=rng.choice(["paraphrase", "summary", "paraphrase"]),
                         status=Status.PUBLISHED,
                         order=i,
+                        # A fifth of the positions cite a paragraph of their forum's report.
+                        source=report if i % 5 == 0 else None,
+                        paragraph=rng.randint(1, REPORT_PARAGRAPHS) if i % 5 == 0 else None,
                     )
                 )
             positions = _plain(Position).bulk_create(batch, batch_size=1000)
@@ -217,7 +231,7 @@ def index():
 
 
 def queries(corpus):
-    """The fixed query mix: (label, query, filters)."""
+    """The fixed query mix: (label, query, filters[, result kind])."""
     forum = Forum.objects.filter(slug__startswith="bench-").order_by("pk").last()
     speaker = Speaker.objects.filter(appearances__session__forum=forum).order_by("pk").first()
     return [
@@ -251,6 +265,13 @@ def queries(corpus):
         ("0-hit 晶片", "晶片", {}),
         ("0-hit probe 力量子", "力量子", {}),
         ("0-hit 量子糾纏態", "量子糾纏態", {}),
+        ("passages 出題人", "出題人", {}, "passage"),
+        ("passages-simp 出题人、答题人", "出题人、答题人", {}, "passage"),
+        ("passages 科技創新", "科技創新", {}, "passage"),
+        ("passages 融合 page 5", "融合", {"page": 5}, "passage"),
+        ("passages-simp 知识产权保护", "知识产权保护", {}, "passage"),
+        (f"people {speaker.name}", speaker.name, {}, "person"),
+        ("themes 數據要素", "數據要素", {}, "theme"),
     ]
 
 
@@ -328,24 +349,36 @@ def main():
         # A steady state: autovacuum would have set the visibility map and statistics by now.
         with connection.cursor() as cursor:
             cursor.execute(f"VACUUM (ANALYZE) {PositionSearchDocument._meta.db_table}")
+            cursor.execute(f"VACUUM (ANALYZE) {RecordSearchDocument._meta.db_table}")
     total = Position.objects.count()
-    print(f"{total:,} positions in the database\n")
+    print(
+        f"{total:,} positions in the database, {RecordSearchDocument.objects.count():,} other "
+        "records indexed (report passages, themes, people, forums, sessions)\n"
+    )
     if args.load_only:
         return
 
-    search_samples, naive_samples = [], []
+    search_samples, naive_samples, position_samples, kind_samples = [], [], [], []
     header = (
         f"{'query':34} {'hits':>7} {'search p50':>11} {'p95':>8} "
         f"{'naive p50':>10} {'naive hits':>10}"
     )
     print(header)
     print("-" * len(header))
-    for label, query, filters in queries(corpus):
-        samples, result = timed(lambda q=query, f=filters: search(q, f), args.runs)
+    for label, query, filters, *kind in queries(corpus):
+        kind = kind[0] if kind else None
+        page = filters.pop("page", 1)
+        samples, result = timed(
+            lambda q=query, f=filters, k=kind, p=page: search(q, f, page=p, kind=k), args.runs
+        )
         search_samples += samples
-        hits = f"{result.total}{'+' if result.total_capped else ''}"
+        (kind_samples if kind else position_samples).extend(samples)
+        if kind:
+            hits = str(result.record_counts.get(kind, 0))
+        else:
+            hits = f"{result.total}{'+' if result.total_capped else ''}"
         naive_text = ""
-        if not args.skip_naive:
+        if not args.skip_naive and not kind:
             nsamples, (count, _rows) = timed(
                 lambda q=query, f=filters: naive(q, f), args.naive_runs
             )
@@ -361,6 +394,17 @@ def main():
         f"p95 {percentile(search_samples, 95):.1f} ms, max {max(search_samples):.1f} ms "
         f"over {len(search_samples)} samples"
     )
+    if kind_samples:
+        print(
+            f"  of which the position queries (records searched beside them): p50 "
+            f"{statistics.median(position_samples):.1f} ms, p95 "
+            f"{percentile(position_samples, 95):.1f} ms over {len(position_samples)} samples"
+        )
+        print(
+            f"  and one record kind paged (passages, people, themes): p50 "
+            f"{statistics.median(kind_samples):.1f} ms, p95 {percentile(kind_samples, 95):.1f} ms"
+            f" over {len(kind_samples)} samples"
+        )
     if naive_samples:
         print(
             f"naive icontains: p50 {statistics.median(naive_samples):.1f} ms, "

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import opencc
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 CJK = "\u3400-\u9fff\uf900-\ufaff"
 HAN = f"[{CJK}]"
@@ -526,25 +526,25 @@ def _chinese_paragraph(builder, number, text, *, heading):
                     pending = [p for p in pending if p != previous]
                     builder.add_span(
                         key, number, text, *_quoted_span(text, *previous), "verbatim", 0.8, 0.8,
-                        N_("quotation before the attribution"),
+                        gettext_noop("quotation before the attribution"),
                     )  # fmt: skip
                 elif quote_before and begin >= stop - 2:
                     builder.add_span(
                         key, number, text, s + quote_before[0], s + quote_before[1],
-                        "verbatim", 0.8, 0.8, N_("quotation before the attribution"),
+                        "verbatim", 0.8, 0.8, gettext_noop("quotation before the attribution"),
                     )  # fmt: skip
                 else:
                     confidence = intro["confidence"] if had_verb else intro["confidence"] - 0.2
                     builder.speech_span(
                         key, number, text, s + begin, s + stop, confidence,
-                        N_("introduced with role") if had_verb
-                        else N_("introduced, no speech verb"),
+                        gettext_noop("introduced with role") if had_verb
+                        else gettext_noop("introduced, no speech verb"),
                     )  # fmt: skip
                 for ps, pe in pending:
                     if _org_mention(text[ps:pe], intro["institution"]):
                         builder.add_span(
                             key, number, text, ps, pe, "summary", 0.6, 0.5,
-                            N_("the report describes the speaker's organisation"),
+                            gettext_noop("the report describes the speaker's organisation"),
                         )  # fmt: skip
                 pending = []
                 current = key
@@ -555,24 +555,30 @@ def _chinese_paragraph(builder, number, text, *, heading):
             begin, _had = _after_speech(sentence_text, known[1], len(sentence_text))
             if sentence_text.startswith(LOOKS, begin):
                 begin += 2
-            builder.speech_span(current, number, text, s + begin, e, 0.75, N_("named again"))
+            builder.speech_span(
+                current, number, text, s + begin, e, 0.75, gettext_noop("named again")
+            )
             continue
         if current is None:
             pending.append((s, e))
             continue
         pronoun = PRONOUN_VERB_RE.match(sentence_text)
         if pronoun:
-            builder.speech_span(current, number, text, s + pronoun.end(), e, 0.7, N_("continues"))
+            builder.speech_span(
+                current, number, text, s + pronoun.end(), e, 0.7, gettext_noop("continues")
+            )
             continue
         quoted = _quoted_span(text, s, e)
         if quoted:
-            builder.add_span(current, number, text, *quoted, "verbatim", 0.6, 0.5, N_("quotation"))
+            builder.add_span(
+                current, number, text, *quoted, "verbatim", 0.6, 0.5, gettext_noop("quotation")
+            )
             continue
         opener = SUMMARY_OPENER_RE.match(sentence_text)
         begin = s + (opener.end() if opener else 0)
         builder.add_span(
             current, number, text, begin, e, "summary", 0.55, 0.5,
-            N_("follows in the same paragraph"),
+            gettext_noop("follows in the same paragraph"),
         )  # fmt: skip
 
 
@@ -627,7 +633,8 @@ def _english_paragraph(builder, number, text, *, heading):
             current = builder.add_speaker(intro, number)
             builder.add_span(
                 current, number, text, s + said.start("quote"), s + said.end("quote"),
-                "verbatim", 0.85, intro["confidence"], N_("quotation before the attribution"),
+                "verbatim", 0.85, intro["confidence"],
+                gettext_noop("quotation before the attribution"),
             )  # fmt: skip
             pending = []
             continue
@@ -641,18 +648,18 @@ def _english_paragraph(builder, number, text, *, heading):
             if quote_before:
                 builder.add_span(
                     key, number, text, s + quote_before[0], s + quote_before[1], "verbatim",
-                    0.8, 0.8, N_("quotation before the attribution"),
+                    0.8, 0.8, gettext_noop("quotation before the attribution"),
                 )  # fmt: skip
             else:
                 builder.speech_span(
                     key, number, text, s + intro_match.end(), e, intro["confidence"],
-                    N_("introduced with role"),
+                    gettext_noop("introduced with role"),
                 )  # fmt: skip
             for ps, pe in pending:
                 if intro["institution"] and text[ps:pe].startswith(intro["institution"]):
                     builder.add_span(
                         key, number, text, ps, pe, "summary", 0.6, 0.5,
-                        N_("the report describes the speaker's organisation"),
+                        gettext_noop("the report describes the speaker's organisation"),
                     )  # fmt: skip
             pending, current = [], key
             continue
@@ -669,7 +676,7 @@ def _english_paragraph(builder, number, text, *, heading):
             current = builder.known[who]
             builder.add_span(
                 current, number, text, s + 1, s + 1 + len(quote_after.group("quote")),
-                "verbatim", 0.8, 0.75, N_("quotation before the attribution"),
+                "verbatim", 0.8, 0.75, gettext_noop("quotation before the attribution"),
             )  # fmt: skip
             continue
         if known and known.start() < 3:
@@ -677,20 +684,24 @@ def _english_paragraph(builder, number, text, *, heading):
                 n for n in builder.known if n in known.group(0) or n.split()[-1] in known.group(0)
             )
             current = builder.known[who]
-            builder.speech_span(current, number, text, s + known.end(), e, 0.75, N_("named again"))
+            builder.speech_span(
+                current, number, text, s + known.end(), e, 0.75, gettext_noop("named again")
+            )
             continue
         if current is None:
             pending.append((s, e))
             continue
         pronoun = EN_PRONOUN_RE.match(sentence_text)
         if pronoun:
-            builder.speech_span(current, number, text, s + pronoun.end(), e, 0.7, N_("continues"))
+            builder.speech_span(
+                current, number, text, s + pronoun.end(), e, 0.7, gettext_noop("continues")
+            )
             continue
         opener = EN_OPENERS_RE.match(sentence_text)
         begin = s + (opener.end() if opener else 0)
         builder.add_span(
             current, number, text, begin, e, "summary", 0.55, 0.5,
-            N_("follows in the same paragraph"),
+            gettext_noop("follows in the same paragraph"),
         )  # fmt: skip
 
 

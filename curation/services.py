@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from proceedings.merging import REASON_MAX_LENGTH, NameIndex
 from proceedings.models import Appearance, Forum, Position, Question, Session, SourceDocument
@@ -421,7 +421,7 @@ def accept_phrase(proposal, phrase, user):
             "fidelity": Position.Fidelity.VERBATIM,
             "fidelity_confidence": 0.8,
             "confidence": proposal.confidence,
-            "attribution_note": N_("key phrase in quotation marks"),
+            "attribution_note": gettext_noop("key phrase in quotation marks"),
             "order": proposal.order,
         },
     )

@@ -230,6 +230,15 @@ class Theme(Publishable):
             raise ValidationError({"parent": _("The parent theme belongs to another forum.")})
 
 
+class SourceDocumentQuerySet(models.QuerySet):
+    def published(self):
+        """Sources a published session or published position cites (they have no status)."""
+        return self.filter(
+            models.Exists(Session.objects.published().filter(source=models.OuterRef("pk")))
+            | models.Exists(Position.objects.published().filter(source=models.OuterRef("pk")))
+        )
+
+
 class SourceDocument(models.Model):
     """A report, transcript or article positions are curated from, with its full text."""
 
@@ -250,6 +259,7 @@ class SourceDocument(models.Model):
         _("full text"), help_text=_("Paragraphs separated by one blank line; ¶N counts them.")
     )
 
+    objects = SourceDocumentQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -564,6 +574,38 @@ class PositionSearchDocument(models.Model):
 
     def __str__(self):
         return f"search document of position {self.position_id}"
+
+
+class RecordSearchDocument(models.Model):
+    """The search index entry of a public record that is not a position.
+
+    A paragraph of a source document (a report passage), a theme, a guiding question, a
+    speaker, an institution, a forum or a session: proceedings/search/records.py writes these.
+    ``data`` holds, as JSON, the indexed fields (to tell which of them a query matched) and what
+    a hit shows, so that a page of hits needs no query per hit.
+    """
+
+    kind = models.CharField(_("kind"), max_length=20)
+    group = models.CharField(_("result kind"), max_length=20)
+    object_id = models.PositiveBigIntegerField(_("object id"))
+    paragraph = models.PositiveIntegerField(_("paragraph"), default=0)
+    facets = models.TextField(_("facet tokens"), blank=True)
+    analyser_version = models.PositiveSmallIntegerField(_("analyser version"))
+    data = models.TextField(_("data"), help_text=_("Indexed fields and display data, as JSON."))
+    vector = TextSearchVectorField(_("text search vector"), null=True, editable=False)
+    tokens = models.TextField(_("tokens"), blank=True)
+
+    class Meta:
+        verbose_name = _("record search document")
+        verbose_name_plural = _("record search documents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "object_id", "paragraph"], name="record_search_document_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"search document of {self.kind} {self.object_id} ¶{self.paragraph}"
 
 
 class CorrectionRequest(models.Model):

@@ -17,12 +17,26 @@ from django.utils.http import urlencode
 from . import localize
 from .search import search
 from .search.facets import FACETS
+from .search.highlight import excerpt, highlight
 from .search.query import clean_text
+from .search.records import (
+    FIELD_LABELS,
+    FORUM,
+    GROUP_LABELS,
+    GROUPS,
+    PASSAGE,
+    POSITION,
+    RECORD_GROUPS,
+    THEME,
+)
 from .search.service import SORT_DATE, SORT_RELEVANCE, SORTS
 from .services import record_search
 from .views import page_navigation
 
 QUERY_PARAM = "q"
+KIND_PARAM = "kind"
+PEOPLE_STRIP = 8  # people and institutions above the results
+RECORDS_SHOWN = 3  # hits of each other record kind above the positions, when no kind is chosen
 
 
 @dataclass(frozen=True)
@@ -57,22 +71,65 @@ class ShownHit:
 
     position: object
     snippets: localize.HitSnippets
+    matched_in: tuple = ()
+
+    @property
+    def matched_labels(self):
+        return [str(FIELD_LABELS[label]) for label in self.matched_in]
+
+
+@dataclass(frozen=True)
+class ShownRecord:
+    """A record hit as this reader reads it: title and snippet, matches marked, and why."""
+
+    hit: object  # a records.RecordHit
+    snippet: str  # HTML
+    snippet_lang: str
+    matched_in: list  # translated labels
+
+
+@dataclass(frozen=True)
+class KindLink:
+    kind: str
+    label: str
+    count: int
+    capped: bool
+    url: str
+    current: bool
+
+
+def shown_record(hit, terms):
+    """Return the ``ShownRecord`` of a record hit: its text in the reader's language."""
+    field = hit.text_field
+    if hit.kind == "passage":
+        text = localize.in_reader_script(hit.fields.get("text", ""), hit.language)
+    elif field:
+        text = localize.localized(hit.obj, field)
+    else:
+        text = localize.Text("", "")
+    snippet = (highlight(text.text, terms) or excerpt(text.text)) if text.text else ""
+    labels = [str(FIELD_LABELS[label]) for label in hit.matched_in]
+    return ShownRecord(hit, snippet, text.lang, labels)
 
 
 class _State:
-    """The page's URL state (query, filters in effect, sort) and URLs for variations of it."""
+    """The page's URL state (query, filters in effect, sort, kind) and URLs for variations of it."""
 
-    def __init__(self, query, filters, sort):
+    def __init__(self, query, filters, sort, kind=None):
         self.query = query
         self.filters = {name: list(values) for name, values in filters.items()}
         self.sort = sort
+        self.kind = kind
 
-    def url(self, *, filters=None, sort=None, page=None):
+    def url(self, *, filters=None, sort=None, page=None, kind=""):
         filters = self.filters if filters is None else filters
         sort = self.sort if sort is None else sort
+        kind = self.kind if kind == "" else kind
         params = []
         if self.query:
             params.append((QUERY_PARAM, self.query))
+        if kind:
+            params.append((KIND_PARAM, kind))
         for name in FACETS:
             params += [(name, value) for value in filters.get(name, ())]
         if sort:
@@ -109,10 +166,24 @@ def search_params(params):
 def search_page(request):
     params = request.GET
     query, requested_sort, page_number = search_params(params)
-    result = search(query, params, requested_sort, page_number)
+    kind = params.get(KIND_PARAM) if params.get(KIND_PARAM) in GROUPS else None
+    result = search(query, params, requested_sort, page_number, kind=kind)
 
     # Links keep the sort only when the reader chose one (a valid one).
-    state = _State(query, result.filters, requested_sort if requested_sort in SORTS else "")
+    state = _State(query, result.filters, requested_sort if requested_sort in SORTS else "", kind)
+    terms = result.query.terms
+    kind_links = []
+    if any(result.record_counts.values()):
+        kind_links = [
+            KindLink(group, str(GROUP_LABELS[group]), count, capped, state.url(kind=group),
+                     kind == group)
+            for group, count, capped in result.kind_counts
+            if count or group == POSITION
+        ]  # fmt: skip
+    records = {
+        group: [shown_record(hit, terms) for hit in result.records.get(group, [])]
+        for group in RECORD_GROUPS
+    }
 
     facet_groups = []
     for name, facet in FACETS.items():
@@ -156,9 +227,25 @@ def search_page(request):
         "query": query,
         "result": result,
         "hits": [
-            ShownHit(hit.position, localize.hit_snippets(hit, result.query.terms))
+            ShownHit(hit.position, localize.hit_snippets(hit, result.query.terms), hit.matched_in)
             for hit in result.hits
         ],
+        "kind": kind,
+        "kind_links": kind_links,
+        "all_kinds_url": state.url(kind=None),
+        "record_hits": [shown_record(hit, terms) for hit in result.record_hits],
+        "people": records["person"][:PEOPLE_STRIP] if kind is None else [],
+        "record_sections": [
+            (
+                group,
+                GROUP_LABELS[group],
+                records[group][:RECORDS_SHOWN],
+                result.record_counts.get(group, 0),
+                state.url(kind=group),
+            )
+            for group in (PASSAGE, THEME, FORUM)
+            if kind is None and records[group]
+        ],  # fmt: skip
         "facet_groups": facet_groups,
         "chips": chips,
         "clear_filters_url": state.url(filters={}),

@@ -75,13 +75,10 @@ REPORT_RATE = f"{REPORTS_PER_WINDOW}/{REPORT_WINDOW}s"
 def public_sources(queryset):
     """Return the source documents of ``queryset`` that a published session or position cites.
 
-    Sources have no status of their own; this is their one definition of public, built from
-    the models' (it belongs in a ``SourceDocumentQuerySet.published()`` in models.py).
+    Sources have no status of their own; ``SourceDocumentQuerySet.published()`` is their one
+    definition of public, built from the models'.
     """
-    return queryset.filter(
-        Exists(Session.objects.published().filter(source=OuterRef("pk")))
-        | Exists(Position.objects.published().filter(source=OuterRef("pk")))
-    )
+    return queryset.published()
 
 
 def published(queryset):

@@ -415,6 +415,76 @@ class SearchHitSerializer(serializers.Serializer):
     score = serializers.FloatField(
         allow_null=True, help_text="Relevance (higher is better) of the newest ranked matches."
     )
+    matched_in = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The fields the query matched: text, translation, tag, theme, speaker, role, "
+        "institution.",
+    )
+
+
+class RecordForumSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    name_en = serializers.CharField()
+
+
+class RecordSpeakerSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    name_en = serializers.CharField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, speaker) -> str:
+        return self.context["request"].build_absolute_uri(speaker.get_absolute_url())
+
+
+class RecordHitSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["passage", "theme", "question", "speaker", "institution", "forum", "session"]
+    )
+    group = serializers.ChoiceField(
+        choices=["passage", "theme", "person", "forum"], help_text="Its kind of result."
+    )
+    title = serializers.SerializerMethodField(
+        help_text="Title or name (a passage: its source document's title)."
+    )
+    title_en = serializers.SerializerMethodField()
+    paragraph = serializers.SerializerMethodField(help_text="A passage's paragraph number (¶N).")
+    url = serializers.SerializerMethodField()
+    snippet = serializers.SerializerMethodField(
+        help_text="HTML: the passage, summary or description, escaped, matches in <mark>."
+    )
+    matched_in = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The fields the query matched: text, title, summary, name, description.",
+    )
+    speakers = RecordSpeakerSerializer(
+        many=True, help_text="A passage: the people whose positions cite it."
+    )
+    forum = RecordForumSerializer(allow_null=True)
+    score = serializers.FloatField(help_text="Relevance within its kind (higher is better).")
+
+    def _title_field(self, hit):
+        return "title" if hit.kind == "passage" else hit.title_field
+
+    def get_title(self, hit) -> str:
+        return getattr(hit.obj, self._title_field(hit), "")
+
+    def get_title_en(self, hit) -> str:
+        return getattr(hit.obj, f"{self._title_field(hit)}_en", "") or ""
+
+    def get_paragraph(self, hit) -> int | None:
+        return hit.paragraph or None
+
+    def get_url(self, hit) -> str:
+        return self.context["request"].build_absolute_uri(hit.url)
+
+    def get_snippet(self, hit) -> str:
+        from ..search.highlight import excerpt, highlight
+
+        text = hit.fields.get(hit.text_field or "", "") or ""
+        terms = self.context.get("terms", ())
+        return str(highlight(text, terms) or excerpt(text)) if text else ""
 
 
 def _facets_serializer():
@@ -425,6 +495,12 @@ def _facets_serializer():
 
 
 SearchFacetsSerializer = _facets_serializer()
+
+
+class SearchKindSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["position", "passage", "theme", "person", "forum"])
+    count = serializers.IntegerField()
+    capped = serializers.BooleanField(help_text="More match than are counted (positions).")
 
 
 class SearchResponseSerializer(serializers.Serializer):
@@ -446,4 +522,12 @@ class SearchResponseSerializer(serializers.Serializer):
     facets_partial = serializers.BooleanField()
     who_says_most = FacetValueSerializer(many=True)
     messages = serializers.ListField(child=serializers.CharField())
+    kind = serializers.CharField(allow_null=True, help_text="The kind paged through, if chosen.")
+    kinds = SearchKindSerializer(
+        many=True, help_text="Every kind of result with its number of matches."
+    )
+    records = RecordHitSerializer(
+        many=True,
+        help_text="The best few matches of each kind but positions; with `kind`, its page.",
+    )
     results = SearchHitSerializer(many=True)

@@ -24,6 +24,7 @@ from speakers.models import Institution, Sector, Speaker
 
 from ..models import Appearance, Forum, Position, Question, Session, Theme
 from ..search import FACETS, SORTS, requested_filters, search
+from ..search.records import GROUPS, POSITION
 from ..search.service import MAX_PER_PAGE, PER_PAGE
 from ..search_views import search_params
 from . import serializers
@@ -377,14 +378,26 @@ class SearchView(APIView):
     """The search page's search: the same query, filters, facets, sort and results."""
 
     @extend_schema(
-        summary="Search the published positions",
+        summary="Search the published record",
         description=(
             'The search page\'s search: all words must match; `"exact phrase"`; `-word` '
             "excludes. Traditional and Simplified characters find each other. Filters are the "
-            "search page's facets; unknown filter values are a 400 (the page ignores them)."
+            "search page's facets; unknown filter values are a 400 (the page ignores them). "
+            "Positions are paged through in `results`; with words to search for, the other "
+            "kinds of results (report passages, themes and guiding questions, people and "
+            "institutions, forums and sessions) are counted in `kinds` and their best few are in "
+            "`records`. `kind` pages through one kind instead (`count`, `next` and `previous` "
+            "are then that kind's). Records are searched with no filter or a `forum` filter only."
         ),
         parameters=[
             OpenApiParameter("q", OpenApiTypes.STR, description="What to search for."),
+            OpenApiParameter(
+                "kind",
+                OpenApiTypes.STR,
+                enum=list(GROUPS),
+                description="Page through one kind of result (default: positions, with the "
+                "best few of every other kind).",
+            ),
             OpenApiParameter(
                 "sort",
                 OpenApiTypes.STR,
@@ -406,9 +419,12 @@ class SearchView(APIView):
         query, sort, _page = search_params(params)
         if sort and sort not in SORTS:
             raise ValidationError({"sort": [f"Choose one of {', '.join(SORTS)}."]})
+        kind = params.get("kind") or None
+        if kind is not None and kind not in GROUPS:
+            raise ValidationError({"kind": [f"Choose one of {', '.join(GROUPS)}."]})
         number = positive_int(params, "page", default=1)
         per_page = positive_int(params, "page_size", default=PER_PAGE, maximum=MAX_PER_PAGE)
-        result = search(query, params, sort or "relevance", number, per_page)
+        result = search(query, params, sort or "relevance", number, per_page, kind=kind)
         unknown = {
             name: [value for value in values if value not in result.filters.get(name, ())]
             for name, values in requested_filters(params).items()
@@ -422,8 +438,9 @@ class SearchView(APIView):
             "query": query,
             "understood_as": result.query.summary,
             "sort": result.sort,
-            "count": result.total,
-            "count_capped": result.total_capped,
+            "kind": kind,
+            "count": result.page.paginator.count if kind not in (None, POSITION) else result.total,
+            "count_capped": result.total_capped if kind in (None, POSITION) else False,
             "next": replace_query_param(url, "page", page.next_page_number())
             if page.has_next()
             else None,
@@ -440,10 +457,19 @@ class SearchView(APIView):
             "facets_partial": result.facets_partial,
             "who_says_most": result.who_says_most,
             "messages": [str(message) for message in result.messages],
+            "kinds": [
+                {"kind": name, "count": count, "capped": capped}
+                for name, count, capped in result.kind_counts
+            ],
+            "records": result.record_hits
+            if kind not in (None, POSITION)
+            else [hit for name in GROUPS[1:] for hit in result.records.get(name, [])],
             "results": result.hits,
         }
         return Response(
-            serializers.SearchResponseSerializer(data, context={"request": request}).data
+            serializers.SearchResponseSerializer(
+                data, context={"request": request, "terms": result.query.terms}
+            ).data
         )
 
 

@@ -1,8 +1,11 @@
 """
-Full-text search of the published positions, in Traditional and Simplified Chinese and English.
+Full-text search of the published record, in Traditional and Simplified Chinese and English:
+positions, and report passages, themes and guiding questions, people and institutions, forums
+and sessions (``records``).
 
 Modules: ``analysis`` (text → tokens), ``query`` (what a reader types → terms), ``facets``,
 ``backends`` (SQLite FTS5, PostgreSQL tsvector), ``indexing`` (documents follow the data),
+``records`` (the documents and search of the records that are not positions),
 ``signals``, ``highlight`` and ``service`` (``search()``, the API of the search page).
 
 The public names below are imported lazily: ``proceedings.models`` imports ``search.fields``,

@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..models import PositionSearchDocument
+from ..models import PositionSearchDocument, RecordSearchDocument
 from .facets import ALL_TOKEN
 from .query import Phrase, Term
 
@@ -45,6 +45,37 @@ _FETCH = CANDIDATES + 1  # one more than the window tells "more than CANDIDATES"
 
 DOC_TABLE = PositionSearchDocument._meta.db_table
 FTS_TABLE = "proceedings_position_fts"
+RECORD_TABLE = RecordSearchDocument._meta.db_table
+RECORD_FTS_TABLE = "proceedings_record_fts"
+# Records (passages, themes, people, forums) are few beside positions (6,588 beside 100,000 in
+# the benchmark), but grow with the forums: as for positions, the newest CANDIDATES matches (by
+# id) are ranked and counted, per result kind, so a search costs the same however many there
+# are; beyond that, counts are lower bounds ("1000+").
+
+
+def _record_sql(matches, *, first, last, group):
+    """Return the SQL ranking ``matches`` (rows of ``id, score``) within each result kind.
+
+    Rows: the matches ranked ``first``..``last`` in their kind (in kind ``group`` only, if
+    given: a bound parameter), with their ``data``; and each kind's best match, which carries
+    the kind's count. Parameters: ``group`` twice, the match's, ``group`` twice.
+    """
+    wanted = f"s.rn BETWEEN {int(first)} AND {int(last)} AND (%s IS NULL OR s.grp = %s)"
+    # The data (the widest column) is read only for the rows wanted, by a scalar subquery.
+    return (
+        f"SELECT s.id, s.kind, s.object_id, s.paragraph, s.grp, s.score, s.rn, s.cnt,"  # noqa: S608
+        f" CASE WHEN {wanted} THEN (SELECT d.data FROM {RECORD_TABLE} d WHERE d.id = s.id) END"
+        f" FROM (SELECT m.id, m.score, r.kind, r.object_id, r.paragraph, r.{_quote('group')}"
+        f" AS grp, row_number() OVER (PARTITION BY r.{_quote('group')}"
+        " ORDER BY m.score DESC, m.id) AS rn,"
+        f" count(*) OVER (PARTITION BY r.{_quote('group')}) AS cnt"
+        f" FROM ({matches}) AS m JOIN {RECORD_TABLE} r ON r.id = m.id) AS s"
+        f" WHERE s.rn = 1 OR ({wanted}) ORDER BY s.rn"
+    )
+
+
+def _quote(name):
+    return f'"{name}"'
 
 
 @dataclass(frozen=True)
@@ -96,6 +127,21 @@ class SQLiteBackend:
             facets=" ".join(facets),
             analyser_version=analyser_version,
         )
+
+    def make_record_document(self, *, tokens, facets, **fields):
+        return RecordSearchDocument(tokens=" ".join(tokens), facets=" ".join(facets), **fields)
+
+    def fetch_records(self, spec: MatchSpec, *, first, last, group=None):
+        """Return the ranked record rows of ``spec`` (see ``_record_sql``), in one statement."""
+        # bm25() is lower for better matches; the facets column weighs nothing.
+        matches = (
+            f"SELECT rowid AS id, -bm25({RECORD_FTS_TABLE}, 1.0, 0.0) AS score"  # noqa: S608
+            f" FROM {RECORD_FTS_TABLE} WHERE {RECORD_FTS_TABLE} MATCH %s"
+            f" ORDER BY rowid DESC LIMIT {_FETCH}"
+        )
+        sql = _record_sql(matches, first=first, last=last, group=group)
+        params = [group, group, self.match_expression(spec), group, group]
+        return _execute(self.connection, sql, params)
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -236,6 +282,24 @@ class PostgresBackend:
             vector=tsvector_literal(tokens, facets),
             analyser_version=analyser_version,
         )
+
+    def make_record_document(self, *, tokens, facets, **fields):
+        return RecordSearchDocument(
+            facets=" ".join(facets), vector=tsvector_literal(tokens, facets), **fields
+        )
+
+    def fetch_records(self, spec: MatchSpec, *, first, last, group=None):
+        """Return the ranked record rows of ``spec`` (see ``_record_sql``), in one statement."""
+        matches = (
+            "SELECT id, ts_rank(vector, %s::tsquery, 1)::float8 AS score"  # noqa: S608
+            f" FROM {RECORD_TABLE} WHERE vector @@ %s::tsquery ORDER BY id DESC LIMIT {_FETCH}"
+        )
+        sql = _record_sql(matches, first=first, last=last, group=group).replace(
+            "%s IS NULL", "%s::text IS NULL"
+        )
+        rank_query = self.tsquery(spec, for_rank=True) or _lexeme(ALL_TOKEN)
+        params = [group, group, rank_query, self.tsquery(spec), group, group]
+        return _execute(self.connection, sql, params)
 
     # -- queries -------------------------------------------------------------------------------
 

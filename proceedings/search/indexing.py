@@ -12,6 +12,11 @@ or removes it otherwise. Everything that changes what a position's document hold
 - the import service and ``services.transition`` (publishing), which batch their writes with
   ``deferred_indexing()`` and re-index each touched position once at the end;
 - ``manage.py reindex`` (``reindex_all``), after the analyser changes.
+
+The other records (report passages, themes, people, forums: ``records.py``) follow the same
+way: ``schedule_records(keys)`` re-indexes them now or at the end of ``deferred_indexing()``;
+re-indexing positions also re-indexes their sources, speakers and institutions, and
+``reindex_all`` rebuilds the records too.
 """
 
 import datetime
@@ -37,6 +42,7 @@ from ..models import (
 from .analysis import ANALYSER_VERSION, document_tokens
 from .backends import get_backend
 from .facets import ALL_TOKEN, canonical_language, facet_token
+from .records import position_record_keys, reindex_all_records, reindex_records
 
 # Position fields a document is made from (others, e.g. ``featured``, need no re-index).
 INDEXED_POSITION_FIELDS = frozenset(
@@ -69,6 +75,19 @@ def pk_from_doc_key(key: int) -> int:
 
 
 _pending: ContextVar[set | None] = ContextVar("search_reindex_pending", default=None)
+_pending_records: ContextVar[set | None] = ContextVar("search_records_pending", default=None)
+
+
+def schedule_records(keys):
+    """Re-index records ``keys`` (``records.reindex_records``) now or at the end of the block."""
+    keys = {(kind, int(pk)) for kind, pk in keys if pk is not None}
+    if not keys:
+        return
+    pending = _pending_records.get()
+    if pending is None:
+        reindex_records(keys)
+    else:
+        pending.update(keys)
 
 
 def schedule_reindex(ids):
@@ -93,13 +112,16 @@ def deferred_indexing():
     if _pending.get() is not None:
         yield
         return
-    pending = set()
+    pending, pending_records = set(), set()
     token = _pending.set(pending)
+    records_token = _pending_records.set(pending_records)
     try:
         yield
+        reindex_positions(pending)
     finally:
         _pending.reset(token)
-    reindex_positions(pending)
+        _pending_records.reset(records_token)
+    reindex_records(pending_records)
 
 
 def reindex_positions(ids) -> int:
@@ -125,6 +147,8 @@ def reindex_positions(ids) -> int:
             PositionSearchDocument.objects.filter(position_id__in=chunk).delete()
             PositionSearchDocument.objects.bulk_create(documents)
             written += len(documents)
+            # The positions' sources (passages list who cites them), speakers and institutions.
+            schedule_records(position_record_keys(chunk))
     return written
 
 
@@ -160,6 +184,7 @@ def reindex_all(*, progress=None) -> int:
             if progress:
                 progress(min(start + CHUNK_SIZE, len(ids)), len(ids))
         backend.end_rebuild()
+        reindex_all_records()
     return len(ids)
 
 

@@ -1,9 +1,12 @@
 """
 The search API the search page (and "search within" a speaker, theme or institution) calls.
 
-``search(query, filters, sort, page)`` runs a constant number of SQL queries whatever the input:
-one to resolve the filters (when there are any), one for the candidates of the query and of each
-facet's count, one for the facet labels, and the three of ``Position.for_listing()`` for the page.
+``search(query, filters, sort, page, kind=…)`` runs a constant number of SQL queries whatever
+the input: one to resolve the filters (when there are any), one for the candidates of the query
+and of each facet's count, one for the other records (``records.search_records``: passages,
+themes, people, forums, with words to search for), one for the facet labels, and the three of
+``Position.for_listing()`` for the page. Paging through another kind than positions: the
+filters, the positions' candidates (their count) and the records.
 """
 
 import re
@@ -25,6 +28,7 @@ from .facets import FACETS, canonical_language, facet_token, parse_facet_token
 from .highlight import excerpt, highlight
 from .indexing import pk_from_doc_key
 from .query import MAX_QUERY_CHARS, MAX_TERMS, ParsedQuery, clean_text, parse_query
+from .records import GROUPS, POSITION, PREVIEW, RECORD_GROUPS, matched_in, search_records
 
 SORT_RELEVANCE = "relevance"
 SORT_DATE = "date"
@@ -69,6 +73,7 @@ class SearchHit:
     snippet: SafeString  # the original text, matches in <mark> (or its beginning)
     translation_snippet: SafeString | None  # the translation, when it matches
     score: float | None  # relevance, for the newest RANKED matches of a ranked search
+    matched_in: tuple = ()  # the fields the query matched: "text", "theme", "speaker"…
 
 
 @dataclass
@@ -93,10 +98,32 @@ class SearchResult:
     facets_partial: bool = False
     who_says_most: list = field(default_factory=list)  # speaker FacetValues, by count
     messages: list = field(default_factory=list)  # for the reader: ignored input, no results…
+    kind: str | None = None  # the result kind chosen (``GROUPS``), None for all of them
+    record_counts: dict = field(default_factory=dict)  # result kind -> matching records
+    records_capped: bool = False  # more records match than were counted
+    records: dict = field(default_factory=dict)  # result kind -> best RecordHits (or the page)
 
     @property
     def hits(self):
+        """The position hits of the page (none when another result kind is chosen)."""
+        if self.kind not in (None, POSITION):
+            return []
         return list(self.page.object_list)
+
+    @property
+    def record_hits(self):
+        """The record hits of the page, when a record kind is chosen."""
+        if self.kind in (None, POSITION):
+            return []
+        return list(self.page.object_list)
+
+    @property
+    def kind_counts(self):
+        """``[(kind, count, capped)]`` of every result kind (positions first)."""
+        return [(POSITION, self.total, self.total_capped)] + [
+            (group, self.record_counts.get(group, 0), self.records_capped)
+            for group in RECORD_GROUPS
+        ]
 
     @property
     def positions(self):
@@ -111,8 +138,16 @@ class SearchResult:
         return RANKED
 
 
-def search(query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAGE) -> SearchResult:
-    """Search the published positions; never raises on any user input.
+def search(
+    query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAGE, kind=None
+) -> SearchResult:
+    """Search the published record; never raises on any user input.
+
+    Positions are paged through; with words to search for, report passages, themes and
+    questions, people and institutions, forums and sessions are searched too, counted per
+    result kind, and their best few returned (``records``). ``kind`` (one of ``GROUPS``) pages
+    through one result kind instead; other values mean all. Records are searched only with no
+    filter but ``forum`` (the other facets are the positions').
 
     ``filters`` maps facet names (``FACETS``: theme, question, speaker, institution, sector,
     forum, tag, language, fidelity) to a value or a list of values; a ``QueryDict`` works, and
@@ -137,6 +172,7 @@ def search(query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAG
             % {"pieces": " ".join(parsed.ignored[:10])}
         )
     groups, active, resolved_filters = _resolve_filters(_filter_values(filters), messages)
+    kind = kind if kind in GROUPS else None
     result = SearchResult(
         query=parsed,
         sort=sort if parsed.terms else SORT_DATE,
@@ -144,6 +180,7 @@ def search(query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAG
         filters=resolved_filters,
         active_filters=active,
         messages=messages,
+        kind=kind,
     )
     if parsed.is_empty and not parsed.is_blank:
         messages.append(
@@ -157,10 +194,13 @@ def search(query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAG
             parsed.terms,
             parsed.excluded,
             tuple(groups.values()),
-            rank=result.sort == SORT_RELEVANCE,
+            # Another kind chosen: the positions are only counted.
+            rank=result.sort == SORT_RELEVANCE and kind in (None, POSITION),
         )
     ]
-    for name in groups:  # each filtered facet is counted without its own filter
+    # Facets describe positions: counted when positions are listed, not for another kind.
+    for name in groups if kind in (None, POSITION) else ():
+        # each filtered facet is counted without its own filter
         specs.append(
             MatchSpec(
                 parsed.terms,
@@ -174,21 +214,25 @@ def search(query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAG
     result.total = len(rows)
     result.total_capped = main.capped
 
-    counted = dict.fromkeys(FACETS, main)
-    counted.update(zip(groups, candidate_sets[1:], strict=True))
-    result.facets_partial = any(c.capped for c in counted.values())
-    result.facets = _facets(counted, active)
-    result.who_says_most = [value for value in result.facets["speaker"] if value.count][
-        :WHO_SAYS_MOST
-    ]
+    if kind in (None, POSITION):
+        counted = dict.fromkeys(FACETS, main)
+        counted.update(zip(groups, candidate_sets[1:], strict=True))
+        result.facets_partial = any(c.capped for c in counted.values())
+        result.facets = _facets(counted, active)
+        result.who_says_most = [value for value in result.facets["speaker"] if value.count][
+            :WHO_SAYS_MOST
+        ]
 
-    paginator = Paginator(range(len(rows)), per_page)
-    page_obj = paginator.get_page(page)
-    page_rows = [rows[i] for i in page_obj.object_list]
-    page_obj.object_list = _hits(page_rows, parsed)
-    result.page = page_obj
+    if parsed.terms and set(groups) <= {"forum"}:
+        _search_records(result, parsed, groups, page, per_page)
+    if kind in (None, POSITION):
+        paginator = Paginator(range(len(rows)), per_page)
+        page_obj = paginator.get_page(page)
+        page_rows = [rows[i] for i in page_obj.object_list]
+        page_obj.object_list = _hits(page_rows, parsed)
+        result.page = page_obj
 
-    if not rows:
+    if not rows and not any(result.record_counts.values()):
         if active:
             messages.append(
                 gettext("No positions match with these filters. Remove a filter to see more.")
@@ -202,6 +246,37 @@ def search(query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAG
                 % {"query": parsed.summary}
             )
     return result
+
+
+def _search_records(result, parsed, groups, page, per_page):
+    """Add the matching records to ``result``: a page of one kind, or the best of each.
+
+    One statement; two when a record kind's page number is past its last page (the last page
+    is then fetched).
+    """
+    kind = result.kind
+
+    def fetch(number):
+        if kind in RECORD_GROUPS:
+            first = (number - 1) * per_page + 1
+            return search_records(
+                parsed.terms, parsed.excluded, groups.values(), group=kind,
+                first=first, last=first + per_page - 1,
+            )  # fmt: skip
+        return search_records(parsed.terms, parsed.excluded, groups.values(), last=PREVIEW)
+
+    number = _int(page, 1, 1, 10**9)
+    records = fetch(number)
+    result.record_counts = records.counts
+    result.records_capped = records.capped
+    result.records = records.hits
+    if kind in RECORD_GROUPS:
+        count = min(records.counts.get(kind, 0), CANDIDATES)
+        page_obj = Paginator(range(count), per_page).get_page(number)
+        if page_obj.number != number:
+            records = fetch(page_obj.number)
+        page_obj.object_list = records.hits.get(kind, [])
+        result.page = page_obj
 
 
 def matching_position_ids(query="", filters=None, sort=SORT_RELEVANCE):
@@ -527,7 +602,36 @@ def _hits(rows, parsed):
         position = positions.get(pk)
         if position is None:
             continue  # unpublished while the index was stale: never shown
-        snippet = highlight(position.text, parsed.terms) or excerpt(position.text)
+        snippet = highlight(position.text, parsed.terms)
         translation = highlight(position.translation, parsed.terms)
-        hits.append(SearchHit(position, snippet, translation, score))
+        # Text and translation: what highlighting found; the other fields are short.
+        fields = ["text"] if snippet else []
+        fields += ["translation"] if translation else []
+        fields += matched_in(_position_fields(position), parsed.terms)
+        snippet = snippet or excerpt(position.text)
+        hits.append(SearchHit(position, snippet, translation, score, tuple(fields)))
     return hits
+
+
+def _position_fields(position):
+    """Return ``[(label, text or texts)]``: what a position's search document is made of.
+
+    The same fields as ``indexing.DocumentBuilder.document`` but text and translation (which
+    highlighting has looked at), read from the rows ``for_listing()`` loaded (no query).
+    """
+    appearance = position.appearance
+    speaker, institution = appearance.speaker, appearance.institution
+    fields = [
+        ("tag", [tag.name for tag in position.listed_tags]),
+        ("theme", [text for t in position.listed_themes for text in (t.title, t.title_en)]),
+        ("speaker", [speaker.name, speaker.name_en, *_strings(speaker.aliases)]),
+        ("role", [appearance.as_printed, appearance.role, appearance.role_en]),
+    ]
+    if institution is not None:
+        names = [institution.name, institution.name_en, institution.short_name]
+        fields.append(("institution", names + _strings(institution.aliases)))
+    return fields
+
+
+def _strings(values):
+    return [value for value in values if isinstance(value, str)] if isinstance(values, list) else []

@@ -18,8 +18,9 @@ from taggit.models import Tag, TaggedItem
 
 from speakers.models import Institution, Speaker
 
-from ..models import Appearance, Forum, Position, Question, Session, Theme
-from .indexing import schedule_reindex
+from ..models import Appearance, Forum, Position, Question, Session, SourceDocument, Theme
+from .indexing import schedule_records, schedule_reindex
+from .records import SOURCE, forum_record_keys, position_record_keys
 
 
 def _ids(queryset):
@@ -135,3 +136,72 @@ def _positions_of_themes(themes):
         )
         theme_ids |= frontier
     return _ids(Position.objects.filter(themes__in=theme_ids))
+
+
+# -- the other records (report passages, themes, questions, people, forums, sessions) ------------
+# New rows count too here: a new theme is a new document. Positions reach their records through
+# reindex_positions (indexing.py); a deleted position's are noted before it goes.
+
+
+@receiver(post_save, sender=Forum, dispatch_uid="search_records_forum_saved")
+@receiver(post_delete, sender=Forum, dispatch_uid="search_records_forum_deleted")
+def forum_records_changed(sender, instance, raw=False, **kwargs):
+    if not raw:  # publishing a forum publishes (and unpublishing hides) all of its records
+        schedule_records(forum_record_keys([instance.pk]) | {("forum", instance.pk)})
+
+
+@receiver(post_save, sender=Session, dispatch_uid="search_records_session_saved")
+@receiver(post_delete, sender=Session, dispatch_uid="search_records_session_deleted")
+def session_records_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        schedule_records({("session", instance.pk), (SOURCE, instance.source_id)})
+
+
+@receiver(post_save, sender=Theme, dispatch_uid="search_records_theme_saved")
+@receiver(post_delete, sender=Theme, dispatch_uid="search_records_theme_deleted")
+@receiver(post_save, sender=Question, dispatch_uid="search_records_question_saved")
+@receiver(post_delete, sender=Question, dispatch_uid="search_records_question_deleted")
+@receiver(post_save, sender=Institution, dispatch_uid="search_records_institution_saved")
+@receiver(post_delete, sender=Institution, dispatch_uid="search_records_institution_deleted")
+def record_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        schedule_records({(sender._meta.model_name, instance.pk)})
+
+
+@receiver(post_save, sender=Speaker, dispatch_uid="search_records_speaker_saved")
+@receiver(post_delete, sender=Speaker, dispatch_uid="search_records_speaker_deleted")
+def speaker_records_changed(sender, instance, raw=False, **kwargs):
+    if raw:
+        return
+    # Passages show the names of the people citing them.
+    sources = Position.objects.filter(appearance__speaker=instance.pk, source__isnull=False)
+    schedule_records(
+        {("speaker", instance.pk)}
+        | {(SOURCE, pk) for pk in sources.values_list("source_id", flat=True).distinct()}
+    )
+
+
+@receiver(post_save, sender=Appearance, dispatch_uid="search_records_appearance_saved")
+@receiver(post_delete, sender=Appearance, dispatch_uid="search_records_appearance_deleted")
+def appearance_records_changed(sender, instance, raw=False, **kwargs):
+    if not raw:  # a role makes a person and an institution public
+        schedule_records(
+            {("speaker", instance.speaker_id), ("institution", instance.institution_id)}
+        )
+
+
+@receiver(post_save, sender=SourceDocument, dispatch_uid="search_records_source_saved")
+@receiver(post_delete, sender=SourceDocument, dispatch_uid="search_records_source_deleted")
+def source_records_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        schedule_records({(SOURCE, instance.pk)})
+
+
+@receiver(pre_delete, sender=Position, dispatch_uid="search_records_position_deleting")
+def position_deleting(sender, instance, **kwargs):
+    instance._search_record_keys = position_record_keys([instance.pk])
+
+
+@receiver(post_delete, sender=Position, dispatch_uid="search_records_position_deleted")
+def position_deleted(sender, instance, **kwargs):
+    schedule_records(getattr(instance, "_search_record_keys", ()))

@@ -516,8 +516,9 @@ def test_blank_query_without_filters_lists_everything_by_date(pujiang):
 def test_search_query_count_is_constant(pujiang, django_assert_num_queries, query, hits):
     search(query)  # OpenCC and the analyser tables load on first use
 
-    # candidates, facet labels, then for_listing(): positions, themes, tags
-    with django_assert_num_queries(5):
+    # candidates, the other records (passages, themes, people, forums: one statement), facet
+    # labels, then for_listing(): positions, themes, tags
+    with django_assert_num_queries(6):
         result = search(query)
 
     assert result.total == hits
