@@ -4,7 +4,7 @@ Assisted curation benchmark: the extractor's proposals against curated reports.
     python bench/curation.py            # the four reports, then the 30-page timing
     python bench/curation.py --verbose  # also every miss and every wrong proposal
 
-Cases: the bundled Pujiang report (``/work/shared/seed/…`` or ``--pujiang``) against
+Cases: the bundled Pujiang report (``proceedings/data/sources/`` or ``--pujiang``) against
 ``proceedings/data/pujiang-2025.json``, and the fictional reports in ``bench/curation/`` (each a
 report file and a JSON of its expected curation: speakers with role and institution as printed,
 positions with paragraph and fidelity, guiding questions, themes).
@@ -39,7 +39,7 @@ from curation.extraction import extract  # noqa: E402
 from proceedings.merging import name_key  # noqa: E402
 
 CASES = ROOT / "bench" / "curation"
-PUJIANG_REPORT = Path("/work/shared/seed/000_c070762ee05082b1.txt")
+PUJIANG_REPORT = ROOT / "proceedings" / "data" / "sources" / "pujiang-2025-report.txt"
 PUJIANG_JSON = ROOT / "proceedings" / "data" / "pujiang-2025.json"
 
 

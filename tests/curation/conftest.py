@@ -3,7 +3,13 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 
-SEED = Path("/work/shared/seed/000_c070762ee05082b1.txt")
+SEED = (
+    Path(__file__).resolve().parents[2]
+    / "proceedings"
+    / "data"
+    / "sources"
+    / "pujiang-2025-report.txt"
+)
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "curation"
 
 # A small report in Simplified Chinese: two speakers, one continuation, one quotation.
