@@ -7,8 +7,7 @@ word), so both backends index the tokens made here, as plain space-separated wor
 - ``normalise``: NFKC, casefold, Latin diacritics removed, then Traditional → Simplified one
   character at a time. The character table is derived from OpenCC's ``t2s`` on first use. Being
   character-level, it maps a substring the same way wherever it occurs, which phrase-level
-  conversion does not (``瞭`` stays ``瞭`` but ``瞭解`` becomes ``了解``): see
-  ``../shared/SEARCH-NOTES.md`` §2.
+  conversion does not (``瞭`` stays ``瞭`` but ``瞭解`` becomes ``了解``).
 - ``document_tokens``: each run of CJK characters gives its overlapping bigrams plus its last
   character (the run-final unigram makes one-character prefix queries complete, and leaves a gap
   so that a phrase cannot match across punctuation); every other run of letters and digits is a
@@ -59,8 +58,7 @@ _lock = threading.Lock()
 def _translation_table():
     """Return the ``str.translate`` table of the normalisation, built once per process.
 
-    A list indexed by code point: about four times faster than a dict for Chinese text
-    (67 µs per 1,000 characters, SEARCH-NOTES §1).
+    A list indexed by code point: about four times faster than a dict for Chinese text.
     """
     table = list(range(_TABLE_END))
     # Combining marks left over after NFKC (and after casefold, e.g. "İ" → "i̇") are dropped.

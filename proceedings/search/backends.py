@@ -5,7 +5,7 @@ Both index the analyser's tokens as plain words (no database parser touches a to
 facet tokens, and both answer a search with the **newest** ``CANDIDATES`` matching documents
 (``doc_key DESC``: the day said, then reading order), counted in Python, and a relevance score
 for the newest ``RANKED`` of them. Ranking or counting every match costs time in proportion to
-the number of matches (2.8 s for a common word in 1M rows, SEARCH-NOTES §6.6), and scoring is
+the number of matches (seconds for a common word in 1M rows), and scoring is
 the dear part (bm25 of a phrase: about 40 µs a row at 1M rows); bounded windows keep a search
 fast however common its words. Counts above the window read "1000+".
 
@@ -21,7 +21,7 @@ same statement from the planner's own statistics (``pg_stats`` most common eleme
 
 - common terms: scan ``doc_key`` backwards and test each row until the window is full (stops
   after about ``CANDIDATES / frequency`` rows; the GIN bitmap of a word in half the rows costs
-  more than that, SEARCH-NOTES §6.8);
+  more than that);
 - rare terms, and whatever the first plan left unscanned: the GIN bitmap, then the newest rows.
 
 The first plan only ever scans a bounded number of rows; if the estimate was wrong (a phrase of

@@ -3,8 +3,8 @@ Facets: the filterable properties of a position, and the tokens that carry them 
 
 Each search document lists its facet values as tokens (``_th7`` theme 7, ``_se7265…`` sector
 "research", hex-encoded) in a column of their own. Filters are then ANDed into the full-text
-query, where the index intersects them with the text terms (SEARCH-NOTES §4: 361 ms → 24 ms on
-SQLite at 1M), and facet counts are read from the same column. Text tokens never contain ``_``
+query, where the index intersects them with the text terms (far cheaper than filtering the
+matches afterwards), and facet counts are read from the same column. Text tokens never contain ``_``
 (the analyser splits words on it), so no text can produce or match a facet token.
 """
 
