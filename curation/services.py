@@ -451,12 +451,15 @@ def edit(proposal, *, text=None, start=None, end=None, speaker=None, fidelity=No
     paragraph = proposal.report.paragraphs[proposal.paragraph - 1]
     if text is not None and text.strip() and text.strip() != proposal.text:
         text = text.strip()
-        found = paragraph.find(text)
-        if found < 0:
-            raise ValidationError(
-                {"text": _("This text is not in paragraph %(n)s.") % {"n": proposal.paragraph}}
-            )
-        start, end = found, found + len(text)
+        # Bounds that hold exactly this text (a selection on the review screen) say which of
+        # its occurrences is meant; otherwise the first occurrence is.
+        if not (start is not None and end is not None and paragraph[start:end].strip() == text):
+            found = paragraph.find(text)
+            if found < 0:
+                raise ValidationError(
+                    {"text": _("This text is not in paragraph %(n)s.") % {"n": proposal.paragraph}}
+                )
+            start, end = found, found + len(text)
     if start is not None or end is not None:
         start = proposal.start if start is None else start
         end = proposal.end if end is None else end

@@ -67,8 +67,49 @@ def test_editor_reviews_a_report_in_the_browser(new_page, live_server, django_us
     card.locator("button[value=edit]").click()
     page.wait_for_load_state()
     assert page.locator("#p3 a.cur-mark").all_inner_texts() == ["公共数据应当分级开放", "安全底线"]
-    assert page.console.problems == []
     from curation.models import Proposal
 
     edited = Proposal.objects.get(text="安全底线")
     assert (edited.fidelity, edited.state) == ("summary", State.PENDING)
+
+    # Dragging over words of the paragraph moves the open proposal's span to them.
+    card = page.locator("article.cur-proposal", has_text="安全底线")
+    card.locator("summary").click()
+    page.evaluate(SELECT_CHARACTERS, ["#p3 .cur-para__text", "开放要有安全底线"])
+    assert page.locator("#cur-selection-status").inner_text() == (
+        "範圍已設為「开放要有安全底线」：儲存變更後生效。"
+    )
+    assert card.locator("textarea").input_value() == "开放要有安全底线"
+    card.locator("button[value=edit]").click()
+    page.wait_for_load_state()
+    edited.refresh_from_db()
+    paragraph = edited.report.paragraphs[2]
+    assert edited.text == "开放要有安全底线"
+    assert paragraph[edited.start : edited.end] == "开放要有安全底线"
+    assert page.locator("#p3 a.cur-mark").all_inner_texts() == [
+        "公共数据应当分级开放",
+        "开放要有安全底线",
+    ]
+    assert page.console.problems == []
+
+
+# Select the first occurrence of a string inside an element, across the text nodes of its
+# marks, as a mouse drag would, and release the mouse there.
+SELECT_CHARACTERS = """([selector, wanted]) => {
+  const root = document.querySelector(selector);
+  const begin = root.textContent.indexOf(wanted);
+  const stop = begin + wanted.length;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  let seen = 0;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const length = node.textContent.length;
+    if (seen <= begin && begin < seen + length) range.setStart(node, begin - seen);
+    if (seen < stop && stop <= seen + length) range.setEnd(node, stop - seen);
+    seen += length;
+  }
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+  root.dispatchEvent(new MouseEvent("mouseup", {bubbles: true}));
+}"""

@@ -156,6 +156,19 @@ def test_accept_all_of_one_speaker_and_reject():
     assert Appearance.objects.count() == 1
 
 
+def test_edit_span_by_selection_keeps_which_occurrence_was_selected():
+    report = new_report()
+    proposal = report.proposals.get(text="开放要有安全底线")
+
+    # 开放 occurs twice in the paragraph (分级开放, 开放要有): bounds holding the text say which.
+    services.edit(proposal, text="开放", start=30, end=32)
+    assert (proposal.text, proposal.start, proposal.end) == ("开放", 30, 32)
+    # Typed text without matching bounds is its first occurrence.
+    services.edit(proposal, text="开放要有", start=30, end=32)
+    services.edit(proposal, text="开放", start=0, end=2)
+    assert (proposal.text, proposal.start, proposal.end) == ("开放", 23, 25)
+
+
 def test_edit_span_by_text_by_bounds_speaker_and_fidelity():
     report = new_report()
     proposal = report.proposals.get(text="开放要有安全底线")
