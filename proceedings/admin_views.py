@@ -65,14 +65,19 @@ def can_import(user):
     )
 
 
-def _keep_upload(request, *, name, content):
-    """Store the upload in the session, replacing any earlier one; return its signed token."""
+def _keep_upload(request, *, name, content, fingerprint):
+    """Store the upload in the session, replacing any earlier one; return its signed token.
+
+    ``fingerprint`` is what the preview showed the import would do: the confirmation is refused
+    if the import would now do anything else.
+    """
     digest = hashlib.sha256(content).hexdigest()
     upload_id = uuid.uuid4().hex
     request.session[PENDING_KEY] = {
         "id": upload_id,
         "name": name,
         "sha256": digest,
+        "fingerprint": fingerprint,
         "content": base64.b64encode(content).decode("ascii"),
     }
     return signing.dumps(
@@ -81,7 +86,7 @@ def _keep_upload(request, *, name, content):
 
 
 def _pending_upload(request, token):
-    """Return ``(name, content)`` of the upload ``token`` names, or None when it is not valid."""
+    """Return ``(name, content, fingerprint)`` of the upload ``token`` names, or None."""
     try:
         signed = signing.loads(token, salt=SIGNING_SCOPE, max_age=CONFIRM_MAX_AGE)
     except signing.BadSignature:  # also SignatureExpired
@@ -92,7 +97,7 @@ def _pending_upload(request, token):
     content = base64.b64decode(pending["content"])
     if hashlib.sha256(content).hexdigest() != signed.get("sha256"):
         return None
-    return pending["name"], content
+    return pending["name"], content, pending.get("fingerprint", "")
 
 
 def _import_context(request, model_admin, **context):
@@ -125,7 +130,13 @@ def import_view(request, model_admin):
     upload = form.cleaned_data["file"]
     content = upload.read()
     result = tabular.check_upload(content=content, name=upload.name, user=request.user)
-    token = _keep_upload(request, name=upload.name, content=content) if result.ok else ""
+    token = (
+        _keep_upload(
+            request, name=upload.name, content=content, fingerprint=result.report.fingerprint()
+        )
+        if result.ok
+        else ""
+    )
     if not result.ok:
         request.session.pop(PENDING_KEY, None)
     return _render_import(
@@ -152,8 +163,10 @@ def import_confirm_view(request, model_admin):
                 "by another upload. Nothing was imported; upload the file again."
             ),
         )
-    name, content = pending
-    result = tabular.check_upload(content=content, name=name, user=request.user, commit=True)
+    name, content, fingerprint = pending
+    result = tabular.check_upload(
+        content=content, name=name, user=request.user, commit=True, expected=fingerprint
+    )
     if not result.committed:
         # The database changed since the preview (or the rules did): nothing was written.
         return _render_import(

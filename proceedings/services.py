@@ -6,6 +6,7 @@ record type drives validation, import and export, so the three cannot drift apar
 """
 
 import datetime
+import hashlib
 import json
 import re
 from collections import Counter, defaultdict
@@ -13,12 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+from taggit.models import Tag
 
+from forum_portal.validators import field_problems
 from forum_portal.workflow import can_transition, publish_permission
 from speakers.models import Institution, Sector, Speaker, SpeakerLink
 
@@ -53,6 +57,7 @@ class F:
     required: bool = False
     choices: tuple = ()
     target: str = ""  # for ref/reflist: the record type referred to
+    minimum: int = 0  # for int: the smallest value allowed
     attr: str = ""  # model attribute, when it differs from the name
     default: Any = None  # when the key is omitted; None means the kind's default
 
@@ -170,13 +175,29 @@ SPECS = {
         F("translation_language"),
         F("translation_provenance"),
         F("source", "ref", target="source"),
-        F("paragraph", "int"),
+        F("paragraph", "int", minimum=1),
         F("tags", "strlist"),
         F("status", choices=_choices(Status)),
         F("featured", "bool"),
         F("order", "int"),
     ],
 }
+
+# Record types of an import report, and the model whose permissions govern each.
+IMPORT_MODELS = {
+    "institution": Institution,
+    "person": Speaker,
+    "source": SourceDocument,
+    "forum": Forum,
+    "session": Session,
+    "question": Question,
+    "theme": Theme,
+    "appearance": Appearance,
+    "position": Position,
+}
+# The model fields of the values that are not written to a field of the record's own model.
+TAG_NAME_FIELD = Tag._meta.get_field("name")
+LINK_FIELDS = {name: SpeakerLink._meta.get_field(name) for name in ("label", "url")}
 
 # Where each nested list lives, and the record type of its items.
 TOP_LEVEL = {"institutions": "institution", "people": "person", "sources": "source"}
@@ -190,6 +211,7 @@ FORUM_LISTS = {
 # Defaults for optional keys, by kind; explicit per-key defaults override them.
 KIND_DEFAULTS = {
     "str": "",
+    "slug": "",
     "int": 0,
     "date": None,
     "bool": False,
@@ -240,6 +262,10 @@ class ImportReport:
     def changed(self):
         return bool(sum(self.created.values()) or sum(self.updated.values()))
 
+    def fingerprint(self):
+        """Return a digest of what the import does to each record (to compare two runs)."""
+        return hashlib.sha256(json.dumps(self.records, ensure_ascii=False).encode()).hexdigest()
+
     def lines(self):
         kinds = sorted(set(self.created) | set(self.updated) | set(self.unchanged))
         return [
@@ -261,6 +287,25 @@ def _label(path, record):
 # ---------------------------------------------------------------------------------------------
 
 
+# The record types' names in messages ('unknown person "li-si"').
+KIND_NAMES = {
+    "institution": gettext_lazy("institution"),
+    "person": gettext_lazy("person"),
+    "source": gettext_lazy("source"),
+    "session": pgettext_lazy("forum session", "session"),
+    "question": gettext_lazy("question"),
+    "theme": gettext_lazy("theme"),
+}
+
+
+def _model_field(kind, name):
+    """Return the model field a record key is written to, or None (references, lists…)."""
+    try:
+        return IMPORT_MODELS[kind]._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
 class _Validator:
     def __init__(self, source_name):
         self.source_name = source_name
@@ -275,70 +320,98 @@ class _Validator:
     def record(self, kind, record, where, nested=()):
         """Check one record's keys and value types; return it with defaults filled in."""
         if not isinstance(record, dict):
-            self.error(where, "", "must be an object")
+            self.error(where, "", _("must be an object"))
             return None
         specs = SPECS[kind]
         names = {spec.name for spec in specs} | set(nested)
         for key in record:
             if key not in names:
-                self.error(where, key, "unknown key")
+                self.error(where, key, _("unknown key"))
         clean = {}
         for spec in specs:
             if spec.name not in record or record[spec.name] is None:
                 if spec.required:
-                    self.error(where, spec.name, "is required")
+                    self.error(where, spec.name, _("is required"))
                 clean[spec.name] = _default(spec)
                 continue
-            clean[spec.name] = self.value(spec, record[spec.name], where)
+            clean[spec.name] = self.value(kind, spec, record[spec.name], where)
         return clean
 
-    def value(self, spec, value, where):
+    def text(self, where, name, value, model_field):
+        """Check a string against its model field (shared with the admin); return if valid."""
+        problems = field_problems(model_field, value)
+        for problem in problems:
+            self.error(where, name, problem)
+        return not problems
+
+    def value(self, kind, spec, value, where):
         def bad(message):
             self.error(where, spec.name, message)
             return _default(spec)
 
-        kind = spec.kind
-        if kind in ("str", "slug", "ref"):
+        kind_ = spec.kind
+        if kind_ in ("str", "slug", "ref"):
             if not isinstance(value, str):
-                return bad(f"must be a string, not {type(value).__name__}")
+                return bad(_("must be a string, not %(type)s") % {"type": type(value).__name__})
             if spec.required and not value.strip():
-                return bad("must not be empty")
-            if kind == "slug" and not SLUG_RE.match(value):
-                return bad(f"{value!r} is not a valid slug (letters, digits, - and _)")
-            if spec.choices and value not in spec.choices:
-                return bad(f'"{value}" is not one of {", ".join(spec.choices)}')
-            return value
-        if kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                return bad(f"must be a whole number ≥ 0, not {value!r}")
-            return value
-        if kind == "bool":
-            if not isinstance(value, bool):
-                return bad(f"must be true or false, not {value!r}")
-            return value
-        if kind == "date":
-            try:
-                return (
-                    datetime.date.fromisoformat(value)
-                    if isinstance(value, str)
-                    else bad(f"must be a date YYYY-MM-DD, not {value!r}")
+                return bad(_("must not be empty"))
+            if kind_ == "slug" and not SLUG_RE.match(value):
+                return bad(
+                    _("%(value)s is not a valid slug (letters, digits, - and _)")
+                    % {"value": repr(value)}
                 )
-            except ValueError:
-                return bad(f"{value!r} is not a date YYYY-MM-DD")
-        if kind in ("strlist", "reflist"):
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                return bad("must be a list of strings")
-            if len(set(value)) != len(value):
-                return bad("lists the same value twice")
-            if spec.required and not value:
-                return bad("must list at least one")
+            if spec.choices and value not in spec.choices:
+                return bad(
+                    _('"%(value)s" is not one of %(choices)s')
+                    % {"value": value, "choices": ", ".join(spec.choices)}
+                )
+            if not self.text(where, spec.name, value, _model_field(kind, spec.model_attr)):
+                return _default(spec)
             return value
-        if kind == "links":
+        if kind_ == "int":
+            if isinstance(value, bool) or not isinstance(value, int) or value < spec.minimum:
+                return bad(
+                    _("must be a whole number ≥ %(minimum)s, not %(value)s")
+                    % {"minimum": spec.minimum, "value": repr(value)}
+                )
+            return value
+        if kind_ == "bool":
+            if not isinstance(value, bool):
+                return bad(_("must be true or false, not %(value)s") % {"value": repr(value)})
+            return value
+        if kind_ == "date":
+            if not isinstance(value, str):
+                return bad(_("must be a date YYYY-MM-DD, not %(value)s") % {"value": repr(value)})
+            try:
+                return datetime.date.fromisoformat(value)
+            except ValueError:
+                return bad(_("%(value)s is not a date YYYY-MM-DD") % {"value": repr(value)})
+        if kind_ in ("strlist", "reflist"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return bad(_("must be a list of strings"))
+            if len(set(value)) != len(value):
+                return bad(_("lists the same value twice"))
+            if spec.required and not value:
+                return bad(_("must list at least one"))
+            model_field = TAG_NAME_FIELD if spec.name == "tags" else None
+            valid = [self.text(where, spec.name, v, model_field) for v in value]
+            return value if all(valid) else _default(spec)
+        if kind_ == "links":
             ok = isinstance(value, list) and all(
-                isinstance(v, dict) and set(v) == {"label", "url"} for v in value
+                isinstance(v, dict)
+                and set(v) == {"label", "url"}
+                and all(isinstance(text, str) for text in v.values())
+                for v in value
             )
-            return value if ok else bad('must be a list of {"label": …, "url": …} objects')
-        raise AssertionError(f"unknown field kind {kind}")  # pragma: no cover
+            if not ok:
+                return bad(_('must be a list of {"label": …, "url": …} objects'))
+            valid = [
+                self.text(where, f"links[{i}].{name}", link[name], LINK_FIELDS[name])
+                for i, link in enumerate(value)
+                for name in ("label", "url")
+            ]
+            return value if all(valid) else _default(spec)
+        raise AssertionError(f"unknown field kind {kind_}")  # pragma: no cover
 
     def check_refs(self, kind, record, where, known):
         for spec in SPECS[kind]:
@@ -347,7 +420,12 @@ class _Validator:
             values = record[spec.name] if spec.kind == "reflist" else [record[spec.name]]
             for value in values:
                 if value not in known[spec.target]:
-                    self.error(where, spec.name, f'unknown {spec.target} "{value}"')
+                    self.error(
+                        where,
+                        spec.name,
+                        _('unknown %(kind)s "%(value)s"')
+                        % {"kind": KIND_NAMES[spec.target], "value": value},
+                    )
 
 
 def _known_in_database():
@@ -367,12 +445,17 @@ def validate(data, *, source_name="<data>"):
     """Return the document with defaults filled in, or raise ImportFailed listing every error."""
     v = _Validator(source_name)
     if not isinstance(data, dict):
-        raise ImportFailed([f"{source_name}: the file must contain a JSON object"])
+        raise ImportFailed([f"{source_name}: " + _("the file must contain a JSON object")])
     if data.get("format") != FORMAT:
-        v.error("format", "", f'must be "{FORMAT}", not {data.get("format")!r}')
+        v.error(
+            "format",
+            "",
+            _('must be "%(format)s", not %(value)s')
+            % {"format": FORMAT, "value": repr(data.get("format"))},
+        )
     for key in data:
         if key not in {"format", "forums", *TOP_LEVEL}:
-            v.error(key, "", "unknown key")
+            v.error(key, "", _("unknown key"))
 
     clean = {"format": FORMAT}
     for list_name, kind in TOP_LEVEL.items():
@@ -401,7 +484,7 @@ def validate(data, *, source_name="<data>"):
 def _as_list(v, parent, key, where):
     value = parent.get(key, [])
     if not isinstance(value, list):
-        v.error(where, "", "must be a list")
+        v.error(where, "", _("must be a list"))
         return []
     return value
 
@@ -417,7 +500,7 @@ def _validate_list(v, parent, list_name, kind, where):
             continue
         identity = record.get(key) or (record.get("session"), record.get("person"))
         if identity in seen:
-            v.error(label, key if key in record else "", "appears twice in the file")
+            v.error(label, key if key in record else "", _("appears twice in the file"))
         seen.add(identity)
         record["_where"] = label
         records.append(record)
@@ -451,17 +534,18 @@ def _validate_forum(v, forum, where, known):
         )
     for theme in forum["themes"]:
         if theme["parent"] == theme["slug"]:
-            v.error(theme["_where"], "parent", "a theme cannot be its own parent")
+            v.error(theme["_where"], "parent", _("a theme cannot be its own parent"))
     for position in forum["positions"]:
         unresolved = position["speaker"] not in known["person"]  # already reported
         if not unresolved and (position["session"], position["speaker"]) not in appearances:
             v.error(
                 position["_where"],
                 "speaker",
-                f'"{position["speaker"]}" has no appearance in session "{position["session"]}"',
+                _('"%(speaker)s" has no appearance in session "%(session)s"')
+                % {"speaker": position["speaker"], "session": position["session"]},
             )
         if position["fidelity"] == Position.Fidelity.VERBATIM and not position["source"]:
-            v.error(position["_where"], "source", "a verbatim quotation needs its source")
+            v.error(position["_where"], "source", _("a verbatim quotation needs its source"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -488,6 +572,15 @@ def load_file(path):
         raise ImportFailed(
             [f"{path.name}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}"]
         ) from exc
+    except RecursionError as exc:
+        # In English, as the other messages of this file-level step (commands print them).
+        raise ImportFailed([f"{path.name}: invalid JSON: the data is nested too deeply"]) from exc
+
+
+def too_deeply_nested():
+    """Return the message for JSON whose nesting exceeds what the parser accepts."""
+    # Python's parser gives up at its recursion limit (about 1,000 levels); real files have 4.
+    return _("invalid JSON: the data is nested too deeply")
 
 
 def import_forum_file(*, path, user=None, via=""):
@@ -515,15 +608,29 @@ def import_forum_data(*, data, source_name="<data>", user=None, via="", dry_run=
     writer = _Writer(source_name, user=user, reason=reason)
     # Search index: every position the import touches (or whose speaker, theme, tag… it
     # changes) is re-indexed once, by reindex_positions(), when the inner block ends.
-    with transaction.atomic():
-        with deferred_indexing():
-            writer.write(clean)
-            if writer.errors:
-                raise ImportFailed(writer.errors)  # rolls back everything written so far
-        # After the re-indexing above: a transaction marked for rollback runs no more queries.
-        if dry_run:
-            transaction.set_rollback(True)
+    try:
+        with transaction.atomic():
+            with deferred_indexing():
+                writer.write(clean)
+                if writer.errors:
+                    raise ImportFailed(writer.errors)  # rolls back everything written so far
+            # After the re-indexing above: a transaction marked for rollback runs no more
+            # queries.
+            if dry_run:
+                transaction.set_rollback(True)
+    except IntegrityError as exc:
+        # Another import created the same records (same slug or ref) while this one ran: its
+        # rows were not there when this one looked, and the database refused the duplicates.
+        raise ImportFailed([f"{source_name}: {changed_meanwhile()}"]) from exc
     return writer.report
+
+
+def changed_meanwhile():
+    """Return the message for an import that found the database changed under it."""
+    return _(
+        "the records of this file were changed by another import since it was checked (it may "
+        "already have been imported). Nothing was imported; preview the file again."
+    )
 
 
 class _Writer:
@@ -941,19 +1048,6 @@ def search_summary(*, days=30, limit=20, today=None):
 # ---------------------------------------------------------------------------------------------
 # Admin bulk import and export (proceedings/tabular.py and the admin call these)
 # ---------------------------------------------------------------------------------------------
-
-# Record types of an import report, and the model whose permissions govern each.
-IMPORT_MODELS = {
-    "institution": Institution,
-    "person": Speaker,
-    "source": SourceDocument,
-    "forum": Forum,
-    "session": Session,
-    "question": Question,
-    "theme": Theme,
-    "appearance": Appearance,
-    "position": Position,
-}
 
 
 def export_record(*, kind, obj, **overrides: Any):

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from forum_portal.validators import http_url
 from forum_portal.workflow import Publishable, status_q
 
 
@@ -44,7 +45,7 @@ class Institution(models.Model):
     )
     city = models.CharField(_("city"), max_length=100, blank=True)
     city_en = models.CharField(_("city (English)"), max_length=100, blank=True)
-    website = models.URLField(_("website"), blank=True)
+    website = models.URLField(_("website"), blank=True, validators=[http_url])
     aliases = models.JSONField(
         _("aliases"),
         default=list,
@@ -124,7 +125,7 @@ class SpeakerLink(models.Model):
         Speaker, models.CASCADE, related_name="links", verbose_name=_("speaker")
     )
     label = models.CharField(_("label"), max_length=100)
-    url = models.URLField(_("URL"))
+    url = models.URLField(_("URL"), validators=[http_url])
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     history = HistoricalRecords()
