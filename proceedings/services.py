@@ -14,13 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db import IntegrityError, models, transaction
+from django.db.models import Prefetch, Q, prefetch_related_objects
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
-from taggit.models import Tag
+from simple_history.models import HistoricalRecords
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from taggit.models import Tag, TaggedItem
 
 from forum_portal.validators import field_problems
 from forum_portal.workflow import can_transition, publish_permission
@@ -36,7 +40,8 @@ from .models import (
     Status,
     Theme,
 )
-from .search.indexing import deferred_indexing
+from .search.indexing import deferred_indexing, schedule_reindex
+from .search.signals import positions_of_themes
 
 FORMAT = "forum-portal/1"
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
@@ -589,23 +594,27 @@ def import_forum_file(*, path, user=None, via=""):
     return import_forum_data(data=load_file(path), source_name=path.name, user=user, via=via)
 
 
-def import_forum_data(*, data, source_name="<data>", user=None, via="", dry_run=False):
+def import_forum_data(
+    *, data, source_name="<data>", user=None, via="", dry_run=False, validated=None
+):
     """
     Validate ``data`` completely, then write it in one transaction.
 
     Steps: structural validation (types, required keys, references); then, inside
-    ``transaction.atomic``, upsert every record by its natural key, running each model's
-    ``full_clean()`` (which checks, for example, that a verbatim quotation occurs in its
-    source). Any error rolls the whole import back and raises ImportFailed. Records that
-    already match the file are not touched, so importing the same file twice changes nothing.
-    Every row written gets a history entry attributed to ``user`` with the reason
-    "Import of <source_name>" (plus " (<via>)", e.g. the command that ran it). With
-    ``dry_run``, everything is done and then rolled back: the report says what an import would
-    create, update and leave alone.
+    ``transaction.atomic``, upsert every record by its natural key, a kind at a time in bulk
+    (``_Writer``), running each changed row's ``full_clean()`` (which checks, for example,
+    that a verbatim quotation occurs in its source). Any error rolls the whole import back and
+    raises ImportFailed. Records that already match the file are not touched, so importing the
+    same file twice changes nothing. Every row written gets a history entry attributed to
+    ``user`` with the reason "Import of <source_name>" (plus " (<via>)", e.g. the command that
+    ran it). With ``dry_run``, nothing is written: new rows are validated unsaved and the
+    report says what an import would create, update and leave alone. ``validated``: what
+    ``validate(data)`` returned, when the caller has just validated it (the admin's upload
+    does, before checking the workflow).
     """
-    clean = validate(data, source_name=source_name)
+    clean = validated if validated is not None else validate(data, source_name=source_name)
     reason = f"Import of {source_name} ({via})" if via else f"Import of {source_name}"
-    writer = _Writer(source_name, user=user, reason=reason)
+    writer = _Writer(source_name, user=user, reason=reason, dry_run=dry_run)
     # Search index: every position the import touches (or whose speaker, theme, tag… it
     # changes) is re-indexed once, by reindex_positions(), when the inner block ends.
     try:
@@ -634,26 +643,45 @@ def changed_meanwhile():
 
 
 class _Writer:
-    """Upsert validated records in dependency order, collecting model validation errors."""
+    """
+    Upsert validated records in dependency order, one kind at a time, in bulk.
+
+    Each kind costs a fixed number of queries however many records the file has: one to load
+    the rows the file names (by natural key) and the rows its references name, one or two to
+    insert and update them with their history entries (``bulk_create_with_history`` and
+    ``bulk_update_with_history``: the same reason and user as a save), a few for many-to-many
+    links, tags and links. ``full_clean()`` runs on every row that changes, without the checks
+    that query the database row by row (the referenced rows exist, uniqueness, check
+    constraints): references come from rows just loaded or written, natural keys are unique
+    in the file (the validator) and upserted, the validator checks what the check constraints
+    say, and the one other unique rule (institution names) is checked here in memory.
+    """
 
     SCOPED = ("session", "question", "theme")  # slugs unique per forum, not globally
     MODELS = {
         "institution": Institution,
         "person": Speaker,
         "source": SourceDocument,
+        "forum": Forum,
         "session": Session,
         "question": Question,
         "theme": Theme,
+        "appearance": Appearance,
+        "position": Position,
     }
+    BATCH_SIZE = 500
 
-    def __init__(self, source_name, user=None, reason=""):
+    def __init__(self, source_name, user=None, reason="", dry_run=False):
         self.source_name = source_name
+        # A dry run writes nothing: it validates, compares and reports, with new rows unsaved.
+        self.dry_run = dry_run
         self.user = user
         self.reason = reason
         self.errors = []
-        self.cache = {}
+        self.cache = {}  # (kind, forum pk or None, natural key) -> row
         self.outcome = {}  # (kind, pk) -> "created" | "updated" | "unchanged"
         self.labels = {}  # (kind, pk) -> str(row), for previews
+        self.updated = defaultdict(list)  # kind -> rows whose own fields changed
 
     @property
     def report(self):
@@ -665,56 +693,138 @@ class _Writer:
 
     def write(self, clean):
         for list_name, kind in TOP_LEVEL.items():
-            for record in clean[list_name]:
-                obj = self.upsert(kind, self.MODELS[kind], {"slug": record["slug"]}, record)
-                if obj is not None and kind == "person":
-                    self.set_links(obj, record["links"])
+            rows = self.upsert(kind, [(record, None) for record in clean[list_name]])
+            if kind == "person" and not self.errors:
+                self.set_links([(obj, record["links"]) for obj, record in rows if obj])
         for i, record in enumerate(clean["forums"]):
             if self.errors:
                 return
             record["_where"] = _label(f"forums[{i}]", record)
-            forum = self.upsert("forum", Forum, {"slug": record["slug"]}, record)
+            [(forum, _record)] = self.upsert("forum", [(record, None)])
             if forum is not None:
                 self.write_forum(forum, record)
+        if not self.errors and not self.dry_run:
+            self.reindex_dependents()
 
     def write_forum(self, forum, record):
         for kind, list_name in (("session", "sessions"), ("question", "questions")):
-            for item in record[list_name]:
-                self.upsert(
-                    kind, self.MODELS[kind], {"forum": forum, "slug": item["slug"]}, item, forum
-                )
+            self.upsert(kind, [(item, forum) for item in record[list_name]])
+        if self.errors:
+            return
         # Parents first, so a child's parent reference resolves whatever the file order.
-        for item in sorted(record["themes"], key=lambda t: t["parent"] is not None):
-            theme = self.upsert("theme", Theme, {"forum": forum, "slug": item["slug"]}, item, forum)
-            if theme is not None:
-                self.set_m2m("theme", theme, "questions", item, "question", forum)
+        themes = []
+        for level in (
+            [t for t in record["themes"] if t["parent"] is None],
+            [t for t in record["themes"] if t["parent"] is not None],
+        ):
+            themes += self.upsert("theme", [(item, forum) for item in level])
+            if self.errors:
+                return
+        self.set_m2m(
+            "theme",
+            "questions",
+            [
+                (theme, self.resolve_list("question", item["questions"], forum))
+                for theme, item in themes
+                if theme
+            ],
+        )
+        self.upsert("appearance", [(item, forum) for item in record["appearances"]])
         if self.errors:
             return
-        for item in record["appearances"]:
-            lookup = {
-                "session": self.resolve("session", item["session"], forum),
-                "speaker": self.resolve("person", item["person"]),
-            }
-            self.upsert("appearance", Appearance, lookup, item, forum)
+        positions = [
+            (position, item)
+            for position, item in self.upsert(
+                "position", [(item, forum) for item in record["positions"]]
+            )
+            if position
+        ]
         if self.errors:
             return
-        for item in record["positions"]:
-            position = self.upsert("position", Position, {"ref": item["ref"]}, item, forum)
-            if position is not None:
-                self.set_m2m("position", position, "themes", item, "theme", forum)
-                self.set_tags(position, item["tags"])
+        self.set_m2m(
+            "position",
+            "themes",
+            [(p, self.resolve_list("theme", item["themes"], forum)) for p, item in positions],
+        )
+        self.set_tags([(p, item["tags"]) for p, item in positions])
+
+    # -- references ----------------------------------------------------------------------------
+
+    def cache_key(self, kind, key, forum=None):
+        return (kind, _ident(forum) if kind in self.SCOPED else None, key)
+
+    def natural_key(self, kind, record, forum):
+        if kind == "position":
+            return record["ref"]
+        if kind == "appearance":
+            return (
+                _ident(self.resolve("session", record["session"], forum)),
+                _ident(self.resolve("person", record["person"])),
+            )
+        return record["slug"]
 
     def resolve(self, kind, slug, forum=None):
-        """Return the object ``slug`` of ``kind`` (scoped to ``forum`` where slugs are)."""
+        """Return the row ``slug`` of ``kind`` (scoped to ``forum`` where slugs are)."""
         if slug is None:
             return None
-        key = (kind, forum.pk if kind in self.SCOPED else None, slug)
+        key = self.cache_key(kind, slug, forum)
         if key not in self.cache:
-            lookup = {"slug": slug}
-            if kind in self.SCOPED:
-                lookup["forum"] = forum
-            self.cache[key] = self.MODELS[kind].objects.get(**lookup)
+            self.load(kind, [slug], forum)
+        if key not in self.cache:  # validated, then deleted by someone else since
+            raise ImportFailed([f"{self.source_name}: {changed_meanwhile()}"])
         return self.cache[key]
+
+    def resolve_list(self, kind, slugs, forum=None):
+        return [self.resolve(kind, slug, forum) for slug in slugs]
+
+    def load(self, kind, keys, forum=None):
+        """Put the rows of ``kind`` named by ``keys`` that are not cached yet in the cache."""
+        missing = {key for key in keys if self.cache_key(kind, key, forum) not in self.cache}
+        if kind == "appearance":  # keys of unsaved sessions and people name no saved role
+            missing = {
+                key for key in missing if isinstance(key[0], int) and isinstance(key[1], int)
+            }
+        if not missing or (kind in self.SCOPED and forum.pk is None):
+            return
+        model = self.MODELS[kind]
+        if kind == "appearance":
+            rows = model.objects.filter(
+                session__in={session for session, _speaker in missing},
+                speaker__in={speaker for _session, speaker in missing},
+            )
+            found = {(row.session_id, row.speaker_id): row for row in rows}
+        elif kind == "position":
+            found = model.objects.in_bulk(missing, field_name="ref")
+        elif kind in self.SCOPED:
+            found = {row.slug: row for row in model.objects.filter(forum=forum, slug__in=missing)}
+        else:
+            found = model.objects.in_bulk(missing, field_name="slug")
+        for key, row in found.items():
+            if key in missing:
+                self.cache[self.cache_key(kind, key, forum)] = row
+
+    def preload_references(self, kind, items):
+        """Load every row the items' references name that is not cached, one query a kind."""
+        wanted = defaultdict(set)
+        for record, _forum in items:
+            for spec in SPECS[kind]:
+                if spec.kind in ("ref", "reflist") and record.get(spec.name):
+                    values = record[spec.name] if spec.kind == "reflist" else [record[spec.name]]
+                    wanted[spec.target] |= set(values)
+        forum = items[0][1]  # one forum's records (or none: the top-level lists)
+        for target, slugs in wanted.items():
+            self.load(target, slugs, forum)
+        if kind == "position":
+            self.load(
+                "appearance",
+                {
+                    (
+                        _ident(self.resolve("session", record["session"], forum)),
+                        _ident(self.resolve("person", record["speaker"])),
+                    )
+                    for record, forum in items
+                },
+            )
 
     def values(self, kind, record, forum):
         """Return model attribute values for the scalar and single-reference keys of a record."""
@@ -731,38 +841,135 @@ class _Writer:
             else:
                 values[spec.model_attr] = record[spec.name]
         if kind == "position":
-            values["appearance"] = Appearance.objects.get(
-                session=self.resolve("session", record["session"], forum),
-                speaker=self.resolve("person", record["speaker"]),
+            speaker = self.resolve("person", record["speaker"])
+            appearance = self.resolve(
+                "appearance",
+                (_ident(self.resolve("session", record["session"], forum)), _ident(speaker)),
             )
+            appearance.speaker = speaker  # str(position) reads it
+            values["appearance"] = appearance
+        if kind in self.SCOPED:
+            values["forum"] = forum
         return values
 
-    def upsert(self, kind, model, lookup, record, forum=None):
-        """Create or update one row from ``record``; return it, or None after a validation error."""
-        values = self.values(kind, record, forum)
-        obj = model.objects.filter(**lookup).first()
-        created = obj is None
-        if created:
-            obj = model(**lookup)
-        changed = [name for name, value in values.items() if getattr(obj, name, None) != value]
-        for name in changed:
-            setattr(obj, name, values[name])
-        if created or changed:
+    # -- rows ----------------------------------------------------------------------------------
+
+    def upsert(self, kind, items):
+        """
+        Create or update the rows of ``items`` ((record, forum) pairs, all of one forum).
+
+        Return (row or None after a validation error, record) pairs in the items' order.
+        """
+        if not items:
+            return []
+        model = self.MODELS[kind]
+        self.preload_references(kind, items)
+        forum = items[0][1]
+        keys = [self.natural_key(kind, record, forum) for record, forum in items]
+        self.load(kind, keys, forum)
+        results, created, changed_rows, changed_fields = [], [], [], set()
+        for (record, forum), key in zip(items, keys, strict=True):
+            values = self.values(kind, record, forum)
+            obj = self.cache.get(self.cache_key(kind, key, forum))
+            is_new = obj is None
+            if is_new:
+                obj = model()
+            changed = [name for name, value in values.items() if not _same(obj, name, value)]
+            for name, value in values.items():
+                # Relations are set even when unchanged, so clean() and str() read them from
+                # memory rather than with a query each.
+                if name in changed or isinstance(value, models.Model):
+                    setattr(obj, name, value)
+            if not is_new and not changed:
+                results.append((obj, record, "unchanged"))
+                continue
             if getattr(obj, "status", None) == Status.PUBLISHED and obj.published_at is None:
                 obj.published_at = timezone.now()
+                changed.append("published_at")
             try:
-                obj.full_clean()
+                self.full_clean(kind, obj)
             except ValidationError as exc:
                 self.add_errors(record["_where"], exc)
-                return None
+                results.append((None, record, ""))
+                continue
             obj._change_reason = self.reason  # read by simple-history
             obj._history_user = self.user
-            obj.save()
-        self.outcome[(kind, obj.pk)] = (
-            "created" if created else "updated" if changed else "unchanged"
+            if is_new:
+                created.append(obj)
+            else:
+                changed_rows.append(obj)
+                changed_fields.update(changed)
+            results.append((obj, record, "created" if is_new else "updated"))
+        if kind == "institution":
+            self.check_institution_names(results)
+        if self.errors:
+            return [(obj, record) for obj, record, _outcome in results]
+        if not self.dry_run:
+            self.save(model, created, changed_rows, changed_fields)
+        self.updated[kind] += changed_rows
+        for (obj, _record, outcome), key, (_item, forum) in zip(results, keys, items, strict=True):
+            self.cache[self.cache_key(kind, key, forum)] = obj
+            self.outcome[(kind, _ident(obj))] = outcome
+            self.labels[(kind, _ident(obj))] = str(obj)
+        return [(obj, record) for obj, record, _outcome in results]
+
+    def full_clean(self, kind, obj):
+        if kind == "forum":  # one row: every check, as the admin runs them
+            obj.full_clean()
+            return
+        relations = [f.name for f in obj._meta.concrete_fields if f.is_relation]
+        obj.full_clean(exclude=relations, validate_unique=False, validate_constraints=False)
+
+    def save(self, model, created, changed, fields):
+        """Insert ``created`` and update ``fields`` of ``changed``, with their history."""
+        if created:
+            bulk_create_with_history(
+                created,
+                model,
+                batch_size=self.BATCH_SIZE,
+                default_user=self.user,
+                default_change_reason=self.reason,
+            )
+        if changed:
+            if model is Position:  # bulk_update does not touch auto_now fields
+                now = timezone.now()
+                for obj in changed:
+                    obj.updated_at = now
+                fields = {*fields, "updated_at"}
+            bulk_update_with_history(
+                changed,
+                model,
+                sorted(fields),
+                batch_size=self.BATCH_SIZE,
+                default_user=self.user,
+                default_change_reason=self.reason,
+            )
+
+    def check_institution_names(self, results):
+        """Report new or renamed institutions whose name another one has (ignoring case)."""
+        written = [
+            (obj, record) for obj, record, outcome in results if outcome in ("created", "updated")
+        ]
+        if not written:
+            return
+        names = {obj.name.lower() for obj, _record in written}
+        taken = dict(
+            Institution.objects.annotate(lower_name=Lower("name"))
+            .filter(lower_name__in=names)
+            .values_list("lower_name", "pk")
         )
-        self.labels[(kind, obj.pk)] = str(obj)
-        return obj
+        constraint = next(
+            c for c in Institution._meta.constraints if c.name == "institution_name_ci_unique"
+        )
+        seen = {}
+        for obj, record in written:
+            name = obj.name.lower()
+            if taken.get(name, obj.pk) != obj.pk or name in seen:
+                self.add_errors(
+                    record["_where"],
+                    ValidationError({"name": constraint.get_violation_error_message()}),
+                )
+            seen[name] = obj
 
     def add_errors(self, where, exc):
         for field_name, messages in exc.message_dict.items():
@@ -772,30 +979,158 @@ class _Writer:
 
     def mark_updated(self, kind, obj):
         """Count a many-to-many-only change of an existing row as an update."""
-        if self.outcome.get((kind, obj.pk)) == "unchanged":
-            self.outcome[(kind, obj.pk)] = "updated"
+        if self.outcome.get((kind, _ident(obj))) == "unchanged":
+            self.outcome[(kind, _ident(obj))] = "updated"
 
-    def set_m2m(self, kind, obj, name, record, target, forum):
-        targets = [self.resolve(target, slug, forum) for slug in record[name]]
-        manager = getattr(obj, name)
-        if {t.pk for t in manager.all()} != {t.pk for t in targets}:
-            manager.set(targets)
+    # -- links, many-to-many and tags ----------------------------------------------------------
+
+    def set_m2m(self, kind, name, pairs):
+        """Make each row's ``name`` links the given targets ((row, targets) pairs)."""
+        if not pairs:
+            return
+        field = self.MODELS[kind]._meta.get_field(name)
+        through = field.remote_field.through
+        source, target = f"{field.m2m_field_name()}_id", f"{field.m2m_reverse_field_name()}_id"
+        current = defaultdict(set)
+        links = through.objects.filter(**{f"{source}__in": _saved(obj for obj, _other in pairs)})
+        for a, b in links.values_list(source, target):
+            current[a].add(b)
+        changed = [
+            (obj, targets)
+            for obj, targets in pairs
+            if current[_ident(obj)] != {_ident(t) for t in targets}
+        ]
+        for obj, _targets in changed:
             self.mark_updated(kind, obj)
+        if not changed or self.dry_run:
+            return
+        ids = [obj.pk for obj, _other in changed]
+        through.objects.filter(**{f"{source}__in": ids}).delete()
+        through.objects.bulk_create(
+            [
+                through(**{source: obj.pk, target: t.pk})
+                for obj, targets in changed
+                for t in dict.fromkeys(targets)
+            ],
+            batch_size=self.BATCH_SIZE,
+        )
+        # As a save of the links would: one history entry per row, with its links as now.
+        entries = self.MODELS[kind].history.bulk_history_create(
+            [obj for obj, _other in changed],
+            update=True,
+            default_user=self.user,
+            default_change_reason=self.reason,
+        )
+        entry_of = {entry.id: entry for entry in entries}
+        snapshot = HistoricalRecords.m2m_models[field]
+        rows = through.objects.filter(**{f"{source}__in": ids}).values_list("pk", source, target)
+        snapshot.objects.bulk_create(
+            [
+                snapshot(**{"id": pk, source: a, target: b, "history": entry_of[a]})
+                for pk, a, b in rows
+            ],
+            batch_size=self.BATCH_SIZE,
+        )
+        if kind == "position":
+            schedule_reindex(ids)
+        else:
+            self.updated[kind] += [obj for obj, _other in changed]
 
-    def set_tags(self, position, tags):
-        if sorted(position.tags.names()) != sorted(tags):
-            position.tags.set(tags, clear=True)
+    def set_tags(self, pairs):
+        """Make each position's tags the given names ((position, names) pairs)."""
+        if not pairs:
+            return
+        content_type = ContentType.objects.get_for_model(Position)
+        items = TaggedItem.objects.filter(
+            content_type=content_type, object_id__in=_saved(p for p, _other in pairs)
+        )
+        current = defaultdict(list)
+        for object_id, name in items.values_list("object_id", "tag__name"):
+            current[object_id].append(name)
+        changed = [(p, names) for p, names in pairs if sorted(current[_ident(p)]) != sorted(names)]
+        for position, _names in changed:
             self.mark_updated("position", position)
-
-    def set_links(self, speaker, links):
-        current = [{"label": link.label, "url": link.url} for link in speaker.links.all()]
-        if current != links:
-            speaker.links.all().delete()
-            SpeakerLink.objects.bulk_create(
-                SpeakerLink(speaker=speaker, label=link["label"], url=link["url"], order=i)
-                for i, link in enumerate(links)
+        if not changed or self.dry_run:
+            return
+        # Tags match case-insensitively (TAGGIT_CASE_INSENSITIVE), as the tag manager does.
+        wanted = {name.lower(): name for _p, names in changed for name in names}
+        tags = {
+            tag.name.lower(): tag
+            for tag in Tag.objects.annotate(lower_name=Lower("name")).filter(
+                lower_name__in=list(wanted)
             )
+        }
+        for lower, name in wanted.items():
+            if lower not in tags:  # taggit makes the new tag's unique slug
+                tags[lower] = Tag.objects.create(name=name)
+        ids = [p.pk for p, _other in changed]
+        TaggedItem.objects.filter(content_type=content_type, object_id__in=ids).delete()
+        TaggedItem.objects.bulk_create(
+            [
+                TaggedItem(content_type=content_type, object_id=p.pk, tag=tag)
+                for p, names in changed
+                for tag in dict.fromkeys(tags[name.lower()] for name in names)
+            ],
+            batch_size=self.BATCH_SIZE,
+        )
+        schedule_reindex(ids)
+
+    def set_links(self, pairs):
+        """Make each speaker's links the given ones ((speaker, links) pairs)."""
+        if not pairs:
+            return
+        current = defaultdict(list)
+        for link in SpeakerLink.objects.filter(speaker__in=_saved(s for s, _other in pairs)):
+            current[link.speaker_id].append({"label": link.label, "url": link.url})
+        changed = [(s, links) for s, links in pairs if current[_ident(s)] != links]
+        for speaker, _links in changed:
             self.mark_updated("person", speaker)
+        if not changed or self.dry_run:
+            return
+        SpeakerLink.objects.filter(speaker__in=[s.pk for s, _other in changed]).delete()
+        SpeakerLink.objects.bulk_create(
+            SpeakerLink(speaker=speaker, label=link["label"], url=link["url"], order=i)
+            for speaker, links in changed
+            for i, link in enumerate(links)
+        )
+
+    # -- search index --------------------------------------------------------------------------
+
+    def reindex_dependents(self):
+        """Re-index the positions that show a row this import changed (bulk writes send no
+        signals; positions themselves re-index through their queryset's bulk methods)."""
+        lookups = {
+            "person": "appearance__speaker__in",
+            "institution": "appearance__institution__in",
+            "appearance": "appearance__in",
+            "session": "appearance__session__in",
+            "forum": "appearance__session__forum__in",
+        }
+        condition = Q()
+        for kind, lookup in lookups.items():
+            if self.updated[kind]:
+                condition |= Q(**{lookup: [obj.pk for obj in self.updated[kind]]})
+        if self.updated["theme"]:
+            condition |= Q(pk__in=positions_of_themes(self.updated["theme"]))
+        if condition:
+            schedule_reindex(Position.objects.filter(condition).values_list("pk", flat=True))
+
+
+def _ident(obj):
+    """Return what identifies a row in the writer's keys: its id, or the object if unsaved."""
+    return obj.pk if obj.pk is not None else ("unsaved", id(obj))
+
+
+def _saved(objs):
+    return [obj.pk for obj in objs if obj.pk is not None]
+
+
+def _same(obj, name, value):
+    """Return whether ``obj.name`` already holds ``value`` (relations compared by id)."""
+    field = obj._meta.get_field(name)
+    if field.is_relation:
+        return getattr(obj, field.attname) == (value.pk if value is not None else None)
+    return getattr(obj, name, None) == value
 
 
 def bundled_data_files():
@@ -1130,7 +1465,7 @@ def import_workflow_errors(*, clean, user, source_name="<data>"):
     errors = []
     locked = (Status.PUBLISHED, Status.WITHDRAWN)
 
-    def check(model, kind, record, where, obj, **overrides):
+    def check(model, kind, record, where, obj, overrides=dict):
         old, new = obj.status if obj else Status.DRAFT, record["status"]
         if old != new and not can_transition(user, model, old, new):
             if obj is None:
@@ -1146,7 +1481,7 @@ def import_workflow_errors(*, clean, user, source_name="<data>"):
         elif (
             old in locked
             and not user.has_perm(publish_permission(model))
-            and _record_changes(kind, obj, record, **overrides)
+            and _record_changes(kind, obj, record, **overrides())
         ):
             message = _("it is “%(status)s”: only publishers may change it") % {
                 "status": Status(old).label
@@ -1159,15 +1494,25 @@ def import_workflow_errors(*, clean, user, source_name="<data>"):
         links[link.speaker_id].append({"label": link.label, "url": link.url})
     for record in clean["people"]:
         person = people.get(record["slug"])
-        extra = {"links": links[person.pk]} if person else {}
-        check(Speaker, "person", record, record["_where"], person, **extra)
+        check(
+            Speaker,
+            "person",
+            record,
+            record["_where"],
+            person,
+            lambda p=person: {"links": links[p.pk]},
+        )
     forums = Forum.objects.in_bulk([f["slug"] for f in clean["forums"]], field_name="slug")
     refs = [p["ref"] for f in clean["forums"] for p in f["positions"]]
     positions = (
         Position.objects.filter(ref__in=refs)
         .select_related("appearance__session", "appearance__speaker", "source")
-        .prefetch_related("themes", "tags")
         .in_bulk(field_name="ref")
+    )
+    # Only the locked positions are compared field by field (for editors): their themes and
+    # tags, in two queries.
+    prefetch_related_objects(
+        [p for p in positions.values() if p.status in locked], "themes", "tags"
     )
     for i, record in enumerate(clean["forums"]):
         forum = forums.get(record["slug"])
@@ -1180,19 +1525,26 @@ def import_workflow_errors(*, clean, user, source_name="<data>"):
         }
         for item in record["themes"]:
             theme = themes.get(item["slug"])
-            extra = {"questions": [q.slug for q in theme.questions.all()]} if theme else {}
-            check(Theme, "theme", item, item["_where"], theme, **extra)
+            check(
+                Theme,
+                "theme",
+                item,
+                item["_where"],
+                theme,
+                lambda t=theme: {"questions": [q.slug for q in t.questions.all()]},
+            )
         for item in record["positions"]:
             position = positions.get(item["ref"])
-            extra = {}
-            if position:
-                extra = {
-                    "session": position.appearance.session.slug,
-                    "speaker": position.appearance.speaker.slug,
-                    "themes": [t.slug for t in position.themes.all()],
-                    "tags": [t.name for t in position.tags.all()],
+
+            def extra(p=position):
+                return {
+                    "session": p.appearance.session.slug,
+                    "speaker": p.appearance.speaker.slug,
+                    "themes": [t.slug for t in p.themes.all()],
+                    "tags": [t.name for t in p.tags.all()],
                 }
-            check(Position, "position", item, item["_where"], position, **extra)
+
+            check(Position, "position", item, item["_where"], position, extra)
     return errors
 
 

@@ -525,6 +525,7 @@ class _Converter:
         self.institutions = NameIndex.for_institutions()
         self.new_people = []  # records, with "_row" and "_keys"
         self.new_institutions = []
+        self.by_text = None  # (role pk, text) -> existing position, for rows without a ref
 
     def problem(self, row, column, message):
         self.problems.append(Problem(message, row=row, column=column))
@@ -926,9 +927,13 @@ class _Converter:
         if row["ref"]:
             return row["ref"], existing.get(row["ref"])
         if role is not None:
-            for old in existing.values():
-                if old.appearance_id == role.pk and old.text == position["text"]:
-                    return old.ref, old
+            if self.by_text is None:  # built once: the first of each (role, text), as found
+                self.by_text = {}
+                for old in existing.values():
+                    self.by_text.setdefault((old.appearance_id, old.text), old)
+            old = self.by_text.get((role.pk, position["text"]))
+            if old is not None:
+                return old.ref, old
         digest = hashlib.sha1(  # noqa: S324 - a stable short key, not a security measure
             f"{forum.slug}\n{session.slug}\n{position['text']}".encode()
         ).hexdigest()[:10]
@@ -1071,7 +1076,7 @@ def check_upload(*, content, name, user, commit=False, expected=""):
     try:
         with transaction.atomic():
             report = import_forum_data(
-                data=data, source_name=source_name, user=user, dry_run=not write
+                data=data, source_name=source_name, user=user, dry_run=not write, validated=clean
             )
             errors += import_permission_errors(report=report, user=user, source_name=source_name)
             if expected and report.fingerprint() != expected:
