@@ -526,6 +526,8 @@ class _Converter:
         self.new_people = []  # records, with "_row" and "_keys"
         self.new_institutions = []
         self.by_text = None  # (role pk, text) -> existing position, for rows without a ref
+        # id(new records list) -> [records indexed, {name key: first record with it}]
+        self.new_keys = {}
 
     def problem(self, row, column, message):
         self.problems.append(Problem(message, row=row, column=column))
@@ -631,11 +633,14 @@ class _Converter:
     # -- people and institutions ---------------------------------------------------------------
 
     def _new_record(self, records, name, name_en):
-        key, en_key = name_key(name), english_key(name_en)
-        for record in records:
-            if (key and key in record["_keys"]) or (en_key and en_key in record["_keys"]):
-                return record
-        return None
+        """Return the first new record (of ``records``) having either name's key, or None."""
+        indexed, index = self.new_keys.setdefault(id(records), [0, {}])
+        for position in range(indexed, len(records)):  # index the records added since
+            for key in records[position]["_keys"]:
+                index.setdefault(key, position)
+        self.new_keys[id(records)][0] = len(records)
+        found = [index[key] for key in (name_key(name), english_key(name_en)) if key in index]
+        return records[min(found)] if found else None
 
     def _slug(self, english, taken):
         base = slugify(english)[:100].strip("-")
