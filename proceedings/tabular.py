@@ -88,9 +88,9 @@ COLUMN_ALIASES = {
 }
 LIST_SEPARATORS = re.compile(r"[;；]")
 # Upload limits (docs/deploy.md, docs/data-format.md). A 10,000-row spreadsheet of positions
-# is about 3 MB as CSV; the XLSX limits stop a small zip ("zip bomb") from unpacking into
-# gigabytes of XML before a byte of it is parsed.
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# with translations is about 6.5 MB as CSV; the XLSX limits stop a small zip ("zip bomb")
+# from unpacking into gigabytes of XML before a byte of it is parsed.
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000  # data rows, not counting the header
 MAX_XLSX_UNPACKED_BYTES = 50 * 1024 * 1024  # all the workbook's parts, as declared in the zip
 MAX_XLSX_RATIO = 100  # unpacked / packed size of any part over 1 MB

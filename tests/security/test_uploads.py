@@ -336,15 +336,21 @@ CHANGED = (
 )
 
 
-def two_previews(django_user_model):
-    """Return two editors' clients, each with a preview of the example file, and the tokens."""
-    editors = Group.objects.get(name="Editors")
+def two_previews(django_user_model, *, superusers=False):
+    """Return two editors' clients, each with a preview of the example file, and the tokens.
+
+    ``superusers``: for transactional tests, which start from a flushed database (without the
+    Editors group its migration made).
+    """
     clients, tokens = [], []
     rows = [row for row in example_rows() if row["status"] == "draft"]
     rows = [row for row in rows if row["ref"] != "liu-dongmei-enterprise-market-insight"]
     for name in ("editor-a", "editor-b"):
-        user = django_user_model.objects.create_user(name, password="pw", is_staff=True)
-        user.groups.add(editors)
+        if superusers:
+            user = django_user_model.objects.create_superuser(name, f"{name}@example.org", "pw")
+        else:
+            user = django_user_model.objects.create_user(name, password="pw", is_staff=True)
+            user.groups.add(Group.objects.get(name="Editors"))
         client = logged_in(Client(), user)
         response = upload(client, "positions.csv", csv_bytes(rows))
         assert response.context["result"].ok, problems(response)
@@ -388,7 +394,7 @@ def test_duplicate_key_during_confirm_is_reported(pujiang, django_user_model, mo
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite runs one writer at a time")
 def test_two_editors_confirming_at_the_same_moment(django_user_model):
     services.import_forum_file(path=services.bundled_data_files()[0])
-    (first, second), tokens = two_previews(django_user_model)
+    (first, second), tokens = two_previews(django_user_model, superusers=True)
     barrier = threading.Barrier(2)
     responses = {}
 
@@ -413,3 +419,16 @@ def test_two_editors_confirming_at_the_same_moment(django_user_model):
     refused_response = next(r for r in responses.values() if r.status_code == 200)
     assert problems(refused_response) == [CHANGED]
     assert Position.objects.filter(status="draft", text="同步的倫理、金融與法律設計").count() == 1
+
+
+def test_file_over_the_size_limit_is_refused(publisher_client, pujiang, monkeypatch):
+    monkeypatch.setattr("proceedings.tabular.MAX_UPLOAD_BYTES", 2**20)
+    before = row_counts()
+
+    response = upload(publisher_client, "positions.csv", EXAMPLE.read_bytes() * 1200)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "file": ["The file is larger than 1 MB; split it into several imports."]
+    }
+    assert row_counts() == before
