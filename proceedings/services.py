@@ -433,12 +433,43 @@ class _Validator:
                     )
 
 
-def _known_in_database():
-    """Return the slugs already in the database that a file may refer to, by record type."""
+def _known_in_database(data):
+    """Return the slugs the document refers to that are in the database, by record type.
+
+    Only the referenced slugs are looked up (one query per type), not every row's.
+    """
+    referenced = defaultdict(set)
+    forums = data.get("forums") if isinstance(data.get("forums"), list) else []
+    for forum in forums:
+        for list_name, kind in FORUM_LISTS.items():
+            records = forum.get(list_name) if isinstance(forum, dict) else None
+            for record in records if isinstance(records, list) else []:
+                for spec in SPECS[kind]:
+                    value = record.get(spec.name) if isinstance(record, dict) else None
+                    if spec.target in TOP_LEVEL.values() and spec.kind == "ref":
+                        values = [value]
+                    elif spec.target in TOP_LEVEL.values() and isinstance(value, list):
+                        values = value
+                    else:
+                        continue
+                    # NUL: refused by the validator, and PostgreSQL cannot compare it.
+                    referenced[spec.target] |= {
+                        v for v in values if isinstance(v, str) and "\x00" not in v
+                    }
     return {
-        "institution": set(Institution.objects.values_list("slug", flat=True)),
-        "person": set(Speaker.objects.values_list("slug", flat=True)),
-        "source": set(SourceDocument.objects.values_list("slug", flat=True)),
+        "institution": set(
+            Institution.objects.filter(slug__in=referenced["institution"]).values_list(
+                "slug", flat=True
+            )
+        ),
+        "person": set(
+            Speaker.objects.filter(slug__in=referenced["person"]).values_list("slug", flat=True)
+        ),
+        "source": set(
+            SourceDocument.objects.filter(slug__in=referenced["source"]).values_list(
+                "slug", flat=True
+            )
+        ),
         # Sessions, questions and themes are scoped to their forum; see _validate_forum.
         "session": set(),
         "question": set(),
@@ -465,7 +496,7 @@ def validate(data, *, source_name="<data>"):
     clean = {"format": FORMAT}
     for list_name, kind in TOP_LEVEL.items():
         clean[list_name] = _validate_list(v, data, list_name, kind, list_name)
-    known = _known_in_database()
+    known = _known_in_database(data)
     for list_name, kind in TOP_LEVEL.items():
         known[kind] |= {r["slug"] for r in clean[list_name] if r}
 

@@ -63,7 +63,11 @@ class Institution(models.Model):
         verbose_name_plural = _("institutions")
         ordering = ["name_en"]
         constraints = [
-            models.UniqueConstraint(Lower("name"), name="institution_name_ci_unique"),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="institution_name_ci_unique",
+                violation_error_message=_("Another institution has this name (ignoring case)."),
+            ),
         ]
         # Sector pages list one sector's institutions.
         indexes = [models.Index(fields=["sector", "name_en"], name="institution_sector_idx")]

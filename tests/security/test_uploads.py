@@ -432,3 +432,30 @@ def test_file_over_the_size_limit_is_refused(publisher_client, pujiang, monkeypa
         "file": ["The file is larger than 1 MB; split it into several imports."]
     }
     assert row_counts() == before
+
+
+def test_new_institution_with_a_taken_name_is_refused(publisher_client, pujiang):
+    document = pujiang_document()
+    taken = document["institutions"][0]["name"]
+    document["institutions"].append(
+        {"slug": "copy", "name": taken, "name_en": "A copy", "sector": "research"}
+    )
+    where = f"pujiang.json: institutions[{len(document['institutions']) - 1}]"
+
+    assert refused(publisher_client, "pujiang.json", json_bytes(document)) == [
+        f'{where} ("copy"): name: Another institution has this name (ignoring case).'
+    ]
+
+
+def test_nul_character_in_a_reference_is_refused(publisher_client, pujiang):
+    document = pujiang_document()
+    position = document["forums"][0]["positions"][0]
+    position["speaker"] = "liu-dongmei\u0000"
+    position["source"] = "\u0000"
+
+    assert refused(publisher_client, "pujiang.json", json_bytes(document)) == [
+        f'pujiang.json: forums[0].positions[0] ("{position["ref"]}"): speaker: '
+        "Null characters are not allowed.",
+        f'pujiang.json: forums[0].positions[0] ("{position["ref"]}"): source: '
+        "Null characters are not allowed.",
+    ]
