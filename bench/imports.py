@@ -10,7 +10,10 @@ session (paraphrases and summaries in the synthetic corpus's prose, ``bench/corp
 ``--rows``/20 speakers of whom most are new, with new institutions, themes and tags, refs left
 empty as editors write them. Each step is what the admin runs (``tabular.check_upload``):
 preview (a dry run, rolled back), import (committed), then the same file again (everything
-unchanged). Prints the seconds and SQL queries of each step. See bench/README.md for figures.
+unchanged). Prints the seconds and SQL queries of each step. Then, on an emptied database
+again, the same file through the admin's views (Django's test client): the upload and its
+preview page, and the confirmation (reading the file back from the session). See
+bench/README.md for figures.
 
 It refuses a database holding any forum but Pujiang (use a scratch database), and empties it
 of everything (``flush``) before it starts.
@@ -116,6 +119,42 @@ def step(label, content, user, *, commit):
     return seconds
 
 
+def views(content, user):
+    """Time the admin's preview and confirm views for ``content`` (a fresh Pujiang database)."""
+    import re
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client(SERVER_NAME="localhost", HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    start = time.perf_counter()
+    response = client.post(
+        reverse("admin:proceedings_position_import"),
+        {"file": SimpleUploadedFile("bench.csv", content)},
+        secure=True,
+    )
+    seconds = time.perf_counter() - start
+    html = response.content.decode()
+    token = re.search(r'name="token" value="([^"]+)"', html)
+    print(f"{'preview (admin view)':22} {seconds:8.2f} s   {len(html) / 2**10:,.0f} KB page")
+    if response.status_code != 200 or not token:
+        sys.exit(f"preview view: {response.status_code}, no confirm form")
+    start = time.perf_counter()
+    response = client.post(
+        reverse("admin:proceedings_position_import_confirm"), {"token": token[1]}, secure=True
+    )
+    seconds = time.perf_counter() - start
+    print(f"{'confirm (admin view)':22} {seconds:8.2f} s   -> {response.status_code}")
+
+
+def fresh_database():
+    call_command("flush", interactive=False, verbosity=0)
+    import_forum_file(path=next(p for p in bundled_data_files() if p.stem == FORUM))
+    return get_user_model().objects.create_superuser("bench", "bench@example.org", "bench")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000)
@@ -126,16 +165,15 @@ def main():
     call_command("migrate", verbosity=0)
     if Forum.objects.exclude(slug=FORUM).exists():
         sys.exit("This database holds other forums; use a scratch database.")
-    call_command("flush", interactive=False, verbosity=0)
-    import_forum_file(path=next(p for p in bundled_data_files() if p.stem == FORUM))
-    user = get_user_model().objects.create_superuser("bench", "bench@example.org", "bench")
+    user = fresh_database()
     content = positions_csv(args.rows, args.seed)
     print(f"{args.rows:,} rows, {len(content) / 2**20:.1f} MB of CSV\n")
     step("preview", content, user, commit=False)
     step("import", content, user, commit=True)
     step("preview again (same)", content, user, commit=False)
     step("import again (same)", content, user, commit=True)
-    print(f"\n{Position.objects.count():,} positions in the database")
+    print(f"\n{Position.objects.count():,} positions in the database\n")
+    views(content, fresh_database())
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from proceedings import tabular
 from proceedings.models import Position
-from tests.proceedings.test_admin_import import csv_bytes, example_rows
+from tests.proceedings.test_admin_import import EXAMPLE, csv_bytes, example_rows, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +58,30 @@ def test_queries_do_not_grow_with_rows(pujiang, superuser, commit, expected):
 
     assert (small, large) == (expected, expected)
     assert Position.objects.filter(ref__startswith="scale-").count() == (10 if commit else 0)
+
+
+def test_preview_of_a_large_file_lists_the_first_rows(client, pujiang, superuser, monkeypatch):
+    monkeypatch.setattr("proceedings.admin_views.PREVIEW_ROWS", 2)
+    client.force_login(superuser)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    rows = example_rows()
+    rows[3]["fidelity"] = "quote"  # row 5: a problem, listed although past the first two
+
+    response = upload(client, "positions.csv", csv_bytes(rows))
+
+    assert [row.number for row in response.context["shown_rows"]] == [2, 3, 5]
+    html = response.content.decode()
+    assert "1 more row without problems is not listed." in html
+
+
+def test_preview_of_a_large_file_lists_the_first_records(client, pujiang, superuser, monkeypatch):
+    monkeypatch.setattr("proceedings.admin_views.PREVIEW_ROWS", 2)
+    client.force_login(superuser)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+    response = upload(client, "positions.csv", EXAMPLE.read_bytes())
+
+    records = response.context["result"].records()
+    assert response.context["shown_records"] == records[:2]
+    assert f"{len(records) - 2} more records are not listed." in response.content.decode()
+    assert "2 more rows without problems are not listed." in response.content.decode()
