@@ -131,7 +131,7 @@ serve: install ## Production settings on 127.0.0.1:8000 (no TLS): collectstatic,
 load: install ## Load test with wrk: 100,000 positions, gunicorn, 60 s per page (bench/load.py)
 	PORTAL_PYTHON=$(PY) $(PY) bench/load.py $(LOAD_ARGS)
 
-fuzz: install ## Fuzz the public pages over HTTP: 10,000 requests, no 5xx (bench/fuzz.py)
+fuzz: install ## Fuzz the public pages (10,000 requests) and import uploads (300): no 5xx
 	PORTAL_PYTHON=$(PY) $(PY) bench/fuzz.py --serve $(FUZZ_ARGS)
 
 fuzz-api: install ## Fuzz the API from its OpenAPI schema (schemathesis): 10,000 requests

@@ -16,17 +16,27 @@ With ``--serve`` it migrates a scratch PostgreSQL database (``--database-url``, 
 ``forum_portal_fuzz``), loads the bundled forums into it (idempotent) and starts
 ``scripts/serve`` on it with production settings, the page cache off so every request reaches
 a view. Only 127.0.0.1 is targeted; the run stops after ``--requests`` requests.
+
+Then ``--uploads`` files (default 300) go to the admin's import preview as a superuser made
+for the run: the example CSV with one cell replaced by generated or hostile text (NUL, over
+long, invalid UTF-8…), JSON documents with a generated value in a random place or nested
+100,000 deep, XLSX workbooks with entity declarations or a zip bomb, and random bytes under
+each file name. Every answer must be below 500.
 """
 
 import argparse
 import http.client
+import io
 import json
 import operator
 import os
+import re
+import secrets
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections import Counter
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
@@ -251,6 +261,11 @@ try:
     data["search"] = reverse("proceedings:search")
 except NoReverseMatch:
     pass
+try:
+    data["import"] = reverse("admin:proceedings_position_import")
+    data["login"] = reverse("admin:login")
+except NoReverseMatch:
+    pass
 print(json.dumps(data))
 """
     out = subprocess.run(  # noqa: S603
@@ -315,6 +330,206 @@ def fuzz(client, data, count, statuses):
     one()
 
 
+# ---------------------------------------------------------------------------------------------
+# Uploads to the admin's import
+# ---------------------------------------------------------------------------------------------
+
+EXAMPLE_CSV = ROOT / "docs" / "examples" / "positions.csv"
+BUNDLED_JSON = ROOT / "proceedings" / "data" / "pujiang-2025.json"
+HOSTILE = ["\x00", "a\x00b", "x" * 5000, "javascript:alert(1)", "=HYPERLINK(1)", "Zhao Yuqing", "0"]
+
+
+def _xlsx(sheet_xml=None, extra=None):
+    """Return a small XLSX workbook, its sheet XML replaced or a part added."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["forum", "session", "speaker", "text", "fidelity"])
+    workbook.active.append(["pujiang-2025", "science-policy", "王战", "文字", "summary"])
+    out = io.BytesIO()
+    workbook.save(out)
+    if sheet_xml is None and extra is None:
+        return out.getvalue()
+    rebuilt = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(out.getvalue())) as source,
+        zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if sheet_xml is not None and item.filename == "xl/worksheets/sheet1.xml":
+                content = sheet_xml(content)
+            target.writestr(item.filename, content)
+        for name, content in (extra or {}).items():
+            target.writestr(name, content)
+    return rebuilt.getvalue()
+
+
+def xlsx_cases():
+    laughs = b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">]>'
+    return [
+        _xlsx(),
+        _xlsx(lambda xml: laughs + xml.split(b"?>", 1)[-1].replace(b"<v>", b"<v>&a;", 1)),
+        _xlsx(extra={"xl/bomb.xml": b" " * (60 * 2**20)}),
+        _xlsx(lambda xml: xml[: len(xml) // 2]),
+        b"PK\x03\x04" + secrets.token_bytes(200),
+    ]
+
+
+def uploads():
+    """Generate (file name, content) pairs: hostile and careless import files."""
+    csv_lines = EXAMPLE_CSV.read_bytes().decode("utf-8").splitlines()
+    document = json.loads(BUNDLED_JSON.read_text(encoding="utf-8"))
+    text = st.one_of(st.sampled_from(HOSTILE + NASTY), st.text(max_size=300))
+    json_value = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text,
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(st.text(max_size=10), children, max_size=4)
+        ),
+        max_leaves=10,
+    )
+
+    @st.composite
+    def csv_case(draw):
+        lines = list(csv_lines)
+        row = draw(st.integers(1, len(lines) - 1))
+        cells = lines[row].split(",")
+        cells[draw(st.integers(0, len(cells) - 1))] = draw(text).replace(",", ";")
+        lines[row] = ",".join(cells)
+        encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "utf-16"]))
+        content = "\n".join(lines).encode(encoding, errors="replace")
+        return draw(st.sampled_from(["positions.csv", "positions.txt"])), content
+
+    @st.composite
+    def json_case(draw):
+        copy = json.loads(json.dumps(document))
+        forum = copy["forums"][0]
+        records = draw(
+            st.sampled_from(
+                [copy["people"], copy["institutions"], forum["positions"], forum["themes"]]
+            )
+        )
+        record = records[draw(st.integers(0, len(records) - 1))]
+        key = draw(st.one_of(st.sampled_from(sorted(record)), st.text(max_size=10)))
+        record[key] = draw(json_value)
+        return "forum.json", json.dumps(copy, ensure_ascii=False).encode()
+
+    deep = st.integers(900, 200_000).map(lambda n: ("deep.json", b"[" * n + b"]" * n))
+    raw = st.tuples(
+        st.sampled_from(["a.csv", "a.json", "a.xlsx", "a.xls", "a"]), st.binary(max_size=2000)
+    )
+    workbooks = st.sampled_from(xlsx_cases()).map(lambda content: ("positions.xlsx", content))
+    return st.one_of(csv_case(), json_case(), deep, raw, workbooks)
+
+
+class Session(Client):
+    """A client that keeps cookies and logs in to the admin (for the upload fuzzing)."""
+
+    def __init__(self, base_url):
+        super().__init__(base_url)
+        self.cookies = {}
+
+    def call(self, method, target, body=b"", headers=None):
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        headers = {"Host": "127.0.0.1", "Cookie": cookie, **(headers or {})}
+        try:
+            self.connection.request(method, target, body=body, headers=headers)
+            response = self.connection.getresponse()
+            content = response.read()
+        except (http.client.HTTPException, OSError):
+            self.connection.close()
+            self.connection = None
+            raise
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+        return response.status, content.decode("utf-8", errors="replace")
+
+    def csrf(self, target):
+        status, html = self.call("GET", target)
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+        if status != 200 or not match:
+            raise SystemExit(f"GET {target} -> {status}: no form")
+        return match[1]
+
+    def login(self, login_path, username, password):
+        token = self.csrf(login_path)
+        body = urlencode(
+            {"csrfmiddlewaretoken": token, "username": username, "password": password}
+        ).encode()
+        status, _html = self.call(
+            "POST",
+            login_path,
+            body,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        if status != 302:
+            raise SystemExit(f"admin login failed ({status})")
+
+    def upload(self, target, token, name, content):
+        boundary = secrets.token_hex(16)
+        safe_name = quote(name)
+        body = (
+            (
+                f"--{boundary}\r\n"
+                'Content-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n'
+                f'{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                f'filename="{safe_name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            ).encode()
+            + content
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        status, _html = self.call(
+            "POST", target, body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        )
+        return status
+
+
+def make_uploader(env):
+    """Create (or reset) the superuser the upload fuzzing logs in as; return its password."""
+    password = secrets.token_urlsafe(16)
+    script = (
+        "import django; django.setup()\n"
+        "from django.contrib.auth import get_user_model\n"
+        "User = get_user_model(); User.objects.filter(username='fuzz-uploader').delete()\n"
+        f"User.objects.create_superuser('fuzz-uploader', 'fuzz@example.org', '{password}')\n"
+    )
+    subprocess.run(  # noqa: S603
+        [os.environ.get("PORTAL_PYTHON", sys.executable), "-c", script],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "forum_portal.settings"},
+        check=True,
+    )
+    return password
+
+
+def fuzz_uploads(base, data, env, count, statuses):
+    """Upload ``count`` generated files to the import preview; fail on a 5xx."""
+    session = Session(base)
+    session.login(data["login"], "fuzz-uploader", make_uploader(env))
+
+    @settings(
+        max_examples=count,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(uploads())
+    def one(case):
+        name, content = case
+        status = session.upload(data["import"], session.csrf(data["import"]), name, content)
+        statuses[status] += 1
+        if status >= 500:
+            raise AssertionError(f"upload {name!r} ({len(content):,} bytes) -> {status}")
+
+    one()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", help="a running server on 127.0.0.1")
@@ -328,6 +543,9 @@ def main():
         help="the database the server reads (real slugs come from it)",
     )
     parser.add_argument("--port", type=int, default=8703)
+    parser.add_argument(
+        "--uploads", type=int, default=300, help="files for the admin import (0: none)"
+    )
     args = parser.parse_args()
 
     from bench.load import ensure_database, server_environment, wait_until_up
@@ -379,6 +597,11 @@ def main():
             flush=True,
         )
         fuzz(Client(base), data, args.requests, statuses)
+        if args.uploads and data.get("import"):
+            print(f"Uploading {args.uploads:,} files to {data['import']}", flush=True)
+            fuzz_uploads(
+                base, data, {**env, "DATABASE_URL": args.database_url}, args.uploads, statuses
+            )
     finally:
         if server:
             os.killpg(server.pid, 15)

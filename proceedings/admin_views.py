@@ -36,6 +36,9 @@ from .models import Appearance, Position
 PENDING_KEY = "proceedings_pending_import"
 SIGNING_SCOPE = "proceedings.admin.import"
 CONFIRM_MAX_AGE = 60 * 60  # seconds
+# A preview lists this many rows and records of a large file (rows with problems always):
+# rendering 10,000 table rows took about 2 s, and a 10 MB page is no help to anyone.
+PREVIEW_ROWS = 1000
 
 
 class ImportForm(forms.Form):
@@ -65,14 +68,19 @@ def can_import(user):
     )
 
 
-def _keep_upload(request, *, name, content):
-    """Store the upload in the session, replacing any earlier one; return its signed token."""
+def _keep_upload(request, *, name, content, fingerprint):
+    """Store the upload in the session, replacing any earlier one; return its signed token.
+
+    ``fingerprint`` is what the preview showed the import would do: the confirmation is refused
+    if the import would now do anything else.
+    """
     digest = hashlib.sha256(content).hexdigest()
     upload_id = uuid.uuid4().hex
     request.session[PENDING_KEY] = {
         "id": upload_id,
         "name": name,
         "sha256": digest,
+        "fingerprint": fingerprint,
         "content": base64.b64encode(content).decode("ascii"),
     }
     return signing.dumps(
@@ -81,7 +89,7 @@ def _keep_upload(request, *, name, content):
 
 
 def _pending_upload(request, token):
-    """Return ``(name, content)`` of the upload ``token`` names, or None when it is not valid."""
+    """Return ``(name, content, fingerprint)`` of the upload ``token`` names, or None."""
     try:
         signed = signing.loads(token, salt=SIGNING_SCOPE, max_age=CONFIRM_MAX_AGE)
     except signing.BadSignature:  # also SignatureExpired
@@ -92,7 +100,7 @@ def _pending_upload(request, token):
     content = base64.b64decode(pending["content"])
     if hashlib.sha256(content).hexdigest() != signed.get("sha256"):
         return None
-    return pending["name"], content
+    return pending["name"], content, pending.get("fingerprint", "")
 
 
 def _import_context(request, model_admin, **context):
@@ -125,7 +133,13 @@ def import_view(request, model_admin):
     upload = form.cleaned_data["file"]
     content = upload.read()
     result = tabular.check_upload(content=content, name=upload.name, user=request.user)
-    token = _keep_upload(request, name=upload.name, content=content) if result.ok else ""
+    token = (
+        _keep_upload(
+            request, name=upload.name, content=content, fingerprint=result.report.fingerprint()
+        )
+        if result.ok
+        else ""
+    )
     if not result.ok:
         request.session.pop(PENDING_KEY, None)
     return _render_import(
@@ -152,8 +166,10 @@ def import_confirm_view(request, model_admin):
                 "by another upload. Nothing was imported; upload the file again."
             ),
         )
-    name, content = pending
-    result = tabular.check_upload(content=content, name=name, user=request.user, commit=True)
+    name, content, fingerprint = pending
+    result = tabular.check_upload(
+        content=content, name=name, user=request.user, commit=True, expected=fingerprint
+    )
     if not result.committed:
         # The database changed since the preview (or the rules did): nothing was written.
         return _render_import(
@@ -178,8 +194,11 @@ def import_confirm_view(request, model_admin):
 
 
 def _row_stats(result):
-    """Return counts for the preview's row table: rows, matched and new people/institutions."""
+    """Return the preview's rows and records to list, and counts: rows, matched and new
+    people and institutions."""
     rows = result.rows
+    shown_rows = [row for i, row in enumerate(rows) if i < PREVIEW_ROWS or row.problems]
+    records = result.records()
     new_people = {row.speaker_new_row for row in rows if row.speaker_is_new}
     new_institutions = {row.institution_new_row for row in rows if row.institution_is_new}
     return {
@@ -188,6 +207,10 @@ def _row_stats(result):
         "new_people": len(new_people),
         "new_institutions": len(new_institutions),
         "problem_rows": len({problem.row for problem in result.problems if problem.row}),
+        "shown_rows": shown_rows,
+        "hidden_rows": len(rows) - len(shown_rows),
+        "shown_records": records[:PREVIEW_ROWS],
+        "hidden_records": max(len(records) - PREVIEW_ROWS, 0),
         "general_problems": [p for p in result.problems if not p.row],
     }
 

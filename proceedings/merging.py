@@ -12,7 +12,7 @@ import threading
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import opencc
 from django.core.exceptions import ValidationError
@@ -38,6 +38,7 @@ def _t2s():
     return opencc.OpenCC("t2s.json")
 
 
+@lru_cache(maxsize=100_000)  # an import compares the same few names thousands of times
 def name_key(text: str) -> str:
     """Return ``text`` in the form names are compared in: NFKC, Simplified script, casefolded.
 

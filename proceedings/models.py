@@ -17,6 +17,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
 
+from forum_portal.validators import http_url
 from forum_portal.workflow import Publishable, Status, status_q  # noqa: F401 - Status re-exported
 from speakers.models import Institution, Speaker
 
@@ -247,7 +248,7 @@ class SourceDocument(models.Model):
     title_en = models.CharField(_("English title"), max_length=500, blank=True)
     author = models.CharField(_("author"), max_length=300, blank=True)
     publisher = models.CharField(_("publisher"), max_length=300, blank=True)
-    url = models.URLField(_("URL"), max_length=500, blank=True)
+    url = models.URLField(_("URL"), max_length=500, blank=True, validators=[http_url])
     citation = models.TextField(
         _("citation note"), blank=True, help_text=_("How to cite it where there is no URL.")
     )
@@ -487,6 +488,7 @@ class Position(Publishable):
             models.CheckConstraint(
                 condition=Q(paragraph__isnull=True) | Q(paragraph__gte=1),
                 name="position_paragraph_from_one",
+                violation_error_message=_("Paragraphs are numbered from 1."),
             ),
         ]
         indexes = [

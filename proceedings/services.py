@@ -6,6 +6,7 @@ record type drives validation, import and export, so the three cannot drift apar
 """
 
 import datetime
+import hashlib
 import json
 import re
 from collections import Counter, defaultdict
@@ -13,12 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Prefetch
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Prefetch, Q, prefetch_related_objects
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+from simple_history.models import HistoricalRecords
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from taggit.models import Tag, TaggedItem
 
+from forum_portal.validators import field_problems
 from forum_portal.workflow import can_transition, publish_permission
 from speakers.models import Institution, Sector, Speaker, SpeakerLink
 
@@ -32,7 +40,9 @@ from .models import (
     Status,
     Theme,
 )
-from .search.indexing import deferred_indexing
+from .search.indexing import deferred_indexing, schedule_records, schedule_reindex
+from .search.records import SOURCE, forum_record_keys
+from .search.signals import positions_of_themes
 
 FORMAT = "forum-portal/1"
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
@@ -53,6 +63,7 @@ class F:
     required: bool = False
     choices: tuple = ()
     target: str = ""  # for ref/reflist: the record type referred to
+    minimum: int = 0  # for int: the smallest value allowed
     attr: str = ""  # model attribute, when it differs from the name
     default: Any = None  # when the key is omitted; None means the kind's default
 
@@ -170,13 +181,29 @@ SPECS = {
         F("translation_language"),
         F("translation_provenance"),
         F("source", "ref", target="source"),
-        F("paragraph", "int"),
+        F("paragraph", "int", minimum=1),
         F("tags", "strlist"),
         F("status", choices=_choices(Status)),
         F("featured", "bool"),
         F("order", "int"),
     ],
 }
+
+# Record types of an import report, and the model whose permissions govern each.
+IMPORT_MODELS = {
+    "institution": Institution,
+    "person": Speaker,
+    "source": SourceDocument,
+    "forum": Forum,
+    "session": Session,
+    "question": Question,
+    "theme": Theme,
+    "appearance": Appearance,
+    "position": Position,
+}
+# The model fields of the values that are not written to a field of the record's own model.
+TAG_NAME_FIELD = Tag._meta.get_field("name")
+LINK_FIELDS = {name: SpeakerLink._meta.get_field(name) for name in ("label", "url")}
 
 # Where each nested list lives, and the record type of its items.
 TOP_LEVEL = {"institutions": "institution", "people": "person", "sources": "source"}
@@ -190,6 +217,7 @@ FORUM_LISTS = {
 # Defaults for optional keys, by kind; explicit per-key defaults override them.
 KIND_DEFAULTS = {
     "str": "",
+    "slug": "",
     "int": 0,
     "date": None,
     "bool": False,
@@ -240,6 +268,10 @@ class ImportReport:
     def changed(self):
         return bool(sum(self.created.values()) or sum(self.updated.values()))
 
+    def fingerprint(self):
+        """Return a digest of what the import does to each record (to compare two runs)."""
+        return hashlib.sha256(json.dumps(self.records, ensure_ascii=False).encode()).hexdigest()
+
     def lines(self):
         kinds = sorted(set(self.created) | set(self.updated) | set(self.unchanged))
         return [
@@ -261,6 +293,25 @@ def _label(path, record):
 # ---------------------------------------------------------------------------------------------
 
 
+# The record types' names in messages ('unknown person "li-si"').
+KIND_NAMES = {
+    "institution": gettext_lazy("institution"),
+    "person": gettext_lazy("person"),
+    "source": gettext_lazy("source"),
+    "session": pgettext_lazy("forum session", "session"),
+    "question": gettext_lazy("question"),
+    "theme": gettext_lazy("theme"),
+}
+
+
+def _model_field(kind, name):
+    """Return the model field a record key is written to, or None (references, lists…)."""
+    try:
+        return IMPORT_MODELS[kind]._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
 class _Validator:
     def __init__(self, source_name):
         self.source_name = source_name
@@ -275,70 +326,98 @@ class _Validator:
     def record(self, kind, record, where, nested=()):
         """Check one record's keys and value types; return it with defaults filled in."""
         if not isinstance(record, dict):
-            self.error(where, "", "must be an object")
+            self.error(where, "", _("must be an object"))
             return None
         specs = SPECS[kind]
         names = {spec.name for spec in specs} | set(nested)
         for key in record:
             if key not in names:
-                self.error(where, key, "unknown key")
+                self.error(where, key, _("unknown key"))
         clean = {}
         for spec in specs:
             if spec.name not in record or record[spec.name] is None:
                 if spec.required:
-                    self.error(where, spec.name, "is required")
+                    self.error(where, spec.name, _("is required"))
                 clean[spec.name] = _default(spec)
                 continue
-            clean[spec.name] = self.value(spec, record[spec.name], where)
+            clean[spec.name] = self.value(kind, spec, record[spec.name], where)
         return clean
 
-    def value(self, spec, value, where):
+    def text(self, where, name, value, model_field):
+        """Check a string against its model field (shared with the admin); return if valid."""
+        problems = field_problems(model_field, value)
+        for problem in problems:
+            self.error(where, name, problem)
+        return not problems
+
+    def value(self, kind, spec, value, where):
         def bad(message):
             self.error(where, spec.name, message)
             return _default(spec)
 
-        kind = spec.kind
-        if kind in ("str", "slug", "ref"):
+        kind_ = spec.kind
+        if kind_ in ("str", "slug", "ref"):
             if not isinstance(value, str):
-                return bad(f"must be a string, not {type(value).__name__}")
+                return bad(_("must be a string, not %(type)s") % {"type": type(value).__name__})
             if spec.required and not value.strip():
-                return bad("must not be empty")
-            if kind == "slug" and not SLUG_RE.match(value):
-                return bad(f"{value!r} is not a valid slug (letters, digits, - and _)")
-            if spec.choices and value not in spec.choices:
-                return bad(f'"{value}" is not one of {", ".join(spec.choices)}')
-            return value
-        if kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                return bad(f"must be a whole number ≥ 0, not {value!r}")
-            return value
-        if kind == "bool":
-            if not isinstance(value, bool):
-                return bad(f"must be true or false, not {value!r}")
-            return value
-        if kind == "date":
-            try:
-                return (
-                    datetime.date.fromisoformat(value)
-                    if isinstance(value, str)
-                    else bad(f"must be a date YYYY-MM-DD, not {value!r}")
+                return bad(_("must not be empty"))
+            if kind_ == "slug" and not SLUG_RE.match(value):
+                return bad(
+                    _("%(value)s is not a valid slug (letters, digits, - and _)")
+                    % {"value": repr(value)}
                 )
-            except ValueError:
-                return bad(f"{value!r} is not a date YYYY-MM-DD")
-        if kind in ("strlist", "reflist"):
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                return bad("must be a list of strings")
-            if len(set(value)) != len(value):
-                return bad("lists the same value twice")
-            if spec.required and not value:
-                return bad("must list at least one")
+            if spec.choices and value not in spec.choices:
+                return bad(
+                    _('"%(value)s" is not one of %(choices)s')
+                    % {"value": value, "choices": ", ".join(spec.choices)}
+                )
+            if not self.text(where, spec.name, value, _model_field(kind, spec.model_attr)):
+                return _default(spec)
             return value
-        if kind == "links":
+        if kind_ == "int":
+            if isinstance(value, bool) or not isinstance(value, int) or value < spec.minimum:
+                return bad(
+                    _("must be a whole number ≥ %(minimum)s, not %(value)s")
+                    % {"minimum": spec.minimum, "value": repr(value)}
+                )
+            return value
+        if kind_ == "bool":
+            if not isinstance(value, bool):
+                return bad(_("must be true or false, not %(value)s") % {"value": repr(value)})
+            return value
+        if kind_ == "date":
+            if not isinstance(value, str):
+                return bad(_("must be a date YYYY-MM-DD, not %(value)s") % {"value": repr(value)})
+            try:
+                return datetime.date.fromisoformat(value)
+            except ValueError:
+                return bad(_("%(value)s is not a date YYYY-MM-DD") % {"value": repr(value)})
+        if kind_ in ("strlist", "reflist"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return bad(_("must be a list of strings"))
+            if len(set(value)) != len(value):
+                return bad(_("lists the same value twice"))
+            if spec.required and not value:
+                return bad(_("must list at least one"))
+            model_field = TAG_NAME_FIELD if spec.name == "tags" else None
+            valid = [self.text(where, spec.name, v, model_field) for v in value]
+            return value if all(valid) else _default(spec)
+        if kind_ == "links":
             ok = isinstance(value, list) and all(
-                isinstance(v, dict) and set(v) == {"label", "url"} for v in value
+                isinstance(v, dict)
+                and set(v) == {"label", "url"}
+                and all(isinstance(text, str) for text in v.values())
+                for v in value
             )
-            return value if ok else bad('must be a list of {"label": …, "url": …} objects')
-        raise AssertionError(f"unknown field kind {kind}")  # pragma: no cover
+            if not ok:
+                return bad(_('must be a list of {"label": …, "url": …} objects'))
+            valid = [
+                self.text(where, f"links[{i}].{name}", link[name], LINK_FIELDS[name])
+                for i, link in enumerate(value)
+                for name in ("label", "url")
+            ]
+            return value if all(valid) else _default(spec)
+        raise AssertionError(f"unknown field kind {kind_}")  # pragma: no cover
 
     def check_refs(self, kind, record, where, known):
         for spec in SPECS[kind]:
@@ -347,15 +426,51 @@ class _Validator:
             values = record[spec.name] if spec.kind == "reflist" else [record[spec.name]]
             for value in values:
                 if value not in known[spec.target]:
-                    self.error(where, spec.name, f'unknown {spec.target} "{value}"')
+                    self.error(
+                        where,
+                        spec.name,
+                        _('unknown %(kind)s "%(value)s"')
+                        % {"kind": KIND_NAMES[spec.target], "value": value},
+                    )
 
 
-def _known_in_database():
-    """Return the slugs already in the database that a file may refer to, by record type."""
+def _known_in_database(data):
+    """Return the slugs the document refers to that are in the database, by record type.
+
+    Only the referenced slugs are looked up (one query per type), not every row's.
+    """
+    referenced = defaultdict(set)
+    forums = data.get("forums") if isinstance(data.get("forums"), list) else []
+    for forum in forums:
+        for list_name, kind in FORUM_LISTS.items():
+            records = forum.get(list_name) if isinstance(forum, dict) else None
+            for record in records if isinstance(records, list) else []:
+                for spec in SPECS[kind]:
+                    value = record.get(spec.name) if isinstance(record, dict) else None
+                    if spec.target in TOP_LEVEL.values() and spec.kind == "ref":
+                        values = [value]
+                    elif spec.target in TOP_LEVEL.values() and isinstance(value, list):
+                        values = value
+                    else:
+                        continue
+                    # NUL: refused by the validator, and PostgreSQL cannot compare it.
+                    referenced[spec.target] |= {
+                        v for v in values if isinstance(v, str) and "\x00" not in v
+                    }
     return {
-        "institution": set(Institution.objects.values_list("slug", flat=True)),
-        "person": set(Speaker.objects.values_list("slug", flat=True)),
-        "source": set(SourceDocument.objects.values_list("slug", flat=True)),
+        "institution": set(
+            Institution.objects.filter(slug__in=referenced["institution"]).values_list(
+                "slug", flat=True
+            )
+        ),
+        "person": set(
+            Speaker.objects.filter(slug__in=referenced["person"]).values_list("slug", flat=True)
+        ),
+        "source": set(
+            SourceDocument.objects.filter(slug__in=referenced["source"]).values_list(
+                "slug", flat=True
+            )
+        ),
         # Sessions, questions and themes are scoped to their forum; see _validate_forum.
         "session": set(),
         "question": set(),
@@ -367,17 +482,22 @@ def validate(data, *, source_name="<data>"):
     """Return the document with defaults filled in, or raise ImportFailed listing every error."""
     v = _Validator(source_name)
     if not isinstance(data, dict):
-        raise ImportFailed([f"{source_name}: the file must contain a JSON object"])
+        raise ImportFailed([f"{source_name}: " + _("the file must contain a JSON object")])
     if data.get("format") != FORMAT:
-        v.error("format", "", f'must be "{FORMAT}", not {data.get("format")!r}')
+        v.error(
+            "format",
+            "",
+            _('must be "%(format)s", not %(value)s')
+            % {"format": FORMAT, "value": repr(data.get("format"))},
+        )
     for key in data:
         if key not in {"format", "forums", *TOP_LEVEL}:
-            v.error(key, "", "unknown key")
+            v.error(key, "", _("unknown key"))
 
     clean = {"format": FORMAT}
     for list_name, kind in TOP_LEVEL.items():
         clean[list_name] = _validate_list(v, data, list_name, kind, list_name)
-    known = _known_in_database()
+    known = _known_in_database(data)
     for list_name, kind in TOP_LEVEL.items():
         known[kind] |= {r["slug"] for r in clean[list_name] if r}
 
@@ -401,7 +521,7 @@ def validate(data, *, source_name="<data>"):
 def _as_list(v, parent, key, where):
     value = parent.get(key, [])
     if not isinstance(value, list):
-        v.error(where, "", "must be a list")
+        v.error(where, "", _("must be a list"))
         return []
     return value
 
@@ -417,7 +537,7 @@ def _validate_list(v, parent, list_name, kind, where):
             continue
         identity = record.get(key) or (record.get("session"), record.get("person"))
         if identity in seen:
-            v.error(label, key if key in record else "", "appears twice in the file")
+            v.error(label, key if key in record else "", _("appears twice in the file"))
         seen.add(identity)
         record["_where"] = label
         records.append(record)
@@ -451,17 +571,18 @@ def _validate_forum(v, forum, where, known):
         )
     for theme in forum["themes"]:
         if theme["parent"] == theme["slug"]:
-            v.error(theme["_where"], "parent", "a theme cannot be its own parent")
+            v.error(theme["_where"], "parent", _("a theme cannot be its own parent"))
     for position in forum["positions"]:
         unresolved = position["speaker"] not in known["person"]  # already reported
         if not unresolved and (position["session"], position["speaker"]) not in appearances:
             v.error(
                 position["_where"],
                 "speaker",
-                f'"{position["speaker"]}" has no appearance in session "{position["session"]}"',
+                _('"%(speaker)s" has no appearance in session "%(session)s"')
+                % {"speaker": position["speaker"], "session": position["session"]},
             )
         if position["fidelity"] == Position.Fidelity.VERBATIM and not position["source"]:
-            v.error(position["_where"], "source", "a verbatim quotation needs its source")
+            v.error(position["_where"], "source", _("a verbatim quotation needs its source"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -488,6 +609,15 @@ def load_file(path):
         raise ImportFailed(
             [f"{path.name}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}"]
         ) from exc
+    except RecursionError as exc:
+        # In English, as the other messages of this file-level step (commands print them).
+        raise ImportFailed([f"{path.name}: invalid JSON: the data is nested too deeply"]) from exc
+
+
+def too_deeply_nested():
+    """Return the message for JSON whose nesting exceeds what the parser accepts."""
+    # Python's parser gives up at its recursion limit (about 1,000 levels); real files have 4.
+    return _("invalid JSON: the data is nested too deeply")
 
 
 def import_forum_file(*, path, user=None, via=""):
@@ -496,57 +626,94 @@ def import_forum_file(*, path, user=None, via=""):
     return import_forum_data(data=load_file(path), source_name=path.name, user=user, via=via)
 
 
-def import_forum_data(*, data, source_name="<data>", user=None, via="", dry_run=False):
+def import_forum_data(
+    *, data, source_name="<data>", user=None, via="", dry_run=False, validated=None
+):
     """
     Validate ``data`` completely, then write it in one transaction.
 
     Steps: structural validation (types, required keys, references); then, inside
-    ``transaction.atomic``, upsert every record by its natural key, running each model's
-    ``full_clean()`` (which checks, for example, that a verbatim quotation occurs in its
-    source). Any error rolls the whole import back and raises ImportFailed. Records that
-    already match the file are not touched, so importing the same file twice changes nothing.
-    Every row written gets a history entry attributed to ``user`` with the reason
-    "Import of <source_name>" (plus " (<via>)", e.g. the command that ran it). With
-    ``dry_run``, everything is done and then rolled back: the report says what an import would
-    create, update and leave alone.
+    ``transaction.atomic``, upsert every record by its natural key, a kind at a time in bulk
+    (``_Writer``), running each changed row's ``full_clean()`` (which checks, for example,
+    that a verbatim quotation occurs in its source). Any error rolls the whole import back and
+    raises ImportFailed. Records that already match the file are not touched, so importing the
+    same file twice changes nothing. Every row written gets a history entry attributed to
+    ``user`` with the reason "Import of <source_name>" (plus " (<via>)", e.g. the command that
+    ran it). With ``dry_run``, nothing is written: new rows are validated unsaved and the
+    report says what an import would create, update and leave alone. ``validated``: what
+    ``validate(data)`` returned, when the caller has just validated it (the admin's upload
+    does, before checking the workflow).
     """
-    clean = validate(data, source_name=source_name)
+    clean = validated if validated is not None else validate(data, source_name=source_name)
     reason = f"Import of {source_name} ({via})" if via else f"Import of {source_name}"
-    writer = _Writer(source_name, user=user, reason=reason)
+    writer = _Writer(source_name, user=user, reason=reason, dry_run=dry_run)
     # Search index: every position the import touches (or whose speaker, theme, tag… it
     # changes) is re-indexed once, by reindex_positions(), when the inner block ends.
-    with transaction.atomic():
-        with deferred_indexing():
-            writer.write(clean)
-            if writer.errors:
-                raise ImportFailed(writer.errors)  # rolls back everything written so far
-        # After the re-indexing above: a transaction marked for rollback runs no more queries.
-        if dry_run:
-            transaction.set_rollback(True)
+    try:
+        with transaction.atomic():
+            with deferred_indexing():
+                writer.write(clean)
+                if writer.errors:
+                    raise ImportFailed(writer.errors)  # rolls back everything written so far
+            # After the re-indexing above: a transaction marked for rollback runs no more
+            # queries.
+            if dry_run:
+                transaction.set_rollback(True)
+    except IntegrityError as exc:
+        # Another import created the same records (same slug or ref) while this one ran: its
+        # rows were not there when this one looked, and the database refused the duplicates.
+        raise ImportFailed([f"{source_name}: {changed_meanwhile()}"]) from exc
     return writer.report
 
 
+def changed_meanwhile():
+    """Return the message for an import that found the database changed under it."""
+    return _(
+        "the records of this file were changed by another import since it was checked (it may "
+        "already have been imported). Nothing was imported; preview the file again."
+    )
+
+
 class _Writer:
-    """Upsert validated records in dependency order, collecting model validation errors."""
+    """
+    Upsert validated records in dependency order, one kind at a time, in bulk.
+
+    Each kind costs a fixed number of queries however many records the file has: one to load
+    the rows the file names (by natural key) and the rows its references name, one or two to
+    insert and update them with their history entries (``bulk_create_with_history`` and
+    ``bulk_update_with_history``: the same reason and user as a save), a few for many-to-many
+    links, tags and links. ``full_clean()`` runs on every row that changes, without the checks
+    that query the database row by row (the referenced rows exist, uniqueness, check
+    constraints): references come from rows just loaded or written, natural keys are unique
+    in the file (the validator) and upserted, the validator checks what the check constraints
+    say, and the one other unique rule (institution names) is checked here in memory.
+    """
 
     SCOPED = ("session", "question", "theme")  # slugs unique per forum, not globally
     MODELS = {
         "institution": Institution,
         "person": Speaker,
         "source": SourceDocument,
+        "forum": Forum,
         "session": Session,
         "question": Question,
         "theme": Theme,
+        "appearance": Appearance,
+        "position": Position,
     }
+    BATCH_SIZE = 500
 
-    def __init__(self, source_name, user=None, reason=""):
+    def __init__(self, source_name, user=None, reason="", dry_run=False):
         self.source_name = source_name
+        # A dry run writes nothing: it validates, compares and reports, with new rows unsaved.
+        self.dry_run = dry_run
         self.user = user
         self.reason = reason
         self.errors = []
-        self.cache = {}
+        self.cache = {}  # (kind, forum pk or None, natural key) -> row
         self.outcome = {}  # (kind, pk) -> "created" | "updated" | "unchanged"
         self.labels = {}  # (kind, pk) -> str(row), for previews
+        self.updated = defaultdict(list)  # kind -> rows whose own fields changed
 
     @property
     def report(self):
@@ -558,56 +725,138 @@ class _Writer:
 
     def write(self, clean):
         for list_name, kind in TOP_LEVEL.items():
-            for record in clean[list_name]:
-                obj = self.upsert(kind, self.MODELS[kind], {"slug": record["slug"]}, record)
-                if obj is not None and kind == "person":
-                    self.set_links(obj, record["links"])
+            rows = self.upsert(kind, [(record, None) for record in clean[list_name]])
+            if kind == "person" and not self.errors:
+                self.set_links([(obj, record["links"]) for obj, record in rows if obj])
         for i, record in enumerate(clean["forums"]):
             if self.errors:
                 return
             record["_where"] = _label(f"forums[{i}]", record)
-            forum = self.upsert("forum", Forum, {"slug": record["slug"]}, record)
+            [(forum, _record)] = self.upsert("forum", [(record, None)])
             if forum is not None:
                 self.write_forum(forum, record)
+        if not self.errors and not self.dry_run:
+            self.reindex_dependents()
 
     def write_forum(self, forum, record):
         for kind, list_name in (("session", "sessions"), ("question", "questions")):
-            for item in record[list_name]:
-                self.upsert(
-                    kind, self.MODELS[kind], {"forum": forum, "slug": item["slug"]}, item, forum
-                )
+            self.upsert(kind, [(item, forum) for item in record[list_name]])
+        if self.errors:
+            return
         # Parents first, so a child's parent reference resolves whatever the file order.
-        for item in sorted(record["themes"], key=lambda t: t["parent"] is not None):
-            theme = self.upsert("theme", Theme, {"forum": forum, "slug": item["slug"]}, item, forum)
-            if theme is not None:
-                self.set_m2m("theme", theme, "questions", item, "question", forum)
+        themes = []
+        for level in (
+            [t for t in record["themes"] if t["parent"] is None],
+            [t for t in record["themes"] if t["parent"] is not None],
+        ):
+            themes += self.upsert("theme", [(item, forum) for item in level])
+            if self.errors:
+                return
+        self.set_m2m(
+            "theme",
+            "questions",
+            [
+                (theme, self.resolve_list("question", item["questions"], forum))
+                for theme, item in themes
+                if theme
+            ],
+        )
+        self.upsert("appearance", [(item, forum) for item in record["appearances"]])
         if self.errors:
             return
-        for item in record["appearances"]:
-            lookup = {
-                "session": self.resolve("session", item["session"], forum),
-                "speaker": self.resolve("person", item["person"]),
-            }
-            self.upsert("appearance", Appearance, lookup, item, forum)
+        positions = [
+            (position, item)
+            for position, item in self.upsert(
+                "position", [(item, forum) for item in record["positions"]]
+            )
+            if position
+        ]
         if self.errors:
             return
-        for item in record["positions"]:
-            position = self.upsert("position", Position, {"ref": item["ref"]}, item, forum)
-            if position is not None:
-                self.set_m2m("position", position, "themes", item, "theme", forum)
-                self.set_tags(position, item["tags"])
+        self.set_m2m(
+            "position",
+            "themes",
+            [(p, self.resolve_list("theme", item["themes"], forum)) for p, item in positions],
+        )
+        self.set_tags([(p, item["tags"]) for p, item in positions])
+
+    # -- references ----------------------------------------------------------------------------
+
+    def cache_key(self, kind, key, forum=None):
+        return (kind, _ident(forum) if kind in self.SCOPED else None, key)
+
+    def natural_key(self, kind, record, forum):
+        if kind == "position":
+            return record["ref"]
+        if kind == "appearance":
+            return (
+                _ident(self.resolve("session", record["session"], forum)),
+                _ident(self.resolve("person", record["person"])),
+            )
+        return record["slug"]
 
     def resolve(self, kind, slug, forum=None):
-        """Return the object ``slug`` of ``kind`` (scoped to ``forum`` where slugs are)."""
+        """Return the row ``slug`` of ``kind`` (scoped to ``forum`` where slugs are)."""
         if slug is None:
             return None
-        key = (kind, forum.pk if kind in self.SCOPED else None, slug)
+        key = self.cache_key(kind, slug, forum)
         if key not in self.cache:
-            lookup = {"slug": slug}
-            if kind in self.SCOPED:
-                lookup["forum"] = forum
-            self.cache[key] = self.MODELS[kind].objects.get(**lookup)
+            self.load(kind, [slug], forum)
+        if key not in self.cache:  # validated, then deleted by someone else since
+            raise ImportFailed([f"{self.source_name}: {changed_meanwhile()}"])
         return self.cache[key]
+
+    def resolve_list(self, kind, slugs, forum=None):
+        return [self.resolve(kind, slug, forum) for slug in slugs]
+
+    def load(self, kind, keys, forum=None):
+        """Put the rows of ``kind`` named by ``keys`` that are not cached yet in the cache."""
+        missing = {key for key in keys if self.cache_key(kind, key, forum) not in self.cache}
+        if kind == "appearance":  # keys of unsaved sessions and people name no saved role
+            missing = {
+                key for key in missing if isinstance(key[0], int) and isinstance(key[1], int)
+            }
+        if not missing or (kind in self.SCOPED and forum.pk is None):
+            return
+        model = self.MODELS[kind]
+        if kind == "appearance":
+            rows = model.objects.filter(
+                session__in={session for session, _speaker in missing},
+                speaker__in={speaker for _session, speaker in missing},
+            )
+            found = {(row.session_id, row.speaker_id): row for row in rows}
+        elif kind == "position":
+            found = model.objects.in_bulk(missing, field_name="ref")
+        elif kind in self.SCOPED:
+            found = {row.slug: row for row in model.objects.filter(forum=forum, slug__in=missing)}
+        else:
+            found = model.objects.in_bulk(missing, field_name="slug")
+        for key, row in found.items():
+            if key in missing:
+                self.cache[self.cache_key(kind, key, forum)] = row
+
+    def preload_references(self, kind, items):
+        """Load every row the items' references name that is not cached, one query a kind."""
+        wanted = defaultdict(set)
+        for record, _forum in items:
+            for spec in SPECS[kind]:
+                if spec.kind in ("ref", "reflist") and record.get(spec.name):
+                    values = record[spec.name] if spec.kind == "reflist" else [record[spec.name]]
+                    wanted[spec.target] |= set(values)
+        forum = items[0][1]  # one forum's records (or none: the top-level lists)
+        for target, slugs in wanted.items():
+            self.load(target, slugs, forum)
+        if kind == "position":
+            self.load(
+                "appearance",
+                {
+                    (
+                        _ident(self.resolve("session", record["session"], forum)),
+                        _ident(self.resolve("person", record["speaker"])),
+                    )
+                    for record, forum in items
+                },
+            )
 
     def values(self, kind, record, forum):
         """Return model attribute values for the scalar and single-reference keys of a record."""
@@ -624,38 +873,135 @@ class _Writer:
             else:
                 values[spec.model_attr] = record[spec.name]
         if kind == "position":
-            values["appearance"] = Appearance.objects.get(
-                session=self.resolve("session", record["session"], forum),
-                speaker=self.resolve("person", record["speaker"]),
+            speaker = self.resolve("person", record["speaker"])
+            appearance = self.resolve(
+                "appearance",
+                (_ident(self.resolve("session", record["session"], forum)), _ident(speaker)),
             )
+            appearance.speaker = speaker  # str(position) reads it
+            values["appearance"] = appearance
+        if kind in self.SCOPED:
+            values["forum"] = forum
         return values
 
-    def upsert(self, kind, model, lookup, record, forum=None):
-        """Create or update one row from ``record``; return it, or None after a validation error."""
-        values = self.values(kind, record, forum)
-        obj = model.objects.filter(**lookup).first()
-        created = obj is None
-        if created:
-            obj = model(**lookup)
-        changed = [name for name, value in values.items() if getattr(obj, name, None) != value]
-        for name in changed:
-            setattr(obj, name, values[name])
-        if created or changed:
+    # -- rows ----------------------------------------------------------------------------------
+
+    def upsert(self, kind, items):
+        """
+        Create or update the rows of ``items`` ((record, forum) pairs, all of one forum).
+
+        Return (row or None after a validation error, record) pairs in the items' order.
+        """
+        if not items:
+            return []
+        model = self.MODELS[kind]
+        self.preload_references(kind, items)
+        forum = items[0][1]
+        keys = [self.natural_key(kind, record, forum) for record, forum in items]
+        self.load(kind, keys, forum)
+        results, created, changed_rows, changed_fields = [], [], [], set()
+        for (record, forum), key in zip(items, keys, strict=True):
+            values = self.values(kind, record, forum)
+            obj = self.cache.get(self.cache_key(kind, key, forum))
+            is_new = obj is None
+            if is_new:
+                obj = model()
+            changed = [name for name, value in values.items() if not _same(obj, name, value)]
+            for name, value in values.items():
+                # Relations are set even when unchanged, so clean() and str() read them from
+                # memory rather than with a query each.
+                if name in changed or isinstance(value, models.Model):
+                    setattr(obj, name, value)
+            if not is_new and not changed:
+                results.append((obj, record, "unchanged"))
+                continue
             if getattr(obj, "status", None) == Status.PUBLISHED and obj.published_at is None:
                 obj.published_at = timezone.now()
+                changed.append("published_at")
             try:
-                obj.full_clean()
+                self.full_clean(kind, obj)
             except ValidationError as exc:
                 self.add_errors(record["_where"], exc)
-                return None
+                results.append((None, record, ""))
+                continue
             obj._change_reason = self.reason  # read by simple-history
             obj._history_user = self.user
-            obj.save()
-        self.outcome[(kind, obj.pk)] = (
-            "created" if created else "updated" if changed else "unchanged"
+            if is_new:
+                created.append(obj)
+            else:
+                changed_rows.append(obj)
+                changed_fields.update(changed)
+            results.append((obj, record, "created" if is_new else "updated"))
+        if kind == "institution":
+            self.check_institution_names(results)
+        if self.errors:
+            return [(obj, record) for obj, record, _outcome in results]
+        if not self.dry_run:
+            self.save(model, created, changed_rows, changed_fields)
+        self.updated[kind] += changed_rows
+        for (obj, _record, outcome), key, (_item, forum) in zip(results, keys, items, strict=True):
+            self.cache[self.cache_key(kind, key, forum)] = obj
+            self.outcome[(kind, _ident(obj))] = outcome
+            self.labels[(kind, _ident(obj))] = str(obj)
+        return [(obj, record) for obj, record, _outcome in results]
+
+    def full_clean(self, kind, obj):
+        if kind == "forum":  # one row: every check, as the admin runs them
+            obj.full_clean()
+            return
+        relations = [f.name for f in obj._meta.concrete_fields if f.is_relation]
+        obj.full_clean(exclude=relations, validate_unique=False, validate_constraints=False)
+
+    def save(self, model, created, changed, fields):
+        """Insert ``created`` and update ``fields`` of ``changed``, with their history."""
+        if created:
+            bulk_create_with_history(
+                created,
+                model,
+                batch_size=self.BATCH_SIZE,
+                default_user=self.user,
+                default_change_reason=self.reason,
+            )
+        if changed:
+            if model is Position:  # bulk_update does not touch auto_now fields
+                now = timezone.now()
+                for obj in changed:
+                    obj.updated_at = now
+                fields = {*fields, "updated_at"}
+            bulk_update_with_history(
+                changed,
+                model,
+                sorted(fields),
+                batch_size=self.BATCH_SIZE,
+                default_user=self.user,
+                default_change_reason=self.reason,
+            )
+
+    def check_institution_names(self, results):
+        """Report new or renamed institutions whose name another one has (ignoring case)."""
+        written = [
+            (obj, record) for obj, record, outcome in results if outcome in ("created", "updated")
+        ]
+        if not written:
+            return
+        names = {obj.name.lower() for obj, _record in written}
+        taken = dict(
+            Institution.objects.annotate(lower_name=Lower("name"))
+            .filter(lower_name__in=names)
+            .values_list("lower_name", "pk")
         )
-        self.labels[(kind, obj.pk)] = str(obj)
-        return obj
+        constraint = next(
+            c for c in Institution._meta.constraints if c.name == "institution_name_ci_unique"
+        )
+        seen = {}
+        for obj, record in written:
+            name = obj.name.lower()
+            if taken.get(name, obj.pk) != obj.pk or name in seen:
+                self.add_errors(
+                    record["_where"],
+                    ValidationError({"name": constraint.get_violation_error_message()}),
+                )
+            seen[name] = obj
 
     def add_errors(self, where, exc):
         for field_name, messages in exc.message_dict.items():
@@ -665,30 +1011,204 @@ class _Writer:
 
     def mark_updated(self, kind, obj):
         """Count a many-to-many-only change of an existing row as an update."""
-        if self.outcome.get((kind, obj.pk)) == "unchanged":
-            self.outcome[(kind, obj.pk)] = "updated"
+        if self.outcome.get((kind, _ident(obj))) == "unchanged":
+            self.outcome[(kind, _ident(obj))] = "updated"
 
-    def set_m2m(self, kind, obj, name, record, target, forum):
-        targets = [self.resolve(target, slug, forum) for slug in record[name]]
-        manager = getattr(obj, name)
-        if {t.pk for t in manager.all()} != {t.pk for t in targets}:
-            manager.set(targets)
+    # -- links, many-to-many and tags ----------------------------------------------------------
+
+    def set_m2m(self, kind, name, pairs):
+        """Make each row's ``name`` links the given targets ((row, targets) pairs)."""
+        if not pairs:
+            return
+        field = self.MODELS[kind]._meta.get_field(name)
+        through = field.remote_field.through
+        source, target = f"{field.m2m_field_name()}_id", f"{field.m2m_reverse_field_name()}_id"
+        current = defaultdict(set)
+        links = through.objects.filter(**{f"{source}__in": _saved(obj for obj, _other in pairs)})
+        for a, b in links.values_list(source, target):
+            current[a].add(b)
+        changed = [
+            (obj, targets)
+            for obj, targets in pairs
+            if current[_ident(obj)] != {_ident(t) for t in targets}
+        ]
+        for obj, _targets in changed:
             self.mark_updated(kind, obj)
+        if not changed or self.dry_run:
+            return
+        ids = [obj.pk for obj, _other in changed]
+        through.objects.filter(**{f"{source}__in": ids}).delete()
+        _insert_rows(
+            through,
+            [source, target],
+            [(obj.pk, t.pk) for obj, targets in changed for t in dict.fromkeys(targets)],
+        )
+        # As a save of the links would: one history entry per row, with its links as now.
+        entries = self.MODELS[kind].history.bulk_history_create(
+            [obj for obj, _other in changed],
+            update=True,
+            default_user=self.user,
+            default_change_reason=self.reason,
+        )
+        entry_of = {entry.id: entry for entry in entries}
+        snapshot = HistoricalRecords.m2m_models[field]
+        rows = through.objects.filter(**{f"{source}__in": ids}).values_list("pk", source, target)
+        _insert_rows(
+            snapshot,
+            ["id", source, target, "history_id"],
+            [(pk, a, b, entry_of[a].pk) for pk, a, b in rows],
+        )
+        if kind == "position":
+            schedule_reindex(ids)
+        else:
+            self.updated[kind] += [obj for obj, _other in changed]
 
-    def set_tags(self, position, tags):
-        if sorted(position.tags.names()) != sorted(tags):
-            position.tags.set(tags, clear=True)
+    def set_tags(self, pairs):
+        """Make each position's tags the given names ((position, names) pairs)."""
+        if not pairs:
+            return
+        content_type = ContentType.objects.get_for_model(Position)
+        items = TaggedItem.objects.filter(
+            content_type=content_type, object_id__in=_saved(p for p, _other in pairs)
+        )
+        current = defaultdict(list)
+        for object_id, name in items.values_list("object_id", "tag__name"):
+            current[object_id].append(name)
+        changed = [(p, names) for p, names in pairs if sorted(current[_ident(p)]) != sorted(names)]
+        for position, _names in changed:
             self.mark_updated("position", position)
-
-    def set_links(self, speaker, links):
-        current = [{"label": link.label, "url": link.url} for link in speaker.links.all()]
-        if current != links:
-            speaker.links.all().delete()
-            SpeakerLink.objects.bulk_create(
-                SpeakerLink(speaker=speaker, label=link["label"], url=link["url"], order=i)
-                for i, link in enumerate(links)
+        if not changed or self.dry_run:
+            return
+        # Tags match case-insensitively (TAGGIT_CASE_INSENSITIVE), as the tag manager does.
+        wanted = {name.lower(): name for _p, names in changed for name in names}
+        tags = {
+            tag.name.lower(): tag
+            for tag in Tag.objects.annotate(lower_name=Lower("name")).filter(
+                lower_name__in=list(wanted)
             )
+        }
+        tags |= self.create_tags([name for lower, name in wanted.items() if lower not in tags])
+        ids = [p.pk for p, _other in changed]
+        TaggedItem.objects.filter(content_type=content_type, object_id__in=ids).delete()
+        _insert_rows(
+            TaggedItem,
+            ["content_type_id", "object_id", "tag_id"],
+            [
+                (content_type.pk, p.pk, tag.pk)
+                for p, names in changed
+                for tag in dict.fromkeys(tags[name.lower()] for name in names)
+            ],
+        )
+        schedule_reindex(ids)
+
+    def create_tags(self, names):
+        """Create tags ``names``; return them by lower-case name.
+
+        Slugs are made as taggit makes them, checked against the database in one query; a
+        slug taken already (two names, one slug) is left to taggit's own save, which finds a
+        free one.
+        """
+        new = [Tag(name=name, slug=Tag().slugify(name)) for name in names]
+        taken = set(
+            Tag.objects.filter(slug__in=[tag.slug for tag in new]).values_list("slug", flat=True)
+        )
+        fresh, clashing = [], []
+        for tag in new:
+            (clashing if not tag.slug or tag.slug in taken else fresh).append(tag)
+            taken.add(tag.slug)
+        Tag.objects.bulk_create(fresh)
+        for tag in clashing:
+            tag.slug = ""
+            tag.save()
+        return {tag.name.lower(): tag for tag in new}
+
+    def set_links(self, pairs):
+        """Make each speaker's links the given ones ((speaker, links) pairs)."""
+        if not pairs:
+            return
+        current = defaultdict(list)
+        for link in SpeakerLink.objects.filter(speaker__in=_saved(s for s, _other in pairs)):
+            current[link.speaker_id].append({"label": link.label, "url": link.url})
+        changed = [(s, links) for s, links in pairs if current[_ident(s)] != links]
+        for speaker, _links in changed:
             self.mark_updated("person", speaker)
+        if not changed or self.dry_run:
+            return
+        SpeakerLink.objects.filter(speaker__in=[s.pk for s, _other in changed]).delete()
+        SpeakerLink.objects.bulk_create(
+            SpeakerLink(speaker=speaker, label=link["label"], url=link["url"], order=i)
+            for speaker, links in changed
+            for i, link in enumerate(links)
+        )
+
+    # -- search index --------------------------------------------------------------------------
+
+    def reindex_dependents(self):
+        """Re-index the positions that show a row this import changed (bulk writes send no
+        signals; positions themselves re-index through their queryset's bulk methods)."""
+        lookups = {
+            "person": "appearance__speaker__in",
+            "institution": "appearance__institution__in",
+            "appearance": "appearance__in",
+            "session": "appearance__session__in",
+            "forum": "appearance__session__forum__in",
+        }
+        condition = Q()
+        for kind, lookup in lookups.items():
+            if self.updated[kind]:
+                condition |= Q(**{lookup: [obj.pk for obj in self.updated[kind]]})
+        if self.updated["theme"]:
+            condition |= Q(pk__in=positions_of_themes(self.updated["theme"]))
+        if condition:
+            schedule_reindex(Position.objects.filter(condition).values_list("pk", flat=True))
+        # The other records search finds (passages, themes, people, forums, sessions): every
+        # record of a forum the import created or changed anything in, and the people,
+        # institutions and sources it changed.
+        changed = [key for key, outcome in self.outcome.items() if outcome != "unchanged"]
+        if not changed:
+            return
+        forums = {pk for kind, pk in self.outcome if kind == "forum"}
+        record_kind = {"person": "speaker", "institution": "institution", "source": SOURCE}
+        schedule_records(
+            forum_record_keys(forums)
+            | {(record_kind[kind], pk) for kind, pk in changed if kind in record_kind}
+        )
+
+
+def _insert_rows(model, attnames, rows):
+    """Insert ``rows`` (tuples of column values) into ``model``'s table, one statement.
+
+    For link tables (many-to-many, tags, their history): plain integer columns, no defaults,
+    no signals. ``bulk_create`` compiles SQL value by value, which cost more than the
+    database's own work for the tens of thousands of links of a large import.
+    """
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in attnames)
+    placeholders = ", ".join(["%s"] * len(attnames))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})",  # noqa: S608 - names from model metadata
+            rows,
+        )
+
+
+def _ident(obj):
+    """Return what identifies a row in the writer's keys: its id, or the object if unsaved."""
+    return obj.pk if obj.pk is not None else ("unsaved", id(obj))
+
+
+def _saved(objs):
+    return [obj.pk for obj in objs if obj.pk is not None]
+
+
+def _same(obj, name, value):
+    """Return whether ``obj.name`` already holds ``value`` (relations compared by id)."""
+    field = obj._meta.get_field(name)
+    if field.is_relation:
+        return getattr(obj, field.attname) == (value.pk if value is not None else None)
+    return getattr(obj, name, None) == value
 
 
 def bundled_data_files():
@@ -942,19 +1462,6 @@ def search_summary(*, days=30, limit=20, today=None):
 # Admin bulk import and export (proceedings/tabular.py and the admin call these)
 # ---------------------------------------------------------------------------------------------
 
-# Record types of an import report, and the model whose permissions govern each.
-IMPORT_MODELS = {
-    "institution": Institution,
-    "person": Speaker,
-    "source": SourceDocument,
-    "forum": Forum,
-    "session": Session,
-    "question": Question,
-    "theme": Theme,
-    "appearance": Appearance,
-    "position": Position,
-}
-
 
 def export_record(*, kind, obj, **overrides: Any):
     """Return one row as a record of type ``kind`` in the ``forum-portal/1`` format."""
@@ -1036,7 +1543,7 @@ def import_workflow_errors(*, clean, user, source_name="<data>"):
     errors = []
     locked = (Status.PUBLISHED, Status.WITHDRAWN)
 
-    def check(model, kind, record, where, obj, **overrides):
+    def check(model, kind, record, where, obj, overrides=dict):
         old, new = obj.status if obj else Status.DRAFT, record["status"]
         if old != new and not can_transition(user, model, old, new):
             if obj is None:
@@ -1052,7 +1559,7 @@ def import_workflow_errors(*, clean, user, source_name="<data>"):
         elif (
             old in locked
             and not user.has_perm(publish_permission(model))
-            and _record_changes(kind, obj, record, **overrides)
+            and _record_changes(kind, obj, record, **overrides())
         ):
             message = _("it is “%(status)s”: only publishers may change it") % {
                 "status": Status(old).label
@@ -1065,15 +1572,25 @@ def import_workflow_errors(*, clean, user, source_name="<data>"):
         links[link.speaker_id].append({"label": link.label, "url": link.url})
     for record in clean["people"]:
         person = people.get(record["slug"])
-        extra = {"links": links[person.pk]} if person else {}
-        check(Speaker, "person", record, record["_where"], person, **extra)
+        check(
+            Speaker,
+            "person",
+            record,
+            record["_where"],
+            person,
+            lambda p=person: {"links": links[p.pk]},
+        )
     forums = Forum.objects.in_bulk([f["slug"] for f in clean["forums"]], field_name="slug")
     refs = [p["ref"] for f in clean["forums"] for p in f["positions"]]
     positions = (
         Position.objects.filter(ref__in=refs)
         .select_related("appearance__session", "appearance__speaker", "source")
-        .prefetch_related("themes", "tags")
         .in_bulk(field_name="ref")
+    )
+    # Only the locked positions are compared field by field (for editors): their themes and
+    # tags, in two queries.
+    prefetch_related_objects(
+        [p for p in positions.values() if p.status in locked], "themes", "tags"
     )
     for i, record in enumerate(clean["forums"]):
         forum = forums.get(record["slug"])
@@ -1086,19 +1603,26 @@ def import_workflow_errors(*, clean, user, source_name="<data>"):
         }
         for item in record["themes"]:
             theme = themes.get(item["slug"])
-            extra = {"questions": [q.slug for q in theme.questions.all()]} if theme else {}
-            check(Theme, "theme", item, item["_where"], theme, **extra)
+            check(
+                Theme,
+                "theme",
+                item,
+                item["_where"],
+                theme,
+                lambda t=theme: {"questions": [q.slug for q in t.questions.all()]},
+            )
         for item in record["positions"]:
             position = positions.get(item["ref"])
-            extra = {}
-            if position:
-                extra = {
-                    "session": position.appearance.session.slug,
-                    "speaker": position.appearance.speaker.slug,
-                    "themes": [t.slug for t in position.themes.all()],
-                    "tags": [t.name for t in position.tags.all()],
+
+            def extra(p=position):
+                return {
+                    "session": p.appearance.session.slug,
+                    "speaker": p.appearance.speaker.slug,
+                    "themes": [t.slug for t in p.themes.all()],
+                    "tags": [t.name for t in p.tags.all()],
                 }
-            check(Position, "position", item, item["_where"], position, **extra)
+
+            check(Position, "position", item, item["_where"], position, extra)
     return errors
 
 

@@ -24,6 +24,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from django.db.models import Q
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from forum_portal.validators import field_problems
 from speakers.models import Sector
 
 from .merging import How, NameIndex, NameMatch, english_key, name_key
@@ -43,10 +45,12 @@ from .services import (
     SLUG_RE,
     ImportFailed,
     ImportReport,
+    changed_meanwhile,
     export_record,
     import_forum_data,
     import_permission_errors,
     import_workflow_errors,
+    too_deeply_nested,
     validate,
 )
 
@@ -83,7 +87,13 @@ COLUMN_ALIASES = {
     "role_printed": "role_as_printed",
 }
 LIST_SEPARATORS = re.compile(r"[;；]")
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# Upload limits (docs/deploy.md, docs/data-format.md). A 10,000-row spreadsheet of positions
+# with translations is about 6.5 MB as CSV; the XLSX limits stop a small zip ("zip bomb")
+# from unpacking into gigabytes of XML before a byte of it is parsed.
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 20_000  # data rows, not counting the header
+MAX_XLSX_UNPACKED_BYTES = 50 * 1024 * 1024  # all the workbook's parts, as declared in the zip
+MAX_XLSX_RATIO = 100  # unpacked / packed size of any part over 1 MB
 # simple-history keeps 100 characters of "Import of <file name>".
 MAX_SOURCE_NAME = 80
 MAX_ENCODING_PROBLEMS = 20
@@ -156,6 +166,8 @@ def read_json(content, name):
         raise UploadFailed([_not_utf8(name, exc)]) from exc
     try:
         return json.loads(text)
+    except RecursionError as exc:
+        raise UploadFailed([Problem(too_deeply_nested())]) from exc
     except json.JSONDecodeError as exc:
         raise UploadFailed(
             [
@@ -196,6 +208,12 @@ def read_rows(content, name):
             )
         row = dict.fromkeys(COLUMNS, "")
         row.update({column: cell for column, cell in zip(columns, cells, strict=False) if column})
+        # Refused before anything looks the cells up (PostgreSQL cannot store or compare them).
+        problems += [
+            Problem(message, row=number, column=column)
+            for column in COLUMNS
+            for message in field_problems(None, row[column])
+        ]
         row["_row"] = number
         rows.append(row)
     if problems:
@@ -229,10 +247,10 @@ def _parse_csv(text):
         delimiter = "\t" if "\t" in first_line else ";" if ";" in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return [
+        return _limited(
             (number, [cell.strip() for cell in cells])
             for number, cells in enumerate(reader, start=1)
-        ]
+        )
     except csv.Error as exc:
         raise UploadFailed(
             [Problem(_("not a readable CSV file: %(error)s") % {"error": exc})]
@@ -258,25 +276,127 @@ def _undecodable_cells(content):
     return problems[:MAX_ENCODING_PROBLEMS]
 
 
+def _limited(records):
+    """Return the (number, cells) records as a list; raise UploadFailed past MAX_ROWS rows."""
+    out = []
+    for record in records:
+        if len(out) > MAX_ROWS:  # the header and MAX_ROWS data rows are allowed
+            raise UploadFailed(
+                [
+                    Problem(
+                        _("the file has more than %(rows)s rows: split it into several imports")
+                        % {"rows": f"{MAX_ROWS:,}"}
+                    )
+                ]
+            )
+        out.append(record)
+    return out
+
+
+def _check_xlsx_sizes(content):
+    """Raise UploadFailed when the workbook would unpack to more than the limits allow.
+
+    Reads only the zip's directory (the sizes each part declares): a part cannot unpack to
+    more than it declares, since ``zipfile`` stops reading a part at its declared size.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UploadFailed([Problem(_unreadable_xlsx())]) from exc
+    unpacked = sum(part.file_size for part in parts)
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise UploadFailed(
+            [
+                Problem(
+                    _(
+                        "the workbook unpacks to %(size)s MB, more than the %(limit)s MB allowed: "
+                        "split it into several imports"
+                    )
+                    % {
+                        "size": f"{unpacked / 2**20:,.0f}",
+                        "limit": MAX_XLSX_UNPACKED_BYTES // 2**20,
+                    }
+                )
+            ]
+        )
+    for part in parts:
+        if part.file_size > 2**20 and part.file_size > MAX_XLSX_RATIO * max(part.compress_size, 1):
+            raise UploadFailed(
+                [
+                    Problem(
+                        _(
+                            "the workbook part %(part)s is compressed %(ratio)s times, more than "
+                            "a spreadsheet ever is: the file is not read"
+                        )
+                        % {
+                            "part": part.filename,
+                            "ratio": part.file_size // max(part.compress_size, 1),
+                        }
+                    )
+                ]
+            )
+
+
+def _caused_by(exc, kind):
+    """Return whether ``exc`` or an exception it was raised from is a ``kind``."""
+    while exc is not None:
+        if isinstance(exc, kind):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _unreadable_xlsx():
+    return _("not a readable XLSX workbook (save it again from the spreadsheet)")
+
+
 def _xlsx_records(content):
     # Imported here: openpyxl takes a while to import and only this path needs it.
+    # With defusedxml installed (a dependency), openpyxl parses every part through it, which
+    # refuses XML entity declarations (the "billion laughs" and external entity attacks).
+    from xml.etree.ElementTree import ParseError
+
     import openpyxl
+    from defusedxml import DefusedXmlException
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_xlsx_sizes(content)
+    unreadable = (
+        zipfile.BadZipFile,
+        InvalidFileException,
+        KeyError,
+        OSError,
+        ParseError,
+        TypeError,
+        ValueError,
+        EOFError,
+        zlib.error,
+    )
+    workbook = None
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
-        raise UploadFailed(
-            [Problem(_("not a readable XLSX workbook (save it again from the spreadsheet)"))]
-        ) from exc
-    try:
         sheet = workbook.worksheets[0]  # the first sheet, whichever was open when saved
-        return [
+        return _limited(
             (number, [_cell_text(value) for value in values])
             for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
+        )
+    except unreadable as exc:
+        if not _caused_by(exc, DefusedXmlException):
+            raise UploadFailed([Problem(_unreadable_xlsx())]) from exc
+        raise UploadFailed(
+            [
+                Problem(
+                    _(
+                        "the workbook contains XML entity declarations, which are not allowed "
+                        "(save it again from the spreadsheet)"
+                    )
+                )
+            ]
+        ) from exc
     finally:
-        workbook.close()
+        if workbook is not None:
+            workbook.close()
 
 
 def _cell_text(value):
@@ -405,6 +525,9 @@ class _Converter:
         self.institutions = NameIndex.for_institutions()
         self.new_people = []  # records, with "_row" and "_keys"
         self.new_institutions = []
+        self.by_text = None  # (role pk, text) -> existing position, for rows without a ref
+        # id(new records list) -> [records indexed, {name key: first record with it}]
+        self.new_keys = {}
 
     def problem(self, row, column, message):
         self.problems.append(Problem(message, row=row, column=column))
@@ -510,11 +633,14 @@ class _Converter:
     # -- people and institutions ---------------------------------------------------------------
 
     def _new_record(self, records, name, name_en):
-        key, en_key = name_key(name), english_key(name_en)
-        for record in records:
-            if (key and key in record["_keys"]) or (en_key and en_key in record["_keys"]):
-                return record
-        return None
+        """Return the first new record (of ``records``) having either name's key, or None."""
+        indexed, index = self.new_keys.setdefault(id(records), [0, {}])
+        for position in range(indexed, len(records)):  # index the records added since
+            for key in records[position]["_keys"]:
+                index.setdefault(key, position)
+        self.new_keys[id(records)][0] = len(records)
+        found = [index[key] for key in (name_key(name), english_key(name_en)) if key in index]
+        return records[min(found)] if found else None
 
     def _slug(self, english, taken):
         base = slugify(english)[:100].strip("-")
@@ -806,9 +932,13 @@ class _Converter:
         if row["ref"]:
             return row["ref"], existing.get(row["ref"])
         if role is not None:
-            for old in existing.values():
-                if old.appearance_id == role.pk and old.text == position["text"]:
-                    return old.ref, old
+            if self.by_text is None:  # built once: the first of each (role, text), as found
+                self.by_text = {}
+                for old in existing.values():
+                    self.by_text.setdefault((old.appearance_id, old.text), old)
+            old = self.by_text.get((role.pk, position["text"]))
+            if old is not None:
+                return old.ref, old
         digest = hashlib.sha1(  # noqa: S324 - a stable short key, not a security measure
             f"{forum.slug}\n{session.slug}\n{position['text']}".encode()
         ).hexdigest()[:10]
@@ -906,7 +1036,7 @@ def source_name_for(name):
     return name if len(name) <= MAX_SOURCE_NAME else f"{name[: MAX_SOURCE_NAME - 1]}…"
 
 
-def check_upload(*, content, name, user, commit=False):
+def check_upload(*, content, name, user, commit=False, expected=""):
     """
     Validate an uploaded file completely and return an UploadResult.
 
@@ -915,7 +1045,9 @@ def check_upload(*, content, name, user, commit=False):
     (everything written, then rolled back) unless ``commit``, when it is written for real, all
     or nothing, attributed to ``user`` ("Import of <file name>"). ``user`` must also be allowed
     every record type the file adds or changes and every status it sets; otherwise nothing is
-    written and the result lists why.
+    written and the result lists why. ``expected``: the fingerprint of the preview
+    (``result.report.fingerprint()``); when the import would now do anything else (another
+    editor imported the file, or changed its records, since the preview), nothing is written.
     """
     source_name = source_name_for(name)
     result = UploadResult(name=source_name)
@@ -949,9 +1081,11 @@ def check_upload(*, content, name, user, commit=False):
     try:
         with transaction.atomic():
             report = import_forum_data(
-                data=data, source_name=source_name, user=user, dry_run=not write
+                data=data, source_name=source_name, user=user, dry_run=not write, validated=clean
             )
             errors += import_permission_errors(report=report, user=user, source_name=source_name)
+            if expected and report.fingerprint() != expected:
+                errors.append(f"{source_name}: {changed_meanwhile()}")
             if errors:
                 transaction.set_rollback(True)
     except ImportFailed as exc:

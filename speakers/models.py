@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from forum_portal.validators import http_url
 from forum_portal.workflow import Publishable, status_q
 
 
@@ -44,7 +45,7 @@ class Institution(models.Model):
     )
     city = models.CharField(_("city"), max_length=100, blank=True)
     city_en = models.CharField(_("city (English)"), max_length=100, blank=True)
-    website = models.URLField(_("website"), blank=True)
+    website = models.URLField(_("website"), blank=True, validators=[http_url])
     aliases = models.JSONField(
         _("aliases"),
         default=list,
@@ -62,7 +63,11 @@ class Institution(models.Model):
         verbose_name_plural = _("institutions")
         ordering = ["name_en"]
         constraints = [
-            models.UniqueConstraint(Lower("name"), name="institution_name_ci_unique"),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="institution_name_ci_unique",
+                violation_error_message=_("Another institution has this name (ignoring case)."),
+            ),
         ]
         # Sector pages list one sector's institutions.
         indexes = [models.Index(fields=["sector", "name_en"], name="institution_sector_idx")]
@@ -124,7 +129,7 @@ class SpeakerLink(models.Model):
         Speaker, models.CASCADE, related_name="links", verbose_name=_("speaker")
     )
     label = models.CharField(_("label"), max_length=100)
-    url = models.URLField(_("URL"))
+    url = models.URLField(_("URL"), validators=[http_url])
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     history = HistoricalRecords()

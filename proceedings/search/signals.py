@@ -57,7 +57,7 @@ def theme_questions_changed(sender, instance, action, reverse, pk_set, **kwargs)
     if action not in ("post_add", "post_remove", "post_clear"):
         return
     themes = Theme.objects.filter(questions=instance) if reverse else [instance]
-    schedule_reindex(_positions_of_themes(themes))
+    schedule_reindex(positions_of_themes(themes))
 
 
 @receiver(post_save, sender=Speaker, dispatch_uid="search_speaker_saved")
@@ -93,7 +93,7 @@ def forum_saved(sender, instance, created=False, raw=False, **kwargs):
 @receiver(post_save, sender=Theme, dispatch_uid="search_theme_saved")
 def theme_saved(sender, instance, created=False, raw=False, **kwargs):
     if not created and not raw:
-        schedule_reindex(_positions_of_themes([instance]))
+        schedule_reindex(positions_of_themes([instance]))
 
 
 @receiver(post_save, sender=Tag, dispatch_uid="search_tag_saved")
@@ -106,12 +106,12 @@ def tag_saved(sender, instance, created=False, raw=False, **kwargs):
 # the positions before, re-index them after.
 @receiver(pre_delete, sender=Theme, dispatch_uid="search_theme_deleting")
 def theme_deleting(sender, instance, **kwargs):
-    instance._search_position_ids = _positions_of_themes([instance])
+    instance._search_position_ids = positions_of_themes([instance])
 
 
 @receiver(pre_delete, sender=Question, dispatch_uid="search_question_deleting")
 def question_deleting(sender, instance, **kwargs):
-    instance._search_position_ids = _positions_of_themes(Theme.objects.filter(questions=instance))
+    instance._search_position_ids = positions_of_themes(Theme.objects.filter(questions=instance))
 
 
 @receiver(pre_delete, sender=Tag, dispatch_uid="search_tag_deleting")
@@ -126,7 +126,7 @@ def linked_row_deleted(sender, instance, **kwargs):
     schedule_reindex(getattr(instance, "_search_position_ids", []))
 
 
-def _positions_of_themes(themes):
+def positions_of_themes(themes):
     """Return the ids of the positions in ``themes`` or in any of their descendants."""
     theme_ids = {theme.pk for theme in themes}
     frontier = set(theme_ids)

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from proceedings.services import ImportFailed, import_forum_file
 
@@ -13,6 +14,12 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", metavar="PATH", help="JSON data file(s)")
 
     def handle(self, *args, paths, **options):
+        # The command's own lines are English: the importer's messages follow, not the site's
+        # default language, so that one report never mixes two languages.
+        with translation.override("en"):
+            self.import_files(paths)
+
+    def import_files(self, paths):
         for path in paths:
             try:
                 report = import_forum_file(path=path, via="manage.py import_forum")
