@@ -275,7 +275,7 @@ class SearchFeed(PositionFeed):
     def get_object(self, request):
         params = request.GET
         query = clean_text(params.get("q", "")).strip()
-        return query, search(query, params, SORT_DATE, 1, per_page=MAX_PER_PAGE)
+        return query, search(query, params, SORT_DATE, 1, per_page=MAX_PER_PAGE, records=False)
 
     def items(self, obj):
         _query, result = obj

@@ -139,7 +139,14 @@ class SearchResult:
 
 
 def search(
-    query="", filters=None, sort=SORT_RELEVANCE, page=1, per_page=PER_PAGE, kind=None
+    query="",
+    filters=None,
+    sort=SORT_RELEVANCE,
+    page=1,
+    per_page=PER_PAGE,
+    kind=None,
+    *,
+    records=True,
 ) -> SearchResult:
     """Search the published record; never raises on any user input.
 
@@ -147,7 +154,8 @@ def search(
     questions, people and institutions, forums and sessions are searched too, counted per
     result kind, and their best few returned (``records``). ``kind`` (one of ``GROUPS``) pages
     through one result kind instead; other values mean all. Records are searched only with no
-    filter but ``forum`` (the other facets are the positions').
+    filter but ``forum`` (the other facets are the positions'), and only with ``records``
+    (feeds and downloads, which list positions, leave them out).
 
     ``filters`` maps facet names (``FACETS``: theme, question, speaker, institution, sector,
     forum, tag, language, fidelity) to a value or a list of values; a ``QueryDict`` works, and
@@ -223,7 +231,7 @@ def search(
             :WHO_SAYS_MOST
         ]
 
-    if parsed.terms and set(groups) <= {"forum"}:
+    if records and parsed.terms and set(groups) <= {"forum"}:
         _search_records(result, parsed, groups, page, per_page)
     if kind in (None, POSITION):
         paginator = Paginator(range(len(rows)), per_page)
