@@ -16,6 +16,8 @@ from tests.production.test_browser import new_page  # noqa: F401 - the fixture
 
 from .conftest import SIMPLE_REPORT
 
+expect = pytest.importorskip("playwright.sync_api").expect
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -75,10 +77,12 @@ def test_editor_reviews_a_report_in_the_browser(new_page, live_server, django_us
     # Dragging over words of the paragraph moves the open proposal's span to them.
     card = page.locator("article.cur-proposal", has_text="安全底线")
     card.locator("summary").click()
+    # The details' toggle event is queued as a task: wait until the script has seen the form
+    # open (its hint is shown) before selecting, as a reader's hand always does.
+    status = page.locator("#cur-selection-status")
+    expect(status).to_have_text("選取 ¶3 的文字，即設為正在編輯之建議的範圍。")
     page.evaluate(SELECT_CHARACTERS, ["#p3 .cur-para__text", "开放要有安全底线"])
-    assert page.locator("#cur-selection-status").inner_text() == (
-        "範圍已設為「开放要有安全底线」：儲存變更後生效。"
-    )
+    expect(status).to_have_text("範圍已設為「开放要有安全底线」：儲存變更後生效。")
     assert card.locator("textarea").input_value() == "开放要有安全底线"
     card.locator("button[value=edit]").click()
     page.wait_for_load_state()
