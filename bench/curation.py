@@ -36,7 +36,7 @@ django.setup()
 
 from curation.engine import propose  # noqa: E402
 from curation.extraction import extract  # noqa: E402
-from proceedings.merging import name_key  # noqa: E402
+from proceedings.interchange.merging import name_key  # noqa: E402
 
 CASES = ROOT / "bench" / "curation"
 PUJIANG_REPORT = ROOT / "proceedings" / "data" / "sources" / "pujiang-2025-report.txt"

@@ -8,7 +8,7 @@ Import benchmark: preview and import a generated CSV of positions through the ad
 The database gets the bundled Pujiang 2025 forum; the CSV adds ``--rows`` positions to its
 session (paraphrases and summaries in the synthetic corpus's prose, ``bench/corpus.py``), by
 ``--rows``/20 speakers of whom most are new, with new institutions, themes and tags, refs left
-empty as editors write them. Each step is what the admin runs (``tabular.check_upload``):
+empty as editors write them. Each step is what the admin runs (``spreadsheet.check_upload``):
 preview (a dry run, rolled back), import (committed), then the same file again (everything
 unchanged). Prints the seconds and SQL queries of each step. Then, on an emptied database
 again, the same file through the admin's views (Django's test client): the upload and its
@@ -42,10 +42,10 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from bench.corpus import Corpus  # noqa: E402
-from proceedings import tabular  # noqa: E402
-from proceedings.merging import english_key, name_key  # noqa: E402
+from proceedings.interchange import spreadsheet  # noqa: E402
+from proceedings.interchange.documents import bundled_data_files, import_forum_file  # noqa: E402
+from proceedings.interchange.merging import english_key, name_key  # noqa: E402
 from proceedings.models import Forum, Position  # noqa: E402
-from proceedings.services import bundled_data_files, import_forum_file  # noqa: E402
 
 FORUM, SESSION = "pujiang-2025", "science-policy"
 THEMES = ["full-factor-synergy", "enterprises-as-first-actor", "regional-ecosystems"]
@@ -63,7 +63,7 @@ def positions_csv(rows, seed=1):
             seen |= keys
             speakers.append((name, name_en))
     out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=tabular.COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=spreadsheet.COLUMNS)
     writer.writeheader()
     for i in range(rows):
         name, name_en = speakers[i % len(speakers)]
@@ -106,7 +106,9 @@ def step(label, content, user, *, commit):
 
     with connection.execute_wrapper(count):
         start = time.perf_counter()
-        result = tabular.check_upload(content=content, name="bench.csv", user=user, commit=commit)
+        result = spreadsheet.check_upload(
+            content=content, name="bench.csv", user=user, commit=commit
+        )
         seconds = time.perf_counter() - start
     if result.problems:
         sys.exit(f"{label}: problems: {[str(p) for p in result.problems[:5]]}")

@@ -214,7 +214,7 @@ class Proposals:
 
 
 def speaker_key(name):
-    from proceedings.merging import name_key
+    from proceedings.interchange.merging import name_key
 
     return name_key(re.sub(r"\s*[(（].*?[)）]\s*", "", name))
 

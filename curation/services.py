@@ -18,7 +18,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from proceedings.merging import REASON_MAX_LENGTH, NameIndex
+from proceedings.interchange.merging import REASON_MAX_LENGTH, NameIndex
 from proceedings.models import Appearance, Forum, Position, Question, Session, SourceDocument
 from proceedings.models import Theme as ThemeModel
 from speakers.models import Institution, Sector, Speaker

@@ -66,7 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.sites",
     # Its sitemap.xml template (proceedings/sitemaps.py).
     "django.contrib.sitemaps",
-    # Old URLs of renamed slugs answer with a permanent redirect (proceedings.services).
+    # Old URLs of renamed slugs answer with a permanent redirect (proceedings/redirects.py).
     "django.contrib.redirects",
     "taggit",
     "simple_history",

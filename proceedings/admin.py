@@ -5,17 +5,15 @@ from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from taggit.admin import TagAdmin as BaseTagAdmin
 from taggit.models import Tag, TaggedItem
 
-from forum_portal.workflow_admin import HistoryAdmin, PublicRowsAdminMixin, WorkflowAdmin
-from speakers.admin import InstitutionAdmin as BaseInstitutionAdmin
-from speakers.admin import SpeakerAdmin as BaseSpeakerAdmin
-from speakers.models import Institution, Speaker
+from proceedings.workflow_admin import HistoryAdmin, PublicRowsAdminMixin, WorkflowAdmin
 
-from . import admin_views, services, tabular
+from . import admin_views, corrections
+from .interchange import documents, spreadsheet
 from .models import (
     Appearance,
     CorrectionRequest,
@@ -28,7 +26,7 @@ from .models import (
     Theme,
 )
 from .redirects import SlugRedirectAdminMixin
-from .views import public_sources
+from .search import statistics
 
 # ---------------------------------------------------------------------------------------------
 # Inlines
@@ -123,7 +121,7 @@ def download(content, *, filename, content_type):
 
 def csv_download(positions, *, name):
     return download(
-        tabular.positions_csv(positions),
+        spreadsheet.positions_csv(positions),
         filename=f"{name}-{timezone.localdate():%Y-%m-%d}.csv",
         content_type="text/csv; charset=utf-8",
     )
@@ -131,7 +129,7 @@ def csv_download(positions, *, name):
 
 def json_download(document, *, name):
     return download(
-        services.dumps(document).encode(),
+        documents.dumps(document).encode(),
         filename=f"{name}-{timezone.localdate():%Y-%m-%d}.json",
         content_type="application/json; charset=utf-8",
     )
@@ -200,7 +198,7 @@ class ForumAdmin(SlugRedirectAdminMixin, ToolLinksMixin, WorkflowAdmin):
     def export_json(self, request, queryset):
         slugs = list(queryset.order_by("slug").values_list("slug", flat=True))
         name = slugs[0] if len(slugs) == 1 else "forums"
-        return json_download(services.export_forums(slugs=slugs), name=name)
+        return json_download(documents.export_forums(slugs=slugs), name=name)
 
     @admin.action(
         description=_("Export the positions of selected forums as CSV"), permissions=["view"]
@@ -264,7 +262,7 @@ class SourceDocumentAdmin(SlugRedirectAdminMixin, PublicRowsAdminMixin, HistoryA
     prepopulated_fields = {"slug": ["title_en"]}
 
     def public_rows(self, queryset):
-        return public_sources(queryset)
+        return queryset.published()
 
 
 @admin.register(Appearance)
@@ -354,7 +352,7 @@ class PositionAdmin(ToolLinksMixin, WorkflowAdmin):
     )
     def export_json(self, request, queryset):
         refs = list(queryset.values_list("ref", flat=True))
-        return json_download(services.export_positions(refs=refs), name="positions")
+        return json_download(documents.export_positions(refs=refs), name="positions")
 
     @admin.display(description=_("text"))
     def excerpt(self, obj):
@@ -415,7 +413,7 @@ class CorrectionRequestAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        services.set_correction_state(
+        corrections.set_correction_state(
             request=obj, state=obj.state, note=obj.note, user=request.user
         )
 
@@ -453,7 +451,7 @@ class SearchQueryStatAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        summary = services.search_summary(days=30)
+        summary = statistics.search_summary(days=30)
         return super().changelist_view(request, {**(extra_context or {}), "summary": summary})
 
 
@@ -486,53 +484,3 @@ class TagAdmin(PublicRowsAdminMixin, BaseTagAdmin):
         ):
             raise PermissionDenied
         return super().merge_tags_view(request)
-
-
-# People and institutions live in the speakers app, which must not import proceedings; their
-# roles, positions and merging (which moves roles) are attached here instead.
-admin.site.unregister(Speaker)
-admin.site.unregister(Institution)
-
-
-@admin.register(Institution)
-class InstitutionAdmin(SlugRedirectAdminMixin, DuplicatesAdminMixin, BaseInstitutionAdmin):
-    duplicates = admin_views.INSTITUTIONS
-
-
-@admin.register(Speaker)
-class SpeakerAdmin(SlugRedirectAdminMixin, DuplicatesAdminMixin, BaseSpeakerAdmin):
-    duplicates = admin_views.SPEAKERS
-    list_display = [*BaseSpeakerAdmin.list_display, "role_count"]
-    list_filter = ["status", "appearances__institution__sector", "appearances__session__forum"]
-    inlines = [*BaseSpeakerAdmin.inlines, AppearanceInline]
-    readonly_fields = ["positions"]
-    fieldsets = [*BaseSpeakerAdmin.fieldsets, (_("Positions"), {"fields": ["positions"]})]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(role_count=Count("appearances"))
-
-    @admin.display(description=_("roles"), ordering="role_count")
-    def role_count(self, obj):
-        return obj.role_count
-
-    @admin.display(description=_("positions"))
-    def positions(self, obj):
-        """List this person's positions, each linking to its change page."""
-        positions = Position.objects.filter(appearance__speaker=obj).order_by("order", "pk")
-        if not obj.pk or not positions:
-            return "—"
-        return format_html(
-            "<ol>{}</ol>",
-            format_html_join(
-                "",
-                '<li><a href="{}">{}</a> ({})</li>',
-                (
-                    (
-                        reverse("admin:proceedings_position_change", args=[p.pk]),
-                        p.text if len(p.text) <= 80 else f"{p.text[:80]}…",
-                        p.get_status_display(),
-                    )
-                    for p in positions
-                ),
-            ),
-        )

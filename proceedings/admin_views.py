@@ -3,7 +3,7 @@ Admin pages beyond changelists and forms: bulk import (preview, then confirm) an
 
 The model admins in ``admin.py`` route to these views through ``get_urls()``; the views only
 check permissions, keep the upload between the two steps and call the services
-(``tabular.check_upload``, ``merging.merge_*``).
+(``spreadsheet.check_upload``, ``merging.merge_*``).
 """
 
 import base64
@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from . import merging, tabular
+from .interchange import merging, spreadsheet
 from .models import Appearance, Position
 
 # ---------------------------------------------------------------------------------------------
@@ -53,10 +53,10 @@ class ImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > tabular.MAX_UPLOAD_BYTES:
+        if upload.size > spreadsheet.MAX_UPLOAD_BYTES:
             raise ValidationError(
                 _("The file is larger than %(size)s MB; split it into several imports.")
-                % {"size": tabular.MAX_UPLOAD_BYTES // (1024 * 1024)}
+                % {"size": spreadsheet.MAX_UPLOAD_BYTES // (1024 * 1024)}
             )
         return upload
 
@@ -108,8 +108,8 @@ def _import_context(request, model_admin, **context):
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
         "title": _("Import forum data or positions"),
-        "columns": tabular.COLUMNS,
-        "required_columns": tabular.REQUIRED_COLUMNS,
+        "columns": spreadsheet.COLUMNS,
+        "required_columns": spreadsheet.REQUIRED_COLUMNS,
         **context,
     }
 
@@ -132,7 +132,7 @@ def import_view(request, model_admin):
         return _render_import(request, model_admin, form=form)
     upload = form.cleaned_data["file"]
     content = upload.read()
-    result = tabular.check_upload(content=content, name=upload.name, user=request.user)
+    result = spreadsheet.check_upload(content=content, name=upload.name, user=request.user)
     token = (
         _keep_upload(
             request, name=upload.name, content=content, fingerprint=result.report.fingerprint()
@@ -167,7 +167,7 @@ def import_confirm_view(request, model_admin):
             ),
         )
     name, content, fingerprint = pending
-    result = tabular.check_upload(
+    result = spreadsheet.check_upload(
         content=content, name=name, user=request.user, commit=True, expected=fingerprint
     )
     if not result.committed:

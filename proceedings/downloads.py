@@ -19,11 +19,11 @@ from django.views.generic import TemplateView
 from forum_portal.cache import current_generation
 from speakers.models import Speaker
 
+from .interchange.documents import FORMAT, dumps, export_forums
+from .interchange.spreadsheet import stream_csv
 from .models import Forum, Position, Theme
 from .search import CANDIDATES, matching_position_ids
-from .search_views import search_params
-from .services import FORMAT, dumps, export_forums
-from .tabular import stream_csv
+from .search.query import search_params
 
 SEARCH_CSV_CAP = CANDIDATES
 CSV_COLUMNS = (

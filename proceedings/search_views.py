@@ -15,10 +15,11 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from . import localize
+from .pagination import page_navigation
 from .search import search
 from .search.facets import FACETS
 from .search.highlight import excerpt, highlight
-from .search.query import clean_text
+from .search.query import QUERY_PARAM, search_params
 from .search.records import (
     FIELD_LABELS,
     FORUM,
@@ -30,10 +31,8 @@ from .search.records import (
     THEME,
 )
 from .search.service import SORT_DATE, SORT_RELEVANCE, SORTS
-from .services import record_search
-from .views import page_navigation
+from .search.statistics import record_search
 
-QUERY_PARAM = "q"
 KIND_PARAM = "kind"
 PEOPLE_STRIP = 8  # people and institutions above the results
 RECORDS_SHOWN = 3  # hits of each other record kind above the positions, when no kind is chosen
@@ -150,17 +149,6 @@ class _State:
             for name, values in self.filters.items()
         }
         return self.url(filters={name: values for name, values in filters.items() if values})
-
-
-def search_params(params):
-    """Return ``(query, sort, page)`` as the search page reads them from its query string.
-
-    The filters are the facet parameters of the same query string (``search()`` reads them).
-    The API's search and the CSV of a search read their query strings with this too, so the
-    same URL parameters give the same results everywhere.
-    """
-    query = clean_text(params.get(QUERY_PARAM, "")).strip()
-    return query, params.get("sort", ""), params.get("page", 1)
 
 
 def search_page(request):

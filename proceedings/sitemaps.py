@@ -37,7 +37,6 @@ from forum_portal.site import site_domain, site_origin
 from speakers.models import Institution, Sector, Speaker
 
 from .models import Forum, Position, Question, Session, SourceDocument, Theme
-from .views import public_sources
 
 
 def last_changed(model):
@@ -134,7 +133,7 @@ class SourceSitemap(HistorySitemap):
     model = SourceDocument
 
     def queryset(self):
-        return public_sources(SourceDocument.objects.all())
+        return SourceDocument.objects.published()
 
 
 class PositionSitemap(PortalSitemap):

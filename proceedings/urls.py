@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import analysis_views, citation_views, downloads, feeds, search_views, views
+from . import analysis_views, citation_views, corrections, downloads, feeds, search_views, views
 
 register_converter(feeds.FeedFormat, "feed")
 
@@ -38,10 +38,14 @@ urlpatterns = [
         citation_views.position_citation,
         name="position-citation",
     ),
-    path("positions/<int:pk>/report/", views.PositionReportView.as_view(), name="position-report"),
+    path(
+        "positions/<int:pk>/report/",
+        corrections.PositionReportView.as_view(),
+        name="position-report",
+    ),
     path(
         "positions/<int:pk>/report/thanks/",
-        views.PositionReportThanksView.as_view(),
+        corrections.PositionReportThanksView.as_view(),
         name="position-report-thanks",
     ),
     path("search/", search_views.search_page, name="search"),

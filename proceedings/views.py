@@ -1,6 +1,6 @@
 """
 The public pages: forums and what was said there, and the people, institutions, sectors, tags
-and source documents behind it; and the form readers use to report an error on a position.
+and source documents behind it (readers' error reports: ``corrections``).
 
 What is public is decided in one place, the models' ``.published()`` QuerySet methods and their
 ``published_*_q`` builders (proceedings/models.py, speakers/models.py); every view goes through
@@ -18,19 +18,17 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.views.generic import DetailView, FormView, ListView, TemplateView
+from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag
 
-from forum_portal import ratelimits
 from speakers.models import Institution, Sector, Speaker
 
 from .forms import CorrectionRequestForm
@@ -45,6 +43,7 @@ from .models import (
     Theme,
     published_appearance_q,
 )
+from .pagination import PagedListMixin, lenient_page, page_navigation
 
 # The home page shows the positions editors featured (at most this many), else the first
 # few published verbatim quotations.
@@ -61,31 +60,10 @@ QUESTION_THEME_CARDS = 10
 FORUM_PAGE_SIZE = 20
 TAG_PAGE_SIZE = 200
 
-# Readers' error reports: at most this many per client per window (seconds).
-REPORTS_PER_WINDOW = 5
-REPORT_WINDOW = 60 * 60
-REPORT_RATE = f"{REPORTS_PER_WINDOW}/{REPORT_WINDOW}s"
-
 
 # ---------------------------------------------------------------------------------------------
 # What is public
 # ---------------------------------------------------------------------------------------------
-
-
-def public_sources(queryset):
-    """Return the source documents of ``queryset`` that a published session or position cites.
-
-    Sources have no status of their own; ``SourceDocumentQuerySet.published()`` is their one
-    definition of public, built from the models'.
-    """
-    return queryset.published()
-
-
-def published(queryset):
-    """Return the public rows of ``queryset``: its model's ``.published()``."""
-    if queryset.model is SourceDocument:
-        return public_sources(queryset)
-    return queryset.published()
 
 
 def status_parts(obj):
@@ -119,7 +97,7 @@ class Preview:
 
 def preview_of(obj):
     """Return the ``Preview`` of a page about ``obj`` that is not public (one query)."""
-    if published(type(obj).objects.filter(pk=obj.pk)).exists():
+    if type(obj).objects.filter(pk=obj.pk).published().exists():
         return None
     for part in status_parts(obj):
         if part.status == Status.PUBLISHED:
@@ -160,7 +138,7 @@ class PublicMixin:
 
     def visible(self, queryset):
         """Return ``queryset`` as this request may see it."""
-        return queryset if self.shows_drafts else published(queryset)
+        return queryset if self.shows_drafts else queryset.published()
 
     def get_queryset(self):
         return self.visible(super().get_queryset())
@@ -280,36 +258,6 @@ def group_by_forum_and_theme(positions):
     ]
 
 
-def lenient_page(items, per_page, request):
-    """Return the page of ``items`` that ``?page=`` asks for, its object list a list.
-
-    ``get_page()``: a page number past the end or not a number is the last or first page.
-    """
-    page = Paginator(items, per_page).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
-    return page
-
-
-def page_navigation(page, url_for=lambda number: f"?page={number}"):
-    """Return the context of ``includes/_pagination.html`` for ``page`` of a paginated list.
-
-    ``url_for(number)`` is the link to a page (by default ``?page=number``; the search page
-    keeps its query and filters in it). ``page_links`` is ``[(number, url)]``, ``(None, None)``
-    for a gap; empty when there is one page.
-    """
-    if page.paginator.num_pages == 1:
-        return {"page_links": []}
-    elided = page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
-    return {
-        "page_links": [
-            (None, None) if number == page.paginator.ELLIPSIS else (number, url_for(number))
-            for number in elided
-        ],
-        "previous_url": url_for(page.previous_page_number()) if page.has_previous() else None,
-        "next_url": url_for(page.next_page_number()) if page.has_next() else None,
-    }
-
-
 def highlight_quotations(text, positions):
     """Return ``text`` as HTML with the verbatim quotations of ``positions`` in ``<mark>``."""
     quotes = sorted(
@@ -374,20 +322,6 @@ class HomeView(PublicMixin, TemplateView):
         return super().get_context_data(
             forums=forums, featured_positions=featured, counts=counts, **kwargs
         )
-
-
-class PagedListMixin:
-    """A ListView's pages as a theme page's: lenient page numbers and ``page_navigation()``."""
-
-    def paginate_queryset(self, queryset, page_size):
-        # Where ListView would answer 404 past the end or for a page that is not a number.
-        page = lenient_page(queryset, page_size, self.request)
-        return page.paginator, page, page.object_list, page.has_other_pages()
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(page_navigation(context["page_obj"]))
-        return context
 
 
 class ForumListView(PagedListMixin, PublicMixin, ListView):
@@ -827,88 +761,3 @@ class SectorDetailView(PublicMixin, TemplateView):
             **self.page_of_cards(positions),
             **kwargs,
         )
-
-
-# ---------------------------------------------------------------------------------------------
-# Readers report errors
-# ---------------------------------------------------------------------------------------------
-
-
-def _report_usage(request, *, count):
-    return ratelimits.usage(request, group="position-report", rate=REPORT_RATE, count=count)
-
-
-def reports_left(request):
-    """Return how many more reports this client may send in the current window."""
-    usage = _report_usage(request, count=False)
-    return REPORTS_PER_WINDOW if usage is None else usage.left
-
-
-def count_report(request):
-    """Count one report against this client's allowance; return whether it was within it.
-
-    The count is atomic (``forum_portal.ratelimits``, as for the API): of reports sent at the
-    same moment, exactly as many as are left pass.
-    """
-    usage = _report_usage(request, count=True)
-    return usage is None or not usage.exceeded
-
-
-class PositionReportMixin:
-    """Look up the published position a report is about: 404 for anything else, even for staff."""
-
-    section = "forums"
-
-    def dispatch(self, request, *args, **kwargs):
-        positions = Position.objects.published().select_related(
-            "appearance__speaker", "appearance__session__forum"
-        )
-        self.position = get_object_or_404(positions, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(section=self.section, position=self.position, **kwargs)
-
-
-class PositionReportView(PositionReportMixin, FormView):
-    """The error report form of one position; it also sits, folded, on the position's page.
-
-    A valid report is stored (with a copy of the position's text) and the reader sent to the
-    thank-you page; a filled honeypot is sent there too, but nothing is stored. Each client may
-    send ``REPORTS_PER_WINDOW`` reports per ``REPORT_WINDOW``; beyond that, 429.
-    """
-
-    template_name = "proceedings/position_report.html"
-    form_class = CorrectionRequestForm
-
-    def post(self, request, *args, **kwargs):
-        form = self.get_form()
-        if reports_left(request) == 0:
-            return self.limited(form)
-        if form.is_spam:
-            count_report(request)
-            return self.thanks()
-        return self.form_valid(form) if form.is_valid() else self.form_invalid(form)
-
-    def form_valid(self, form):
-        # Checked again as it is counted: concurrent reports may have used the allowance since.
-        if not count_report(self.request):
-            return self.limited(form)
-        form.save_for(self.position)
-        return self.thanks()
-
-    def limited(self, form):
-        return TemplateResponse(
-            self.request,
-            "proceedings/position_report_limited.html",
-            self.get_context_data(form=form, window_minutes=REPORT_WINDOW // 60),
-            status=429,
-            headers={"Retry-After": str(REPORT_WINDOW)},
-        )
-
-    def thanks(self):
-        return redirect("proceedings:position-report-thanks", pk=self.position.pk)
-
-
-class PositionReportThanksView(PositionReportMixin, TemplateView):
-    template_name = "proceedings/position_report_thanks.html"

@@ -11,8 +11,8 @@ PUJIANG_FILE = DATA_DIR / "pujiang-2025.json"
 @pytest.fixture
 def pujiang(db):
     """Import the bundled Pujiang 2025 file and return its Forum."""
+    from proceedings.interchange.documents import import_forum_file
     from proceedings.models import Forum
-    from proceedings.services import import_forum_file
 
     import_forum_file(path=PUJIANG_FILE)
     return Forum.objects.get(slug="pujiang-2025")

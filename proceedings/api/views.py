@@ -24,9 +24,9 @@ from speakers.models import Institution, Sector, Speaker
 
 from ..models import Appearance, Forum, Position, Question, Session, Theme
 from ..search import FACETS, SORTS, requested_filters, search
+from ..search.query import search_params
 from ..search.records import GROUPS, POSITION
 from ..search.service import MAX_PER_PAGE, PER_PAGE
-from ..search_views import search_params
 from . import serializers
 from .base import (
     check_page,

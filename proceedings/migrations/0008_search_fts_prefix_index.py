@@ -1,5 +1,5 @@
 # SQLite: an FTS5 prefix index for one-character prefixes. A one-character query (`融`) matches
-# every bigram starting with that character (proceedings/search/analysis.py, query_phrase);
+# every bigram starting with that character (proceedings/search/analyser.py, query_phrase);
 # without a prefix index FTS5 merges the doclists of all those bigrams before it can return the
 # newest matches: 25 ms at 100,000 positions, about 300 ms at 1,000,000 (bench/README.md). With
 # `prefix='1'` it reads one doclist: 0.5 ms at 100,000, for an index 12% larger.

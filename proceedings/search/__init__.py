@@ -3,7 +3,7 @@ Full-text search of the published record, in Traditional and Simplified Chinese 
 positions, and report passages, themes and guiding questions, people and institutions, forums
 and sessions (``records``).
 
-Modules: ``analysis`` (text → tokens), ``query`` (what a reader types → terms), ``facets``,
+Modules: ``analyser`` (text → tokens), ``query`` (what a reader types → terms), ``facets``,
 ``backends`` (SQLite FTS5, PostgreSQL tsvector), ``indexing`` (documents follow the data),
 ``records`` (the documents and search of the records that are not positions),
 ``signals``, ``highlight`` and ``service`` (``search()``, the API of the search page).

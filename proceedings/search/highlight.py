@@ -14,7 +14,7 @@ from functools import lru_cache
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .analysis import HAS_CJK_RE, UNITS_RE, normalise, word_token
+from .analyser import HAS_CJK_RE, UNITS_RE, normalise, word_token
 
 SNIPPET_CHARS = 160
 CONTEXT_BEFORE = 30

@@ -9,7 +9,7 @@ or removes it otherwise. Everything that changes what a position's document hold
   speakers, institutions, roles, sessions, forums, themes, questions and tags it shows, through
   the signal receivers in ``signals.py`` (admin edits need no manual step);
 - ``PositionQuerySet.update()`` / ``bulk_update()`` / ``bulk_create()``, which bypass ``save()``;
-- the import service and ``services.transition`` (publishing), which batch their writes with
+- the import service and ``workflow.transition`` (publishing), which batch their writes with
   ``deferred_indexing()`` and re-index each touched position once at the end;
 - ``manage.py reindex`` (``reindex_all``), after the analyser changes.
 
@@ -39,7 +39,7 @@ from ..models import (
     published_position_q,
     published_theme_q,
 )
-from .analysis import ANALYSER_VERSION, document_tokens
+from .analyser import ANALYSER_VERSION, document_tokens
 from .backends import get_backend
 from .facets import ALL_TOKEN, canonical_language, facet_token
 from .records import position_record_keys, reindex_all_records, reindex_records

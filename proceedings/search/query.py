@@ -16,7 +16,7 @@ The query language: what a researcher types, parsed into terms; never an error.
 import unicodedata
 from dataclasses import dataclass
 
-from .analysis import query_phrase, script_variants
+from .analyser import query_phrase, script_variants
 
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 16
@@ -151,3 +151,18 @@ def parse_query(raw) -> ParsedQuery:
         ignored=tuple(ignored),
         truncated=truncated,
     )
+
+
+# The query string parameter that holds the query, on every search URL (page, API, CSV, feed).
+QUERY_PARAM = "q"
+
+
+def search_params(params):
+    """Return ``(query, sort, page)`` as the search page reads them from its query string.
+
+    The filters are the facet parameters of the same query string (``search()`` reads them).
+    The API's search and the CSV of a search read their query strings with this too, so the
+    same URL parameters give the same results everywhere.
+    """
+    query = clean_text(params.get(QUERY_PARAM, "")).strip()
+    return query, params.get("sort", ""), params.get("page", 1)

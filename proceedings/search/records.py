@@ -39,7 +39,7 @@ from ..models import (
     SourceDocument,
     Theme,
 )
-from .analysis import ANALYSER_VERSION, document_tokens
+from .analyser import ANALYSER_VERSION, document_tokens
 from .backends import CANDIDATES, MatchSpec, _phrase_re, get_backend
 from .facets import ALL_TOKEN, facet_token
 

@@ -150,7 +150,7 @@ AXE_RUNS = [
 
 def test_every_page_type_passes_axe_wcag_aa(new_page, live_server, pujiang):
     from proceedings.models import Position, Status
-    from proceedings.services import transition
+    from proceedings.workflow import transition
 
     liu = Position.objects.get(ref=LIU).pk
     withdrawn = Position.objects.get(ref=WITHDRAWN)

@@ -14,9 +14,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from proceedings.interchange.documents import dumps, export_forum
+from proceedings.interchange.spreadsheet import COLUMNS
 from proceedings.models import Position
-from proceedings.services import dumps, export_forum
-from proceedings.tabular import COLUMNS
 from speakers.models import Speaker
 from tests.browser import ARTIFACTS
 

@@ -21,7 +21,7 @@ from proceedings.citations import (
     ris_citation,
 )
 from proceedings.models import Position, Status
-from proceedings.services import transition
+from proceedings.workflow import transition
 from tests.factories import (
     make_appearance,
     make_forum,

@@ -9,9 +9,9 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertTemplateUsed
 
+from proceedings.corrections import REPORTS_PER_WINDOW
 from proceedings.models import CorrectionRequest, Position, Status
-from proceedings.services import transition
-from proceedings.views import REPORTS_PER_WINDOW
+from proceedings.workflow import transition
 from speakers.models import Speaker
 
 pytestmark = pytest.mark.django_db

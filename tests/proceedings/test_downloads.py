@@ -13,9 +13,9 @@ from django.core.cache import cache
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 
-from proceedings import tabular
+from proceedings.interchange import spreadsheet
+from proceedings.interchange.documents import export_forums, import_forum_data, validate
 from proceedings.models import Position, Theme
-from proceedings.services import export_forums, import_forum_data, validate
 from speakers.models import Speaker
 from tests.factories import (
     make_appearance,
@@ -186,13 +186,13 @@ def test_csv_cells_cannot_run_as_formulas(client):
 
 
 def test_spreadsheet_safe_leaves_other_values_alone():
-    assert tabular.spreadsheet_safe("企業 = 主體") == "企業 = 主體"
-    assert tabular.spreadsheet_safe(12) == 12
-    assert tabular.spreadsheet_safe("") == ""
+    assert spreadsheet.spreadsheet_safe("企業 = 主體") == "企業 = 主體"
+    assert spreadsheet.spreadsheet_safe(12) == 12
+    assert spreadsheet.spreadsheet_safe("") == ""
 
 
 def test_csv_streams_in_chunks(client, monkeypatch):
-    monkeypatch.setattr(tabular, "CSV_CHUNK_ROWS", 2)
+    monkeypatch.setattr(spreadsheet, "CSV_CHUNK_ROWS", 2)
     forum = make_forum(slug="chunked")
     role = make_appearance(session=make_session(forum=forum), speaker=make_speaker())
     for _ in range(5):

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from proceedings.models import Forum, Position, Question, Session, Status, Theme
-from proceedings.services import transition
+from proceedings.workflow import transition
 from speakers.models import Institution, Speaker
 from tests.factories import (
     make_appearance,

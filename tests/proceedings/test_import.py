@@ -6,14 +6,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import translation
 
-from proceedings.models import Appearance, Forum, Position, Question, SourceDocument, Theme
-from proceedings.services import (
+from proceedings.interchange.documents import (
     ImportFailed,
     dumps,
     export_forum,
     import_forum_data,
     import_forum_file,
 )
+from proceedings.models import Appearance, Forum, Position, Question, SourceDocument, Theme
 from speakers.models import Institution, Speaker
 from tests.conftest import PUJIANG_FILE
 

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from proceedings import tabular
+from proceedings.interchange import spreadsheet
 from proceedings.models import Position
 from tests.proceedings.test_admin_import import EXAMPLE, csv_bytes, example_rows, upload
 
@@ -32,7 +32,7 @@ def rows(count):
 def queries_of(superuser, count, *, commit):
     content = csv_bytes(rows(count))
     with CaptureQueriesContext(connection) as queries:
-        result = tabular.check_upload(
+        result = spreadsheet.check_upload(
             content=content, name="scale.csv", user=superuser, commit=commit
         )
     assert result.ok, [str(p) for p in result.problems]

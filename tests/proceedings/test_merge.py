@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from proceedings.merging import (
+from proceedings.interchange.merging import (
     find_duplicate_institutions,
     find_duplicate_speakers,
     merge_institutions,

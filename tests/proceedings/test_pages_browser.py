@@ -156,7 +156,7 @@ def test_too_many_reports_page(browser, live_server, liu, width):
     from django.test import RequestFactory
     from django.urls import reverse
 
-    from proceedings.views import REPORTS_PER_WINDOW, count_report
+    from proceedings.corrections import REPORTS_PER_WINDOW, count_report
 
     request = RequestFactory().post("/", REMOTE_ADDR="127.0.0.1")
     for _ in range(REPORTS_PER_WINDOW):
@@ -178,7 +178,7 @@ def test_too_many_reports_page(browser, live_server, liu, width):
 @pytest.mark.parametrize("width", WIDTHS)
 def test_withdrawn_position_page(browser, live_server, liu, width):
     from proceedings.models import Status
-    from proceedings.services import transition
+    from proceedings.workflow import transition
 
     transition(objects=[liu], to=Status.WITHDRAWN)
     page = browser.new_page(viewport={"width": width, "height": 900}, locale="zh-TW")
@@ -197,7 +197,7 @@ def test_staff_preview_banner(browser, live_server, liu, django_user_model, stat
     from django.test import Client
 
     from proceedings.models import Status
-    from proceedings.services import transition
+    from proceedings.workflow import transition
 
     if status == Status.REVIEW:
         transition(objects=[liu], to=Status.DRAFT)

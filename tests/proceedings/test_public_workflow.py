@@ -15,7 +15,7 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertTemplateUsed
 
 from proceedings.models import Forum, Position, Status, Theme
-from proceedings.services import transition
+from proceedings.workflow import transition
 from speakers.models import Institution, Speaker
 
 pytestmark = pytest.mark.django_db

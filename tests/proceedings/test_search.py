@@ -11,7 +11,7 @@ from django.http import QueryDict
 from django.utils import translation
 
 from proceedings.search import search
-from tests.proceedings.test_search_analysis import HOSTILE
+from tests.proceedings.test_search_analyser import HOSTILE
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,10 @@ import pytest
 from django.core.management import call_command
 from taggit.models import Tag
 
+from proceedings.interchange.documents import ImportFailed, import_forum_data
 from proceedings.models import Position, PositionSearchDocument, Status
 from proceedings.search import reindex_all, reindex_positions, search
-from proceedings.services import ImportFailed, import_forum_data, transition
+from proceedings.workflow import transition
 from tests.conftest import PUJIANG_FILE
 from tests.factories import (
     make_appearance,

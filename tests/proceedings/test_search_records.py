@@ -12,11 +12,11 @@ from django.utils import translation
 
 from proceedings.models import Forum, Position, RecordSearchDocument, SourceDocument, Status, Theme
 from proceedings.search import search
-from proceedings.search.analysis import HAS_CJK_RE, _converter
+from proceedings.search.analyser import HAS_CJK_RE, _converter
 from proceedings.search.indexing import deferred_indexing
 from proceedings.search.query import MINUS, QUOTES
 from proceedings.search.records import reindex_all_records
-from proceedings.services import transition
+from proceedings.workflow import transition
 from tests.factories import (
     make_appearance,
     make_forum,
@@ -26,7 +26,7 @@ from tests.factories import (
     make_speaker,
     make_theme,
 )
-from tests.proceedings.test_search_analysis import HOSTILE
+from tests.proceedings.test_search_analyser import HOSTILE
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from proceedings.models import SearchQueryStat
-from proceedings.services import record_search, search_summary
+from proceedings.search.statistics import record_search, search_summary
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.utils.html import strip_tags
 from pytest_django.asserts import assertContains, assertNotContains, assertTemplateUsed
 
 from proceedings.models import Appearance, Position, Status
-from proceedings.services import transition
+from proceedings.workflow import transition
 from speakers.models import Sector
 from tests.factories import (
     make_appearance,

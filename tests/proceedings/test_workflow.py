@@ -8,7 +8,7 @@ from django.utils import translation
 
 from forum_portal.workflow import TRANSITIONS, Status
 from proceedings.models import Forum, Position, Theme
-from proceedings.services import TransitionNotAllowed, transition
+from proceedings.workflow import TransitionNotAllowed, transition
 from speakers.models import Speaker
 
 pytestmark = pytest.mark.django_db

@@ -117,7 +117,7 @@ def test_editor_edits_a_quote_publishes_it_and_sees_it_on_the_site(
     from django.contrib.auth.models import Permission
 
     from proceedings.models import Position, Status
-    from proceedings.services import transition
+    from proceedings.workflow import transition
 
     position = Position.objects.filter(fidelity=Position.Fidelity.PARAPHRASE).order_by("pk")[0]
     transition(objects=[position], to=Status.DRAFT)

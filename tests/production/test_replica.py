@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 
 from forum_portal.routers import request_routing
 from proceedings.models import Forum, Status
-from proceedings.services import transition
+from proceedings.workflow import transition
 from tests.factories import (
     make_appearance,
     make_forum,

@@ -6,7 +6,7 @@ from django.contrib.sites.models import Site
 from django.urls import reverse
 
 from proceedings.models import Status
-from proceedings.services import transition
+from proceedings.workflow import transition
 from tests.factories import (
     make_appearance,
     make_forum,

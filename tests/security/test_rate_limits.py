@@ -18,7 +18,7 @@ import pytest
 from django.core.cache import caches
 from django.test import Client, RequestFactory
 
-from proceedings.views import REPORTS_PER_WINDOW, count_report, reports_left
+from proceedings.corrections import REPORTS_PER_WINDOW, count_report, reports_left
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 CONCURRENCY = 50

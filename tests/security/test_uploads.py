@@ -17,9 +17,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from proceedings import services
+from proceedings.interchange import documents
+from proceedings.interchange.documents import dumps, export_forum
 from proceedings.models import Position
-from proceedings.services import dumps, export_forum
 from speakers.models import SpeakerLink
 from tests.proceedings.test_admin_import import (
     CONFIRM_URL,
@@ -88,8 +88,8 @@ def test_import_command_refuses_deep_json(tmp_path):
     path = tmp_path / "deep.json"
     path.write_bytes(b"[" * 100_000 + b"]" * 100_000)
 
-    with pytest.raises(services.ImportFailed) as excinfo:
-        services.import_forum_file(path=path)
+    with pytest.raises(documents.ImportFailed) as excinfo:
+        documents.import_forum_file(path=path)
 
     assert excinfo.value.errors == ["deep.json: invalid JSON: the data is nested too deeply"]
 
@@ -248,7 +248,7 @@ def test_csv_invalid_ref_and_paragraph_zero_are_refused(publisher_client, pujian
 
 
 def test_csv_over_the_row_limit_is_refused(publisher_client, pujiang, monkeypatch):
-    monkeypatch.setattr("proceedings.tabular.MAX_ROWS", 3)
+    monkeypatch.setattr("proceedings.interchange.spreadsheet.MAX_ROWS", 3)
 
     assert refused(publisher_client, "positions.csv", EXAMPLE.read_bytes()) == [
         "the file has more than 3 rows: split it into several imports"
@@ -374,14 +374,14 @@ def test_second_confirm_of_the_same_file_is_told_to_preview_again(pujiang, djang
 def test_duplicate_key_during_confirm_is_reported(pujiang, django_user_model, monkeypatch):
     (first, _second), (token_a, _token_b) = two_previews(django_user_model)
     before = row_counts()
-    write = services._Writer.write
+    write = documents._Writer.write
 
     def write_then_collide(self, clean):
         write(self, clean)
         # What the database says when another editor's import inserted the same ref first.
         Position.objects.bulk_create([copy.copy(Position.objects.last())])
 
-    monkeypatch.setattr(services._Writer, "write", write_then_collide)
+    monkeypatch.setattr(documents._Writer, "write", write_then_collide)
 
     response = first.post(reverse(CONFIRM_URL), {"token": token_a})
 
@@ -393,7 +393,7 @@ def test_duplicate_key_during_confirm_is_reported(pujiang, django_user_model, mo
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite runs one writer at a time")
 def test_two_editors_confirming_at_the_same_moment(django_user_model):
-    services.import_forum_file(path=services.bundled_data_files()[0])
+    documents.import_forum_file(path=documents.bundled_data_files()[0])
     (first, second), tokens = two_previews(django_user_model, superusers=True)
     barrier = threading.Barrier(2)
     responses = {}
@@ -422,7 +422,7 @@ def test_two_editors_confirming_at_the_same_moment(django_user_model):
 
 
 def test_file_over_the_size_limit_is_refused(publisher_client, pujiang, monkeypatch):
-    monkeypatch.setattr("proceedings.tabular.MAX_UPLOAD_BYTES", 2**20)
+    monkeypatch.setattr("proceedings.interchange.spreadsheet.MAX_UPLOAD_BYTES", 2**20)
     before = row_counts()
 
     response = upload(publisher_client, "positions.csv", EXAMPLE.read_bytes() * 1200)

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from proceedings.interchange.documents import dumps, export_forum
 from proceedings.models import Forum
-from proceedings.services import dumps, export_forum
 
 
 class Command(BaseCommand):

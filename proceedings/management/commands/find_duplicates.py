@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from proceedings.merging import find_duplicate_institutions, find_duplicate_speakers
+from proceedings.interchange.merging import find_duplicate_institutions, find_duplicate_speakers
 
 
 class Command(BaseCommand):

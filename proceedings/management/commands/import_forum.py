@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
-from proceedings.services import ImportFailed, import_forum_file
+from proceedings.interchange.documents import ImportFailed, import_forum_file
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from proceedings.services import bundled_data_files
+from proceedings.interchange.documents import bundled_data_files
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ Speakers and institutions that look like the same one: finding them, and merging
 Two records "look alike" when their names are equal once both are written in Simplified script
 (OpenCC ``t2s``: 王戰 and 王战), when their English names are equal ignoring case, or when one's
 alias is the other's name. The same comparison (``NameIndex``) matches the people and
-institutions of an uploaded spreadsheet against the database (``proceedings.tabular``), so an
-import and the duplicates page agree on what "the same name" means.
+institutions of an uploaded spreadsheet against the database (``spreadsheet``), so an import
+and the duplicates page agree on what "the same name" means.
 """
 
 import threading
@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 
 from speakers.models import Institution, Speaker
 
-from .models import Appearance, Position
-from .redirects import record_slug_change
-from .search.indexing import deferred_indexing
+from ..models import Appearance, Position
+from ..redirects import record_slug_change
+from ..search.indexing import deferred_indexing
 
 # simple-history stores the change reason in a 100-character column.
 REASON_MAX_LENGTH = 100

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.db.models.functions import Lower
@@ -30,7 +30,7 @@ from forum_portal.validators import field_problems
 from forum_portal.workflow import can_transition, publish_permission
 from speakers.models import Institution, Sector, Speaker, SpeakerLink
 
-from .models import (
+from ..models import (
     Appearance,
     Forum,
     Position,
@@ -40,13 +40,13 @@ from .models import (
     Status,
     Theme,
 )
-from .search.indexing import deferred_indexing, schedule_records, schedule_reindex
-from .search.records import SOURCE, forum_record_keys
-from .search.signals import positions_of_themes
+from ..search.indexing import deferred_indexing, schedule_records, schedule_reindex
+from ..search.records import SOURCE, forum_record_keys
+from ..search.signals import positions_of_themes
 
 FORMAT = "forum-portal/1"
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1329,137 +1329,8 @@ def dumps(data):
 # ---------------------------------------------------------------------------------------------
 
 
-class TransitionNotAllowed(PermissionDenied):
-    """The user may not make one of the requested status changes; nothing was changed."""
-
-
-def transition(*, objects, to, user=None, reason=""):
-    """
-    Move every object (forums, themes, positions or speakers) to status ``to``; return how many
-    changed.
-
-    All or nothing: if ``user`` may not make one of the moves (``forum_portal.workflow``:
-    editors submit and return drafts, publishers publish, unpublish and withdraw), raise
-    TransitionNotAllowed and change nothing. ``user=None`` is the system (commands, migrations).
-    Each change is saved on its own, so history records who made it and why, and the search
-    index follows (once, at the end); publishing stamps ``published_at`` the first time.
-    """
-    objects = [obj for obj in objects if obj.status != to]
-    if user is not None:
-        refused = [obj for obj in objects if not can_transition(user, type(obj), obj.status, to)]
-        if refused:
-            names = ", ".join(f"“{obj}” ({obj.get_status_display()})" for obj in refused[:5])
-            raise TransitionNotAllowed(
-                _("You may not move these to “%(status)s”: %(names)s.")
-                % {"status": Status(to).label, "names": names}
-            )
-    with transaction.atomic(), deferred_indexing():
-        for obj in objects:
-            obj.status = to
-            if to == Status.PUBLISHED and obj.published_at is None:
-                obj.published_at = timezone.now()
-            obj._change_reason = reason or _("Status changed to “%(status)s”") % {
-                "status": Status(to).label
-            }
-            obj._history_user = user
-            obj.save(update_fields=["status", "published_at"])
-    return len(objects)
-
-
 # ---------------------------------------------------------------------------------------------
-# Readers' corrections
-# ---------------------------------------------------------------------------------------------
-
-
-def set_correction_state(*, request, state, note="", user=None):
-    """Record an editor's decision on a correction request (who and when, once closed)."""
-    from .models import CorrectionRequest
-
-    request.state, request.note = state, note
-    if state == CorrectionRequest.State.OPEN:
-        request.resolved_at = request.resolved_by = None
-    elif request.resolved_at is None:
-        request.resolved_at, request.resolved_by = timezone.now(), user
-    request.save()
-    return request
-
-
-# ---------------------------------------------------------------------------------------------
-# Search analytics
-# ---------------------------------------------------------------------------------------------
-
-SEARCH_STAT_QUERY_LENGTH = 300
-
-
-def record_search(*, query, filters, result_count, day=None):
-    """
-    Count one search: its normalised text, its filters and how many results it had, per day.
-
-    Stores no personal data (no user, address or time of day), only what editors need to see
-    what readers look for and what the portal lacks. Empty searches without filters are not
-    counted.
-    """
-    from django.db.models import F as Field
-
-    from .models import SearchQueryStat
-
-    query = " ".join(str(query).split())[:SEARCH_STAT_QUERY_LENGTH]
-    filters_key = "&".join(
-        f"{key}={value}" for key, values in sorted(filters.items()) for value in sorted(values)
-    )[:500]
-    if not query and not filters_key:
-        return
-    day = day or timezone.localdate()
-    lookup = {"day": day, "query": query, "filters": filters_key}
-    updated = SearchQueryStat.objects.filter(**lookup).update(
-        searches=Field("searches") + 1, result_count=result_count
-    )
-    if not updated:
-        with transaction.atomic():
-            stat, created = SearchQueryStat.objects.get_or_create(
-                **lookup, defaults={"result_count": result_count}
-            )
-            if not created:  # another request created it between our two statements
-                SearchQueryStat.objects.filter(pk=stat.pk).update(searches=Field("searches") + 1)
-
-
-def search_summary(*, days=30, limit=20, today=None):
-    """
-    Return ``{"frequent": [...], "zero": [...]}`` for the last ``days`` days.
-
-    Each item is a dict ``{"query", "filters", "searches", "result_count"}``: the most frequent
-    searches, and the most frequent ones that found nothing (what content is missing).
-    """
-    import datetime
-
-    from django.db.models import Max, Min, Sum
-
-    from .models import SearchQueryStat
-
-    today = today or timezone.localdate()
-    recent = SearchQueryStat.objects.filter(day__gt=today - datetime.timedelta(days=days))
-    grouped = recent.values("query", "filters").annotate(
-        total=Sum("searches"), most=Max("result_count"), least=Min("result_count")
-    )
-    frequent = grouped.order_by("-total", "query", "filters")[:limit]
-    zero = grouped.filter(most=0).order_by("-total", "query", "filters")[:limit]
-
-    def rows(items):
-        return [
-            {
-                "query": item["query"],
-                "filters": item["filters"],
-                "searches": item["total"],
-                "result_count": item["least"],
-            }
-            for item in items
-        ]
-
-    return {"frequent": rows(frequent), "zero": rows(zero)}
-
-
-# ---------------------------------------------------------------------------------------------
-# Admin bulk import and export (proceedings/tabular.py and the admin call these)
+# Admin bulk import and export (``spreadsheet`` and the admin call these)
 # ---------------------------------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from proceedings.search.analysis import (
+from proceedings.search.analyser import (
     document_tokens,
     normalise,
     query_phrase,

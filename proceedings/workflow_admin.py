@@ -8,15 +8,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from .workflow import Status, publish_permission
+from forum_portal.workflow import Status, publish_permission
+
+from .workflow import TransitionNotAllowed, transition
 
 
 def _transition_action(to, name, description, permission):
     @admin.action(description=description, permissions=[permission])
     def action(modeladmin, request, queryset):
-        # Imported here: proceedings imports this module, never the reverse at import time.
-        from proceedings.services import TransitionNotAllowed, transition
-
         try:
             count = transition(objects=list(queryset), to=to, user=request.user)
         except TransitionNotAllowed as exc:

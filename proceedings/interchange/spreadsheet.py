@@ -37,9 +37,8 @@ from django.utils.translation import gettext as _
 from forum_portal.validators import field_problems
 from speakers.models import Sector
 
-from .merging import How, NameIndex, NameMatch, english_key, name_key
-from .models import Appearance, Forum, Position, Session, SourceDocument, Status, Theme
-from .services import (
+from ..models import Appearance, Forum, Position, Session, SourceDocument, Status, Theme
+from .documents import (
     FORMAT,
     IMPORT_MODELS,
     SLUG_RE,
@@ -53,6 +52,7 @@ from .services import (
     too_deeply_nested,
     validate,
 )
+from .merging import How, NameIndex, NameMatch, english_key, name_key
 
 COLUMNS = (
     "forum",

@@ -1,0 +1,73 @@
+"""
+What readers search for: one row per normalised query, filters and day (``SearchQueryStat``),
+counted by the search page and summarised for editors on the admin's search statistics page.
+
+Stores no personal data (no user, address or time of day).
+"""
+
+import datetime
+
+from django.db import transaction
+from django.db.models import F, Max, Min, Sum
+from django.utils import timezone
+
+from ..models import SearchQueryStat
+
+SEARCH_STAT_QUERY_LENGTH = 300
+
+
+def record_search(*, query, filters, result_count, day=None):
+    """
+    Count one search: its normalised text, its filters and how many results it had, per day.
+
+    Stores no personal data (no user, address or time of day), only what editors need to see
+    what readers look for and what the portal lacks. Empty searches without filters are not
+    counted.
+    """
+    query = " ".join(str(query).split())[:SEARCH_STAT_QUERY_LENGTH]
+    filters_key = "&".join(
+        f"{key}={value}" for key, values in sorted(filters.items()) for value in sorted(values)
+    )[:500]
+    if not query and not filters_key:
+        return
+    day = day or timezone.localdate()
+    lookup = {"day": day, "query": query, "filters": filters_key}
+    updated = SearchQueryStat.objects.filter(**lookup).update(
+        searches=F("searches") + 1, result_count=result_count
+    )
+    if not updated:
+        with transaction.atomic():
+            stat, created = SearchQueryStat.objects.get_or_create(
+                **lookup, defaults={"result_count": result_count}
+            )
+            if not created:  # another request created it between our two statements
+                SearchQueryStat.objects.filter(pk=stat.pk).update(searches=F("searches") + 1)
+
+
+def search_summary(*, days=30, limit=20, today=None):
+    """
+    Return ``{"frequent": [...], "zero": [...]}`` for the last ``days`` days.
+
+    Each item is a dict ``{"query", "filters", "searches", "result_count"}``: the most frequent
+    searches, and the most frequent ones that found nothing (what content is missing).
+    """
+    today = today or timezone.localdate()
+    recent = SearchQueryStat.objects.filter(day__gt=today - datetime.timedelta(days=days))
+    grouped = recent.values("query", "filters").annotate(
+        total=Sum("searches"), most=Max("result_count"), least=Min("result_count")
+    )
+    frequent = grouped.order_by("-total", "query", "filters")[:limit]
+    zero = grouped.filter(most=0).order_by("-total", "query", "filters")[:limit]
+
+    def rows(items):
+        return [
+            {
+                "query": item["query"],
+                "filters": item["filters"],
+                "searches": item["total"],
+                "result_count": item["least"],
+            }
+            for item in items
+        ]
+
+    return {"frequent": rows(frequent), "zero": rows(zero)}
