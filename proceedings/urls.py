@@ -1,4 +1,4 @@
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 
 from . import analysis_views, citation_views, corrections, downloads, feeds, search_views, views
 
@@ -51,16 +51,8 @@ urlpatterns = [
     path("search/", search_views.search_page, name="search"),
     path("compare/", analysis_views.compare, name="compare"),
     path("data/", downloads.DataView.as_view(), name="data"),
-    path("speakers/", views.SpeakerListView.as_view(), name="speaker-list"),
-    path("speakers/<slug:slug>/", views.SpeakerDetailView.as_view(), name="speaker-detail"),
-    path("institutions/", views.InstitutionListView.as_view(), name="institution-list"),
-    path(
-        "institutions/<slug:slug>/",
-        views.InstitutionDetailView.as_view(),
-        name="institution-detail",
-    ),
-    path("sectors/", views.SectorListView.as_view(), name="sector-list"),
-    path("sectors/<slug:sector>/", views.SectorDetailView.as_view(), name="sector-detail"),
+    # People, institutions and sectors (speakers/urls.py), in this namespace.
+    path("", include("speakers.urls")),
     # Tag slugs keep Chinese characters (TAGGIT_STRIP_UNICODE_WHEN_SLUGIFYING = False).
     path("tags/", views.TagListView.as_view(), name="tag-list"),
     path("tags/<str:slug>/", views.TagDetailView.as_view(), name="tag-detail"),

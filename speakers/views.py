@@ -1,0 +1,187 @@
+"""
+The pages of people, institutions and sectors: who spoke, for which bodies, and what they said.
+
+The models live here; what they said (positions) and the read rules belong to proceedings, so these
+views build on its ``PublicMixin`` and card queries: imports flow from speakers' views to
+proceedings, never back (proceedings' models only use speakers' models).
+"""
+
+from collections import defaultdict
+
+from django.db.models import Count, Prefetch
+from django.http import Http404
+from django.views.generic import DetailView, ListView, TemplateView
+
+from proceedings.models import Appearance
+from proceedings.views import (
+    PublicMixin,
+    appearance_sector,
+    distinct_speakers,
+    group_by_forum_and_theme,
+    group_by_sector,
+)
+
+from .models import Institution, Sector, Speaker
+
+
+class SpeakerListView(PublicMixin, ListView):
+    model = Speaker
+    section = "speakers"
+
+    def get_queryset(self):
+        roles = Prefetch(
+            "appearances",
+            queryset=self.appearances().select_related("institution"),
+            to_attr="roles",
+        )
+        return (
+            super()
+            .get_queryset()
+            .annotate(position_count=self.count_positions("appearance__speaker"))
+            .prefetch_related(roles)
+            .order_by("sort_name", "pk")
+        )
+
+    def get_context_data(self, **kwargs):
+        speakers, rapporteurs, by_sector = [], [], defaultdict(list)
+        for person in self.object_list:
+            spoke = [r for r in person.roles if r.capacity != Appearance.Capacity.RAPPORTEUR]
+            if not spoke:
+                rapporteurs.append(person)
+                continue
+            speakers.append(person)
+            # Someone who spoke for bodies of two sectors is listed under both.
+            for sector in dict.fromkeys(appearance_sector(role) for role in spoke):
+                by_sector[sector].append(person)
+        groups = [(value, label, by_sector[value]) for value, label in Sector.choices]
+        groups.append(("", None, by_sector[""]))
+        return super().get_context_data(
+            by_name=self.request.GET.get("order") == "name",
+            speakers=speakers,
+            speakers_by_sector=[group for group in groups if group[2]],
+            rapporteurs=rapporteurs,
+            **kwargs,
+        )
+
+
+class SpeakerDetailView(PublicMixin, DetailView):
+    model = Speaker
+    section = "speakers"
+
+    def get_context_data(self, **kwargs):
+        speaker = self.object
+        appearances = list(
+            self.appearances()
+            .filter(speaker=speaker)
+            .select_related("session__forum", "institution")
+            .order_by("-session__forum__edition_year", "session__forum", "session__order", "pk")
+        )
+        positions = self.cards(self.positions().filter(appearance__speaker=speaker)).order_by(
+            "-appearance__session__forum__edition_year", "order", "pk"
+        )
+        return super().get_context_data(
+            appearances=appearances,
+            links=speaker.links.all(),
+            positions_by_forum=group_by_forum_and_theme(positions),
+            **kwargs,
+        )
+
+
+class InstitutionListView(PublicMixin, ListView):
+    model = Institution
+    section = "institutions"
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .annotate(
+                people_count=self.count_people(),
+                position_count=self.count_positions("appearance__institution"),
+            )
+            .order_by("name_en", "pk")
+        )
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            institutions_by_sector=group_by_sector(self.object_list, lambda i: i.sector), **kwargs
+        )
+
+
+class InstitutionDetailView(PublicMixin, DetailView):
+    model = Institution
+    section = "institutions"
+
+    def get_context_data(self, **kwargs):
+        institution = self.object
+        appearances = list(
+            self.appearances()
+            .filter(institution=institution)
+            .select_related("speaker", "institution", "session__forum")
+            .order_by("speaker__sort_name", "speaker", "-session__forum__edition_year", "pk")
+        )
+        return super().get_context_data(
+            people=distinct_speakers(appearances),
+            **self.page_of_cards(self.positions().filter(appearance__institution=institution)),
+            **kwargs,
+        )
+
+
+class SectorListView(PublicMixin, TemplateView):
+    template_name = "speakers/sector_list.html"
+    section = "institutions"
+
+    def get_context_data(self, **kwargs):
+        def per_sector(queryset, field, count):
+            rows = queryset.order_by().values(field).annotate(n=count)
+            return {row[field]: row["n"] for row in rows}
+
+        institutions = per_sector(self.visible(Institution.objects.all()), "sector", Count("pk"))
+        people = per_sector(
+            self.appearances(), "institution__sector", Count("speaker", distinct=True)
+        )
+        positions = per_sector(self.positions(), "appearance__institution__sector", Count("pk"))
+        sectors = [
+            {
+                "value": value,
+                "label": label,
+                "institutions": institutions.get(value, 0),
+                "people": people.get(value, 0),
+                "positions": positions.get(value, 0),
+            }
+            for value, label in Sector.choices
+        ]
+        return super().get_context_data(sectors=sectors, **kwargs)
+
+
+class SectorDetailView(PublicMixin, TemplateView):
+    template_name = "speakers/sector_detail.html"
+    section = "institutions"
+
+    def get_context_data(self, **kwargs):
+        value = kwargs.pop("sector")
+        if value not in Sector.values:
+            raise Http404("No such sector.")
+        sector = Sector(value)
+        institutions = (
+            self.visible(Institution.objects.filter(sector=sector))
+            .annotate(
+                people_count=self.count_people(),
+                position_count=self.count_positions("appearance__institution"),
+            )
+            .order_by("name_en", "pk")
+        )
+        appearances = (
+            self.appearances()
+            .filter(institution__sector=sector)
+            .select_related("speaker", "institution")
+            .order_by("speaker__sort_name", "speaker", "-session__forum__edition_year", "pk")
+        )
+        positions = self.positions().filter(appearance__institution__sector=sector)
+        return super().get_context_data(
+            sector=sector,
+            institutions=institutions,
+            people=distinct_speakers(appearances),
+            **self.page_of_cards(positions),
+            **kwargs,
+        )
