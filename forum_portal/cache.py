@@ -20,6 +20,14 @@ Finding the writes: an execute wrapper, not model signals
     a concurrent reader cache the old content under the new generation. Writes from outside
     Django (psql) need ``manage.py clear_page_cache``.
 
+Fragments
+    The same generation keys fragments of pages that are rendered anyway (``cached_fragment``,
+    the ``{% cardcache %}`` tag around a position card) and values that are costly to compute
+    (``per_generation``: the home page's counts), when ``FRAGMENT_CACHE_SECONDS`` is set. A
+    theme page of 50 cards spent 0.8 ms rendering each; from the cache, one ``GET`` a card.
+    A fragment is the same for every anonymous reader of a language and site: staff (who see
+    drafts) never read or write it.
+
 Read replicas
     A replica may not have replayed the last edit yet. The bump also records the primary's WAL
     position; a cache miss renders from the primary instead of a replica that is behind it, so
@@ -39,6 +47,7 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from django.db import connections
 from django.utils import translation
+from django.utils.safestring import mark_safe
 
 logger = logging.getLogger(__name__)
 
@@ -295,6 +304,74 @@ def install_write_watch(sender=None, connection=None, **kwargs):
 
 
 # ---------------------------------------------------------------------------------------------
+# Fragments and values of one content generation
+# ---------------------------------------------------------------------------------------------
+
+REQUEST_GENERATION_ATTR = "_content_generation"
+
+
+def request_generation(request):
+    """Return the content generation fragments of ``request`` are stored under, or None.
+
+    None (no fragment caching) when ``FRAGMENT_CACHE_SECONDS`` is 0, without a request, for
+    staff (they see drafts), when the cache does not answer, and while the replica this request
+    reads from is behind the last edit (what it renders may predate the generation). Asked of
+    the cache once per request; the page cache middleware leaves its answer on the request.
+    """
+    if not settings.FRAGMENT_CACHE_SECONDS or request is None:
+        return None
+    user = getattr(request, "user", None)
+    if user is not None and user.is_staff:
+        return None
+    known = getattr(request, REQUEST_GENERATION_ATTR, None)
+    if known is None:
+        generation, min_lsn = current_generation()
+        if generation is not None and not replica_has_replayed(min_lsn):
+            generation = None
+        known = (generation,)
+        setattr(request, REQUEST_GENERATION_ATTR, known)
+    return known[0]
+
+
+def fragment_key(generation, *parts):
+    """Return the cache key of a fragment: the generation, the language, then ``parts``."""
+    return ":".join(["fragments", str(generation), translation.get_language() or "", *parts])
+
+
+def cached_fragment(request, parts, render):
+    """Return the HTML ``render()`` makes, from the cache when this generation has it.
+
+    ``parts`` (strings) name everything the fragment depends on besides the content and the
+    language: the object's key and the options the template is given.
+    """
+    generation = request_generation(request)
+    if generation is None:
+        return render()
+    key = fragment_key(generation, *parts)
+    html = cache.get(key)
+    if html is None:
+        html = render()
+        cache.set(key, str(html), settings.FRAGMENT_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308 - stored from a template's own (escaped) output
+
+
+def per_generation(request, name, compute):
+    """Return ``compute()``, computed once per content generation (``name`` keys it).
+
+    For values that do not depend on the language or the reader: counts of public rows.
+    """
+    generation = request_generation(request)
+    if generation is None:
+        return compute()
+    key = f"values:{generation}:{name}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, settings.FRAGMENT_CACHE_SECONDS)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
 # Page cache middleware
 # ---------------------------------------------------------------------------------------------
 
@@ -332,7 +409,11 @@ class PageCacheMiddleware:
         if cached is not None:
             cached[PAGE_CACHE_HEADER] = "hit"
             return cached
-        if replica_has_replayed(min_lsn):
+        replayed = replica_has_replayed(min_lsn)
+        # The page's fragments share this answer (request_generation): none from a replica
+        # that is behind, even though the page then reads from the primary.
+        setattr(request, REQUEST_GENERATION_ATTR, (generation if replayed else None,))
+        if replayed:
             response = self.get_response(request)
         else:
             from .routers import reads_from_primary

@@ -415,6 +415,11 @@ else:
 # only with Redis: the "content changed" mark must be seen by every process, and local memory
 # is per process (a worker that did not make the edit would go on serving the old page).
 PAGE_CACHE_SECONDS = env_int("DJANGO_PAGE_CACHE_SECONDS", 600 if REDIS_URL else 0)
+# Seconds a rendered fragment (a position card) or a costly count is kept, keyed by the same
+# content generation as the page cache (0: none). For the pages the page cache does not serve:
+# signed-in readers, the first reader of a page, the permalink with its form. Redis only, for
+# the same reason as the page cache; staff never see cached fragments.
+FRAGMENT_CACHE_SECONDS = env_int("DJANGO_FRAGMENT_CACHE_SECONDS", 3600 if REDIS_URL else 0)
 # Whether /readyz fails when the cache does not answer. With one shared Redis for several app
 # servers, 0 keeps them all in the load balancer while Redis is down (the site works without).
 READYZ_REQUIRE_CACHE = env_bool("DJANGO_READYZ_REQUIRE_CACHE", default=True)

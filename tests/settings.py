@@ -19,5 +19,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests share one process-wide cache while each rolls its database back: a page cached by one
 # test would be served to the next. tests/production/ turns the page cache on where it tests it.
 PAGE_CACHE_SECONDS = 0
+FRAGMENT_CACHE_SECONDS = 0
 # No API rate limit, except where a test turns it on (tests/proceedings/test_api.py).
 API_ANON_RATE = None

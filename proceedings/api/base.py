@@ -3,6 +3,7 @@ What every API endpoint shares: strict pagination, the anonymous rate limit, and
 filters (the search page's facets, with the same values and meaning).
 """
 
+import hashlib
 from collections import defaultdict
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from rest_framework import pagination, renderers, throttling
 from rest_framework.exceptions import NotFound, ValidationError
 
 from forum_portal import ratelimits
+from forum_portal.cache import per_generation
 
 from ..models import Position, Theme, published_theme_q
 from ..search import FACETS, resolve_filters
@@ -70,9 +72,28 @@ class PageNumberPagination(pagination.PageNumberPagination):
         page_size = self.get_page_size(request)
         number = positive_int(request.query_params, self.page_query_param, default=1)
         paginator = Paginator(queryset, page_size)
+        if view is not None:
+            # The count of a long list (every published position: a five-table join, 60–90 ms
+            # at 100,000 on PostgreSQL) once per content generation; it depends only on the
+            # view, its URL and its filters, never on the reader.
+            paginator.count = per_generation(
+                request, self.count_key(view, request), lambda: queryset.count()
+            )
         check_page(number, paginator)
         self.page = paginator.page(number)
         return list(self.page)
+
+    def count_key(self, view, request):
+        """Return the name of the count of ``view``'s list: its URL and filters, not the page."""
+        skip = {self.page_query_param, self.page_size_query_param, "format"}
+        params = sorted(
+            (key, value)
+            for key, values in request.query_params.lists()
+            if key not in skip
+            for value in values
+        )
+        digest = hashlib.sha256(repr((sorted(view.kwargs.items()), params)).encode()).hexdigest()
+        return f"api-count:{type(view).__name__}:{digest}"
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

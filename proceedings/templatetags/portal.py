@@ -5,6 +5,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from forum_portal import languages
+from forum_portal.cache import cached_fragment
+from forum_portal.site import site_origin
 
 from .. import localize
 from ..models import Position
@@ -70,3 +72,41 @@ def linked_role(appearance):
     if shown.lang != localize.reader_language():
         return format_html('<span lang="{}">{}</span>', shown.lang, html)
     return html
+
+
+@register.tag
+def cardcache(parser, token):
+    """``{% cardcache position option … %}…{% endcardcache %}``: a card from the fragment cache.
+
+    Keyed by the position's pk, the options listed (every context value the card's markup
+    depends on besides the position: a model by its pk), the site, the language and the content
+    generation (``forum_portal.cache.cached_fragment``). Staff, and rows annotated with
+    ``is_public`` (staff's cards), are always rendered.
+    """
+    bits = token.split_contents()
+    if len(bits) < 2:
+        raise template.TemplateSyntaxError("cardcache needs the position")
+    nodelist = parser.parse(("endcardcache",))
+    parser.delete_first_token()
+    return CardCacheNode(nodelist, [parser.compile_filter(bit) for bit in bits[1:]])
+
+
+def _key_part(value):
+    if value is None or value == "":
+        return ""
+    pk = getattr(value, "pk", None)
+    return f"#{pk}" if pk is not None else str(value)
+
+
+class CardCacheNode(template.Node):
+    def __init__(self, nodelist, expressions):
+        self.nodelist = nodelist
+        self.expressions = expressions
+
+    def render(self, context):
+        position, *options = (expression.resolve(context) for expression in self.expressions)
+        request = context.get("request")
+        if request is None or hasattr(position, "is_public"):
+            return self.nodelist.render(context)
+        parts = ["card", str(position.pk), site_origin(request), *map(_key_part, options)]
+        return cached_fragment(request, parts, lambda: self.nodelist.render(context))
