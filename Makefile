@@ -128,8 +128,8 @@ serve: install ## Production settings on 127.0.0.1:8000 (no TLS): collectstatic,
 		DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 		GUNICORN_BIND=$(RUNSERVER_ADDR) PORTAL_PYTHON=$(PY) scripts/serve
 
-load: install ## Load test with wrk: 100,000 positions, gunicorn, 60 s per page (bench/load.py)
-	PORTAL_PYTHON=$(PY) $(PY) bench/load.py $(LOAD_ARGS)
+load: install ## Load test with wrk: 100,000 positions, gunicorn, 20 s per page (bench/load.py)
+	PORTAL_PYTHON=$(PY) $(PY) bench/load.py --output bench/load-latest.md $(LOAD_ARGS)
 
 fuzz: install ## Fuzz the public pages (10,000 requests) and import uploads (300): no 5xx
 	PORTAL_PYTHON=$(PY) $(PY) bench/fuzz.py --serve $(FUZZ_ARGS)

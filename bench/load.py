@@ -1,17 +1,21 @@
 """
 Load test: gunicorn with the production settings on 127.0.0.1, wrk against the main pages.
 
-    python bench/load.py                      # 100,000 positions, 60 s per run, 16 and 64 conns
-    python bench/load.py --skip-load --duration 10 --connections 16
+    python bench/load.py                      # 100,000 positions, 20 s per run, 8 connections
+    python bench/load.py --skip-load --database-url sqlite:////tmp/bench.sqlite3
+    python bench/load.py --skip-load --duration 10 --connections 8 64
 
 Steps: load the synthetic corpus (``bench/run.py --load-only``, the search benchmark's own
 loader) into a scratch PostgreSQL database; start ``scripts/serve`` (check, collectstatic,
 migrate, gunicorn with forum_portal/gunicorn.conf.py) with production settings and no TLS;
-then for each page (home, a theme, a speaker, a position, search when the search page exists,
-and a static file served by whitenoise as the ceiling) and each connection count, run
-``wrk --latency`` and report requests/s, p50, p99 and errors (non-2xx/3xx responses and socket
-errors: connect, read, write, timeout). The page cache is off unless ``--page-cache`` says how
-many seconds to keep pages (then every page after the first request is a cache hit).
+then for each page (a static file served by whitenoise, the ceiling, first; home, a theme, a
+speaker, a position, search, the API's position list) and each connection count, run
+``wrk --latency`` and report requests/s, its share of the static file's in the same run, p50,
+p99 and errors (non-2xx/3xx responses and socket errors: connect, read, write, timeout). The
+page cache is off unless ``--page-cache`` says how many seconds to keep pages (then every page
+after the first request is a cache hit); with ``--redis-url`` the fragment cache is on (cards,
+counts: forum_portal/cache.py), as in production. The table is printed and written to
+``--output`` (``make load``: bench/load-latest.md).
 
 wrk runs on the same machine as gunicorn, PostgreSQL and Redis, so it takes CPU from them:
 the figures are a lower bound for a server of the same size. Only 127.0.0.1 is ever targeted,
@@ -50,13 +54,13 @@ def parse_args():
     )
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""))
     parser.add_argument("--page-cache", type=int, default=0, help="PAGE_CACHE_SECONDS")
-    parser.add_argument("--duration", type=int, default=60, help="seconds per wrk run")
-    parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, nargs="+", default=[8])
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--port", type=int, default=8702)
-    parser.add_argument("--workers", type=int, help="GUNICORN_WORKERS (default 2 × cores + 1)")
+    parser.add_argument("--workers", type=int, default=4, help="GUNICORN_WORKERS")
     parser.add_argument("--only", nargs="+", help="page names to run (home theme …)")
-    parser.add_argument("--output", type=Path, help="append the results table to this file")
+    parser.add_argument("--output", type=Path, help="write the results table to this file")
     return parser.parse_args()
 
 
@@ -78,6 +82,7 @@ def server_environment(args):
     )
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
+        env["DJANGO_CACHE_KEY_PREFIX"] = "forum-portal-load"
     if args.workers:
         env["GUNICORN_WORKERS"] = str(args.workers)
     return env
@@ -138,6 +143,7 @@ slug, count = speakers[len(speakers) // 2]
 ids = Position.objects.published().order_by("pk").values_list("pk", flat=True)
 position = ids[ids.count() // 2]
 urls = {
+    "static": staticfiles_storage.url("css/portal.css"),
     "home": reverse("proceedings:home"),
     "theme": theme.get_absolute_url(),
     "speaker": reverse("proceedings:speaker-detail", args=[slug]),
@@ -147,7 +153,7 @@ try:
     urls["search"] = reverse("proceedings:search") + "?q=%E7%A7%91%E6%8A%80%E5%89%B5%E6%96%B0"
 except NoReverseMatch:
     pass
-urls["static"] = staticfiles_storage.url("css/portal.css")
+urls["API positions list"] = reverse("api:position-list", kwargs={"version": "v1"})
 print(json.dumps({"urls": urls, "speaker_positions": count,
                   "theme_positions": Position.objects.published().filter(themes=theme).count()}))
 """
@@ -282,31 +288,33 @@ def main():
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
 
-    workers = args.workers or (os.cpu_count() * 2 + 1)
+    workers = args.workers
+    static = {c: r["rps"] for name, _, c, r in rows if name == "static"}
     load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
     lines = [
         "",
         f"Run of {time.strftime('%Y-%m-%d %H:%M')}: {os.cpu_count()} cores, {workers} gunicorn "
         f"sync workers, page cache {'off' if not args.page_cache else f'{args.page_cache} s'}, "
-        f"cache {'Redis' if args.redis_url else 'local memory'}, {args.duration} s per run, "
+        f"cache {'Redis (fragment cache on)' if args.redis_url else 'local memory'}, "
+        f"database {args.database_url.split(':')[0]}, {args.duration} s per run, "
         f"wrk -t{args.threads} on the same machine (load average after the runs: {load}). "
         f"Theme page: {chosen['theme_positions']} positions; speaker page: "
         f"{chosen['speaker_positions']} positions.",
         "",
-        "| page | connections | requests/s | p50 ms | p99 ms | requests | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| page | connections | requests/s | % of static | p50 ms | p99 ms | requests | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, path, connections, r in rows:
         errors = r["non_2xx_3xx"] + r["socket_errors"]
+        share = r["rps"] / static[connections] * 100 if static.get(connections) else 0
         lines.append(
-            f"| {name} `{path}` | {connections} | {r['rps']:.1f} | {r['p50']:.1f} | "
+            f"| {name} `{path}` | {connections} | {r['rps']:.1f} | {share:.2f}% | {r['p50']:.1f} | "
             f"{r['p99']:.1f} | {r['requests']:,} | {errors} |"
         )
     table = "\n".join(lines) + "\n"
     print(table)
     if args.output:
-        with args.output.open("a") as out:
-            out.write(table)
+        args.output.write_text(table)
     if any(r["non_2xx_3xx"] + r["socket_errors"] for *_, r in rows):
         raise SystemExit("errors during the load test")
 

@@ -51,6 +51,7 @@ from .pagination import PagedListMixin, lenient_page, page_navigation
 # few published verbatim quotations.
 FEATURED_POSITIONS = 6
 FALLBACK_POSITIONS = 3
+FALLBACK_CANDIDATES = 30
 RELATED_POSITIONS = 6
 # Pages that list positions (theme, tag, institution, sector) show this many cards at a time:
 # a theme of 262 positions took 0.9 s to render whole in the load test (bench/README.md), and
@@ -306,9 +307,21 @@ class HomeView(PublicMixin, TemplateView):
             Prefetch("questions", queryset=Question.objects.prefetch_related(themes))
         )[:HOME_FORUMS]
         positions = self.positions()
-        featured = list(self.cards(positions.filter(featured=True))[:FEATURED_POSITIONS])
+        # The candidates from one table and its (featured, order) or (fidelity, order) index,
+        # then the joins of what is public on those only: joined first, the planners walked
+        # every forum's positions (a full scan, and a whole one when none is featured).
+        # Editors feature a handful; verbatim quotations are many, so only the first
+        # FALLBACK_CANDIDATES published ones in reading order are candidates.
+        featured_ids = Position.objects.filter(featured=True).values("pk")
+        featured = list(self.cards(positions.filter(pk__in=featured_ids))[:FEATURED_POSITIONS])
         if not featured:
-            verbatim = positions.filter(fidelity=Position.Fidelity.VERBATIM)
+            verbatim_ids = (
+                Position.objects.filter(fidelity=Position.Fidelity.VERBATIM)
+                .filter(status=Status.PUBLISHED)
+                .order_by("order", "pk")
+                .values("pk")[:FALLBACK_CANDIDATES]
+            )
+            verbatim = positions.filter(pk__in=verbatim_ids)
             featured = list(self.cards(verbatim)[:FALLBACK_POSITIONS])
         # The speaker list's "speakers": everyone with a role other than rapporteur.
         spoke = self.appearances().exclude(capacity=Appearance.Capacity.RAPPORTEUR)
@@ -508,12 +521,14 @@ class PositionDetailView(PublicMixin, DetailView):
         # a join with DISTINCT over the cards' wide rows cost 84 ms for a theme of 262
         # positions at 100,000, and ordering by the (status, order) index would scan up to the
         # whole table for a late forum. ``order + 0`` keeps that index out (bench/README.md).
+        # The ids on the themes come from the through table's theme index: an EXISTS per
+        # position scanned every position on SQLite (123–170 ms at 100,000).
         in_same_theme = Position.themes.through.objects.filter(
-            position=OuterRef("pk"), theme__in=[theme.pk for theme in position.listed_themes]
-        )
+            theme__in=[theme.pk for theme in position.listed_themes]
+        ).values("position_id")
         first_related = (
             self.positions()
-            .filter(Exists(in_same_theme))
+            .filter(pk__in=in_same_theme)
             .exclude(appearance__speaker=position.appearance.speaker_id)
             .order_by(F("order") + 0, "pk")
             .values("pk")[:RELATED_POSITIONS]

@@ -1,0 +1,155 @@
+"""
+Server time of the uncached public pages, and of one position card, on a bench corpus.
+
+    DATABASE_URL=sqlite:////tmp/bench.sqlite3 python bench/run.py --positions 100000 --load-only
+    DATABASE_URL=sqlite:////tmp/bench.sqlite3 REDIS_URL=redis://127.0.0.1:6379/0 \\
+        python bench/uncached.py --runs 15
+
+Each page of the load test (home, a theme of 50 cards, a speaker, a position permalink, a
+search, the API's position list) is requested through Django's test client with production
+settings (DEBUG off), the page cache off and, when ``REDIS_URL`` is set, the fragment cache on
+(``--no-fragments`` turns it off): the time a gunicorn worker spends on a page nobody has
+cached, without the network. Median and p95 over ``--runs`` requests after two warm-ups, and
+the number of SQL queries. "card" is one position card all in: the theme page's cards query,
+its model instances and the card template, divided by the number of cards. Keys go to Redis
+under their own prefix; nothing is flushed. See bench/README.md.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forum_portal.settings")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret")  # noqa: S105
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("DJANGO_CACHE_KEY_PREFIX", "forum-portal-bench")
+os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+os.environ["DJANGO_PAGE_CACHE_SECONDS"] = "0"
+
+import django  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+# Static files are not collected for a bench: plain storage (tests/conftest.py does the same).
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.template.loader import get_template  # noqa: E402
+from django.test import Client, RequestFactory  # noqa: E402
+from django.urls import reverse  # noqa: E402
+from django.utils import translation  # noqa: E402
+
+from proceedings.models import Position, Theme  # noqa: E402
+from proceedings.views import THEME_PAGE_SIZE, PublicMixin  # noqa: E402
+from speakers.models import Speaker  # noqa: E402
+
+SEARCH = "科技創新"
+
+
+def pages():
+    """Return {name: path}: the load test's pages (bench/load.py), chosen the same way."""
+    theme = Theme.objects.published().filter(forum__slug="bench-0").order_by("order", "pk").first()
+    speakers = list(
+        Speaker.objects.filter(slug__startswith="bench-")
+        .annotate(n=Count("appearances__positions"))
+        .filter(n__gt=0)
+        .order_by("n", "pk")
+        .values_list("slug", flat=True)
+    )
+    ids = Position.objects.published().order_by("pk").values_list("pk", flat=True)
+    position = ids[ids.count() // 2]
+    with translation.override("zh-hant"):
+        return theme, {
+            "home": reverse("proceedings:home"),
+            "theme (50 cards)": theme.get_absolute_url(),
+            "speaker": reverse("proceedings:speaker-detail", args=[speakers[len(speakers) // 2]]),
+            "position": reverse("proceedings:position-detail", args=[position]),
+            "search": reverse("proceedings:search") + f"?q={SEARCH}",
+            "API positions list": reverse("api:position-list", kwargs={"version": "v1"}),
+        }
+
+
+def time_page(client, path, runs):
+    for _ in range(2):
+        response = client.get(path)
+        if response.status_code != 200:
+            sys.exit(f"{path} answered {response.status_code}")
+    samples = []
+    queries = []
+    # Counted by a wrapper: the test client's request_started signal resets connection.queries.
+    with connection.execute_wrapper(lambda execute, *args: queries.append(1) or execute(*args)):
+        client.get(path)
+    for _ in range(runs):
+        started = time.perf_counter()
+        client.get(path)
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples, len(queries)
+
+
+def time_card(theme, runs):
+    """Return ms per card: the cards query of a theme page, its rows and their templates."""
+    request = RequestFactory().get("/", HTTP_HOST="localhost")
+    from django.contrib.auth.models import AnonymousUser
+
+    request.user = AnonymousUser()
+    view = PublicMixin()
+    view.request = request
+    template = get_template("includes/_position_card.html")
+    samples = []
+    with translation.override("zh-hant"):
+        for run in range(runs + 2):
+            started = time.perf_counter()
+            cards = list(
+                view.cards(view.positions().filter(themes=theme)).order_by("order", "pk")[
+                    :THEME_PAGE_SIZE
+                ]
+            )
+            for position in cards:
+                template.render({"position": position, "current_theme": theme}, request)
+            if run >= 2:
+                samples.append((time.perf_counter() - started) * 1000 / len(cards))
+            if hasattr(request, "_content_generation"):
+                del request._content_generation
+    return samples
+
+
+def percentile(samples, p):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--no-fragments", action="store_true", help="fragment cache off")
+    args = parser.parse_args()
+    if args.no_fragments or not settings.REDIS_URL:
+        settings.FRAGMENT_CACHE_SECONDS = 0
+    client = Client(HTTP_HOST="localhost")
+    theme, paths = pages()
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+    print(
+        f"{connection.vendor}, {Position.objects.count():,} positions, fragment cache "
+        f"{'on' if getattr(settings, 'FRAGMENT_CACHE_SECONDS', 0) else 'off'}, load average {load}"
+    )
+    print(f"{'page':22} {'median ms':>10} {'p95 ms':>8} {'queries':>8}")
+    for name, path in paths.items():
+        samples, queries = time_page(client, path, args.runs)
+        median, p95 = statistics.median(samples), percentile(samples, 95)
+        print(f"{name:22} {median:10.1f} {p95:8.1f} {queries:8}")
+    samples = time_card(theme, args.runs)
+    print(f"{'card (all in)':22} {statistics.median(samples):10.3f} {percentile(samples, 95):8.3f}")
+
+
+if __name__ == "__main__":
+    main()
