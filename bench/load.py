@@ -248,6 +248,14 @@ def main():
     env = server_environment(args)
     if not args.skip_load:
         load_corpus(args, env)
+    # The static file's hashed name is read from the manifest, which scripts/serve builds
+    # later: collect first.
+    subprocess.run(  # noqa: S603
+        [PYTHON, "manage.py", "collectstatic", "--no-input", "--verbosity", "0"],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "forum_portal.settings"},
+        check=True,
+    )
     chosen = pick_urls(env)
     urls = chosen["urls"]
     if args.only:
