@@ -71,6 +71,20 @@ def rendition(position):
 
 
 @register.filter
+def converted_to(positions):
+    """Return the script some of ``positions`` are converted to on this page, or "".
+
+    ``zh-Hans`` or ``zh-Hant`` when at least one rendition is a conversion; a note that says
+    quotes are converted shows only when that is so.
+    """
+    for position in positions:
+        shown = localize.rendition(position)
+        if shown.kind == localize.CONVERTED:
+            return shown.lang
+    return ""
+
+
+@register.filter
 def loc_role(appearance):
     """Return the role of ``appearance`` in the reader's language, as HTML (no links)."""
     return localize.as_html(localize.role(appearance))
