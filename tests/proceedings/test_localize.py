@@ -432,3 +432,42 @@ def test_matrix_says_quotes_are_converted_only_when_they_are(client):
     assertNotContains(simplified, "引文由繁体中文转换")
     assertContains(traditional, "最後要依託雲端數據")
     assertContains(traditional, "部分引文已轉為繁體字；原文見各觀點頁面。")
+
+
+# ---------------------------------------------------------------------------------------------
+# English pages in English
+# ---------------------------------------------------------------------------------------------
+
+
+def test_english_pages_name_countries_and_languages_in_english(client, pujiang):
+    institution = pujiang.sessions.get().appearances.exclude(institution=None)[0].institution
+    institution.country = "CN"
+    institution.save()
+
+    page = html.unescape(get(client, "en", institution).content.decode())
+    with translation.override("en"):
+        search = client.get(reverse("proceedings:search"), {"q": "融合"}).content.decode()
+
+    assert "China</dd>" in page
+    assert ">CN<" not in page
+    assert '&amp;language=zh-Hant">Traditional Chinese</a>' in search
+    assert 'language=zh-Hant">繁體中文</a>' not in search
+
+
+def test_english_snippets_are_cut_between_words():
+    from proceedings.search.highlight import excerpt, highlight
+    from proceedings.search.query import parse_query
+
+    text = (
+        "Integrating science and industry is the key path to new quality productive forces; "
+        "only by breaking down systemic barriers and reshaping the innovation ecosystem can "
+        "science empower industry."
+    )
+
+    assert excerpt(text, max_chars=60) == (
+        "Integrating science and industry is the key path to new…"
+    )
+    assert highlight(text, parse_query("innovation").terms, max_chars=60) == (
+        "… barriers and reshaping the <mark>innovation</mark> ecosystem can…"
+    )
+    assert excerpt("企業應真正成為融合創新的第一主體", max_chars=10) == "企業應真正成為融合創…"
