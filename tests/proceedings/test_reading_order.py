@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from proceedings.localize import to_traditional
 from proceedings.models import Position, Theme
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def test_theme_page_puts_summary_and_positions_before_its_tools(client, pujiang)
 
     html = page(client, "theme-detail", FORUM, theme.slug)
 
-    summary_at = html.index(theme.summary)
+    summary_at = html.index(to_traditional(theme.summary))
     position_at = html.index(f'id="position-{first.pk}"')
     tools_at = html.index(TOOLS)
     assert summary_at < position_at < tools_at
@@ -96,3 +97,47 @@ def test_search_without_results_has_no_empty_filter_panel(client, pujiang):
 
     assert "search-refine" not in html
     assert 'id="refine-heading"' not in html
+
+
+def test_tag_page_breadcrumb_goes_through_the_tag_list(client, pujiang):
+    with translation.override("zh-hant"):
+        tag_list = reverse("proceedings:tag-list")
+        html = client.get(reverse("proceedings:tag-detail", args=["成果轉化"])).content.decode()
+
+    crumbs = html[
+        html.index('class="breadcrumbs"') : html.index("</nav>", html.index("breadcrumbs"))
+    ]
+    assert f'<li><a href="{tag_list}">標籤</a></li>' in crumbs
+    assert crumbs.index(tag_list) < crumbs.index('aria-current="page"')
+
+
+def test_top_navigation_has_questions_tags_and_search(client, pujiang):
+    html = page(client, "home", language="en")
+
+    nav = html[html.index('class="site-nav"') : html.index("</nav>", html.index("site-nav"))]
+    assert [
+        label for label in ("Forums", "Guiding questions", "Tags", "Search") if label in nav
+    ] == [
+        "Forums",
+        "Guiding questions",
+        "Tags",
+        "Search",
+    ]
+    assert '<a href="/en/#forums">Guiding questions</a>' in nav
+
+
+def test_source_page_marks_the_reports_headings(client, pujiang):
+    html = page(client, "source-detail", "pujiang-2025-science-policy-report")
+
+    assert '<h2 class="para__text para__heading">思想碰撞:</h2>' in html
+    assert '<h3 class="para__text para__heading">1. 企業應真正成為融合創新的“第一主體”</h3>' in html
+    assert html.count('class="para__text para__heading"') == 8
+
+
+def test_api_pages_lead_back_to_the_site(client, pujiang):
+    docs = client.get(reverse("api-docs")).content.decode()
+    browsable = client.get("/api/v1/forums/", HTTP_ACCEPT="text/html").content.decode()
+
+    assert '<a href="/zh-hant/">← Forum Portal</a>' in docs
+    assert '<a class="navbar-brand" href="/zh-hant/">← Forum Portal</a>' in browsable
+    assert "css/api-browsable" in browsable
