@@ -241,7 +241,7 @@ def test_keyboard_reaches_the_header_in_order_and_the_skip_link_moves_focus_to_m
     after_skip = focused(page)
     first_in_main = tab(page)
     page.goto(live_server.url + theme)
-    header = [tab(page) for _ in range(10)]
+    header = [tab(page) for _ in range(13)]
 
     def switch(language):
         next_url = url("theme-detail", FORUM, THEME, language=language)
@@ -264,6 +264,9 @@ def test_keyboard_reaches_the_header_in_order_and_the_skip_link_moves_focus_to_m
         ("a", "", url("forum-list")),
         ("a", "", url("speaker-list")),
         ("a", "", url("institution-list")),
+        ("a", "", url("home") + "#forums"),
+        ("a", "", url("tag-list")),
+        ("a", "", url("search")),
         ("input", "search-box__input", "site-search-q"),
         ("button", "search-box__button", ""),
     ]
