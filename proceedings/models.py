@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -356,6 +357,11 @@ class Appearance(models.Model):
         return f"{self.speaker.name} — {role}" if role else self.speaker.name
 
 
+# Sent by PositionQuerySet.bulk_create() and update() with ``ids``, the rows written. The search
+# index listens (search/signals.py): search imports the models, never the other way round.
+positions_bulk_written = Signal()
+
+
 class PositionQuerySet(models.QuerySet):
     def published(self):
         """Positions that are published and belong to a published forum."""
@@ -386,31 +392,29 @@ class PositionQuerySet(models.QuerySet):
             models.Prefetch("tags", to_attr="listed_tags"),
         )
 
-    # Search index upkeep (proceedings/search/). Bulk writes bypass save() and its signals, so
-    # the two bulk paths re-index what they wrote themselves; see search.indexing.
+    # Bulk writes bypass save() and its signals, so these two send ``positions_bulk_written``
+    # themselves, which keeps derived data (the search index) in step; see search/signals.py.
 
     def bulk_create(self, objs, *args, **kwargs):
-        """Create the rows, then index the published ones for search (their m2m come later)."""
-        from .search.indexing import schedule_reindex
-
+        """Create the rows, then announce them (their m2m come later)."""
         objs = super().bulk_create(objs, *args, **kwargs)
-        schedule_reindex([obj.pk for obj in objs if obj.pk is not None])
+        positions_bulk_written.send(
+            sender=self.model, ids=[obj.pk for obj in objs if obj.pk is not None]
+        )
         return objs
 
     bulk_create.alters_data = True
 
     def update(self, **kwargs):
-        """Update the rows; re-index them for search when a field the index reads changes.
+        """Update the rows; announce them when a field in ``Position.search_fields`` changes.
 
         ``bulk_update()`` goes through here too. One extra query (the ids) when it applies.
         """
-        from .search.indexing import INDEXED_POSITION_FIELDS, schedule_reindex
-
-        if not INDEXED_POSITION_FIELDS.intersection(kwargs):
+        if not self.model.search_fields.intersection(kwargs):
             return super().update(**kwargs)
         ids = list(self.values_list("pk", flat=True))
         count = super().update(**kwargs)
-        schedule_reindex(ids)
+        positions_bulk_written.send(sender=self.model, ids=ids)
         return count
 
     update.alters_data = True
@@ -471,6 +475,12 @@ class Position(Publishable):
     order = models.PositiveIntegerField(_("order"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # The fields a search document is made from (others, e.g. ``featured``, need no re-index),
+    # declared on the model as Wagtail's ``search_fields`` are; PositionQuerySet.update() reads it.
+    search_fields = frozenset(
+        {"text", "translation", "language", "fidelity", "status", "appearance", "appearance_id"}
+    )
 
     objects = PositionQuerySet.as_manager()
     history = HistoricalRecords(m2m_fields=[themes])

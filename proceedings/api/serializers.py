@@ -16,6 +16,8 @@ from taggit.models import Tag
 from speakers.models import Institution, Speaker, SpeakerLink
 
 from ..models import Appearance, Forum, Position, Question, Session, SourceDocument, Theme
+from ..search import FACETS
+from ..search.highlight import excerpt, highlight
 
 # ---------------------------------------------------------------------------------------------
 # Links
@@ -480,16 +482,12 @@ class RecordHitSerializer(serializers.Serializer):
         return self.context["request"].build_absolute_uri(hit.url)
 
     def get_snippet(self, hit) -> str:
-        from ..search.highlight import excerpt, highlight
-
         text = hit.fields.get(hit.text_field or "", "") or ""
         terms = self.context.get("terms", ())
         return str(highlight(text, terms) or excerpt(text)) if text else ""
 
 
 def _facets_serializer():
-    from ..search import FACETS
-
     fields = {name: FacetValueSerializer(many=True) for name in FACETS}
     return type("SearchFacetsSerializer", (serializers.Serializer,), fields)
 

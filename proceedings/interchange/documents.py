@@ -690,17 +690,7 @@ class _Writer:
     """
 
     SCOPED = ("session", "question", "theme")  # slugs unique per forum, not globally
-    MODELS = {
-        "institution": Institution,
-        "person": Speaker,
-        "source": SourceDocument,
-        "forum": Forum,
-        "session": Session,
-        "question": Question,
-        "theme": Theme,
-        "appearance": Appearance,
-        "position": Position,
-    }
+    MODELS = IMPORT_MODELS
     BATCH_SIZE = 500
 
     def __init__(self, source_name, user=None, reason="", dry_run=False):

@@ -44,11 +44,6 @@ from .backends import get_backend
 from .facets import ALL_TOKEN, canonical_language, facet_token
 from .records import position_record_keys, reindex_all_records, reindex_records
 
-# Position fields a document is made from (others, e.g. ``featured``, need no re-index).
-INDEXED_POSITION_FIELDS = frozenset(
-    {"text", "translation", "language", "fidelity", "status", "appearance", "appearance_id"}
-)
-
 # PostgreSQL stores at most 16,383 positions per document; quotes are far shorter.
 MAX_DOCUMENT_TOKENS = 16_000
 CHUNK_SIZE = 1000

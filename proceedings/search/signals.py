@@ -8,8 +8,9 @@ code), and a missed path would make search silently wrong. The receivers only na
 positions concerned; ``indexing.schedule_reindex`` does the work (at once, or at the end of a
 ``deferred_indexing()`` block such as an import). Connected in ``ProceedingsConfig.ready()``.
 
-Bulk writes send no signals: ``PositionQuerySet.update()``/``bulk_create()`` re-index
-themselves, and the services that write other models in bulk call ``reindex_positions``.
+Bulk writes send no model signals: ``PositionQuerySet.update()``/``bulk_create()`` send
+``positions_bulk_written`` instead, and the services that write other models in bulk call
+``reindex_positions``.
 """
 
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
@@ -18,7 +19,16 @@ from taggit.models import Tag, TaggedItem
 
 from speakers.models import Institution, Speaker
 
-from ..models import Appearance, Forum, Position, Question, Session, SourceDocument, Theme
+from ..models import (
+    Appearance,
+    Forum,
+    Position,
+    Question,
+    Session,
+    SourceDocument,
+    Theme,
+    positions_bulk_written,
+)
 from .indexing import schedule_records, schedule_reindex
 from .records import SOURCE, forum_record_keys, position_record_keys
 
@@ -31,6 +41,11 @@ def _ids(queryset):
 def position_saved(sender, instance, raw=False, **kwargs):
     if not raw:  # loaddata: `manage.py reindex` afterwards
         schedule_reindex([instance.pk])
+
+
+@receiver(positions_bulk_written, sender=Position, dispatch_uid="search_positions_bulk_written")
+def positions_written(sender, ids, **kwargs):
+    schedule_reindex(ids)
 
 
 @receiver(m2m_changed, sender=Position.themes.through, dispatch_uid="search_position_themes")
