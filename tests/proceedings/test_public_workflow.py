@@ -37,8 +37,8 @@ def url(name, *args):
 
 
 def start_pages():
-    """Return where a visitor starts: the home page, the five lists and the Data page (in
-    zh-hant), all linked from every page's header or footer."""
+    """Return where a visitor starts: the home page, the five lists, the Data page and the
+    (empty) search page (in zh-hant), all linked from every page's header or footer."""
     return [
         url("home"),
         url("forum-list"),
@@ -47,6 +47,7 @@ def start_pages():
         url("sector-list"),
         url("tag-list"),
         url("data"),
+        url("search"),
     ]
 
 
@@ -172,8 +173,9 @@ def test_published_site_links_every_page_and_its_counts_agree(client, pujiang):
     assert len(pages_of(pages, "institutions/")) == 1 + 10
     assert len(pages_of(pages, "tags/")) == 1 + 20
     # + the matrix, the forum's and 7 themes' voice balance (the outlook and one task have no
-    # position, so no balance is offered), the comparison form, the Data page, the forum list
-    assert len(pages) == 89 + 10 + 1 + 2
+    # position, so no balance is offered), the comparison form, the Data page, the forum list,
+    # the search page (linked from the navigation)
+    assert len(pages) == 89 + 10 + 1 + 2 + 1
     assert pages[url("home")].context["counts"] == {
         "positions": 23,
         "speakers": 9,
