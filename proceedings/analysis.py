@@ -83,6 +83,17 @@ class Matrix:
     unfiled: bool = False
 
     @property
+    def shown_positions(self):
+        """Return every position a cell shows, in table order (repeats included)."""
+        return [
+            position
+            for _value, _label, rows in self.groups
+            for row in rows
+            for cell in row.cells
+            for position in cell.shown
+        ]
+
+    @property
     def width(self):
         """Return the number of columns, the speakers' column included."""
         return len(self.columns) + 1 + int(self.unfiled)

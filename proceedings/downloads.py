@@ -21,6 +21,7 @@ from speakers.models import Speaker
 
 from .interchange.documents import FORMAT, dumps, export_forums
 from .interchange.spreadsheet import stream_csv
+from .localize import SIMPLIFIED, TRADITIONAL, family, to_simplified
 from .models import Forum, Position, Theme
 from .search import CANDIDATES, matching_position_ids
 from .search.query import search_params
@@ -55,41 +56,58 @@ DATASET_SIZE_SECONDS = 24 * 60 * 60  # a new content generation replaces it soon
 # ---------------------------------------------------------------------------------------------
 
 
-def csv_row(position, request):
+def _as_published(text):
+    return text
+
+
+def csv_script(request):
+    """Return ``(convert, suffix)`` for the page language in ``?lang=`` (not the cookie).
+
+    A Simplified page's CSV reads like the page: its Chinese cells converted with OpenCC (the
+    ``language`` cell then says ``zh-Hans``); every other page's holds the text as published.
+    """
+    if request.GET.get("lang", "").lower() == "zh-hans":
+        return to_simplified, "-zh-hans"
+    return _as_published, ""
+
+
+def csv_row(position, request, convert=_as_published):
     """Return the ``CSV_COLUMNS`` cells of a position fetched with ``for_listing()``."""
     role = position.appearance
     session, institution = role.session, role.institution
     said_on = session.held_on or session.forum.starts_on
+    converted = convert is not _as_published and family(position.language) == TRADITIONAL
     return [
         request.build_absolute_uri(position.get_absolute_url()),
         position.pk,
-        session.forum.name,
-        session.title,
+        convert(session.forum.name),
+        convert(session.title),
         said_on.isoformat() if said_on else "",
-        role.speaker.name,
+        convert(role.speaker.name),
         role.speaker.name_en,
-        role.as_printed or role.role,
-        institution.name if institution else "",
+        convert(role.as_printed or role.role),
+        convert(institution.name) if institution else "",
         institution.sector if institution else "",
-        "; ".join(theme.title for theme in position.listed_themes),
-        "; ".join(sorted(tag.name for tag in position.listed_tags)),
-        position.language,
+        convert("; ".join(theme.title for theme in position.listed_themes)),
+        convert("; ".join(sorted(tag.name for tag in position.listed_tags))),
+        SIMPLIFIED if converted else position.language,
         position.fidelity,
-        position.text,
+        convert(position.text) if converted else position.text,
         position.translation,
-        position.source.title if position.source else "",
+        convert(position.source.title) if position.source else "",
         position.paragraph or "",
     ]
 
 
 def csv_response(request, positions, *, name):
     """Stream ``positions`` (an iterable of ``for_listing()`` rows) as ``<name>.csv``."""
-    rows = (csv_row(position, request) for position in positions)
+    convert, suffix = csv_script(request)
+    rows = (csv_row(position, request, convert) for position in positions)
     response = StreamingHttpResponse(
         stream_csv(CSV_COLUMNS, rows), content_type="text/csv; charset=utf-8"
     )
     day = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="{name}-{day}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{name}{suffix}-{day}.csv"'
     return response
 
 

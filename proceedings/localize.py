@@ -4,14 +4,18 @@ Content in the reader's language: the one place that decides what text a page sh
 Curated content is written in Traditional Chinese (``CONTENT_LANGUAGE``), with English in the
 ``_en`` fields and each position's translation beside its text. Per interface language:
 
-- **zh-hant**: the original; English one click away.
+- **zh-hant**: the original in Traditional characters: OpenCC ``s2tw`` (character level, no
+  vocabulary changes) mends a source that mixes the scripts and converts a forum recorded in
+  Simplified; a position's converted text is marked, the original one click away. English
+  one click away.
 - **zh-hans**: the original converted to Simplified with OpenCC (phrase-level ``t2s``, one
   cached converter); a position's converted text is marked "converted from Traditional" with
   the original one click away. Stored text is never changed: conversion is for display only,
   so a verbatim quote stays exactly what the source printed.
 - **en**: the ``_en`` fields, and a position's English translation first, marked as a
   translation with its provenance, the original "as spoken" one click away. Where there is no
-  English, the original, marked with its ``lang`` (and, for positions, a short note).
+  English, the original, marked with the ``lang`` of the script it is actually written in
+  (``script_of``; and, for positions, a short note).
 
 Nothing here queries the database: every function reads fields of rows the views already
 fetched, so pages keep a constant number of queries in every language.
@@ -74,17 +78,50 @@ _lock = threading.Lock()
 
 
 @cache
-def _t2s():
-    return opencc.OpenCC("t2s.json")
+def _converter(config):
+    return opencc.OpenCC(config)
 
 
-def to_simplified(text):
-    """Return ``text`` converted from Traditional to Simplified Chinese (phrase level)."""
+def _convert(config, text):
     if not text:
         return text or ""
     # OpenCC converters are not documented as thread-safe; a quote converts in microseconds.
     with _lock:
-        return _t2s().convert(text)
+        return _converter(config).convert(text)
+
+
+def to_simplified(text):
+    """Return ``text`` converted from Traditional to Simplified Chinese (phrase level)."""
+    return _convert("t2s.json", text)
+
+
+def to_traditional(text):
+    """Return ``text`` converted to Traditional characters, Taiwan standard (``s2tw``).
+
+    Character level with OpenCC's phrase table for one-to-many characters (后 → 後 or 后), and
+    no vocabulary changes (s2twp would turn 软件 into 軟體): a quote keeps its words. Text
+    already in Traditional characters comes back unchanged, so it also normalises a source
+    that mixes the scripts (基于, 什么, 最后 in a Traditional report).
+    """
+    return _convert("s2tw.json", text)
+
+
+def script_of(text, default=CONTENT_LANGUAGE):
+    """Return ``zh-Hans`` or ``zh-Hant``: the script most of ``text``'s Chinese is written in.
+
+    Counts the characters each conversion changes: Simplified ones change under ``s2tw``,
+    Traditional ones under ``t2s``. ``default`` when neither changes anything (text written in
+    characters common to both scripts, or no Chinese at all).
+    """
+    if not text:
+        return default
+    simplified = sum(a != b for a, b in zip(text, to_traditional(text), strict=False))
+    traditional = sum(a != b for a, b in zip(text, to_simplified(text), strict=False))
+    if simplified > traditional:
+        return SIMPLIFIED
+    if traditional > simplified:
+        return TRADITIONAL
+    return default
 
 
 def family(tag):
@@ -125,12 +162,20 @@ class Text:
 def in_reader_script(text, lang=CONTENT_LANGUAGE):
     """Return ``Text`` of ``text`` (written in ``lang``) as a reader of this page reads it.
 
-    Traditional text is converted on Simplified pages; anything else is shown as written.
+    Chinese is shown in the reader's script: converted to Simplified (``t2s``) on Simplified
+    pages, to Traditional characters (``s2tw``) on Traditional pages, which also mends a
+    source that mixes the two. On English pages it is shown as written, its ``lang`` the
+    script it is actually written in (a forum recorded in Simplified is not ``zh-Hant``).
     """
     text = text or ""
-    if reader_language() == SIMPLIFIED and family(lang) == TRADITIONAL:
+    reader, written = reader_language(), family(lang)
+    if written not in (TRADITIONAL, SIMPLIFIED):
+        return Text(text, lang)
+    if reader == SIMPLIFIED:
         return Text(to_simplified(text), SIMPLIFIED)
-    return Text(text, lang)
+    if reader == TRADITIONAL:
+        return Text(to_traditional(text), TRADITIONAL)
+    return Text(text, script_of(text, default=lang))
 
 
 def _original_language(obj):
@@ -149,7 +194,6 @@ def localized(obj, field):
         english = getattr(obj, f"{field}_en", "") or ""
         if english:
             return Text(english, ENGLISH)
-        return Text(original, lang)
     return in_reader_script(original, lang)
 
 
@@ -162,7 +206,7 @@ def alternative(obj, field):
     if reader_language() == ENGLISH:
         original = getattr(obj, field, "") or ""
         if shown.lang == ENGLISH and original and original != shown.text:
-            return Text(original, _original_language(obj))
+            return in_reader_script(original, _original_language(obj))
         return Text("", "")
     english = getattr(obj, f"{field}_en", "") or ""
     if english and english != shown.text:
@@ -220,7 +264,7 @@ def role_alternative(appearance):
     """Return the other version of the role (as printed, or in English), or an empty ``Text``."""
     if reader_language() == ENGLISH:
         if appearance.role_en:
-            return Text(printed_role(appearance), CONTENT_LANGUAGE)
+            return in_reader_script(printed_role(appearance))
         return Text("", "")
     english = english_role(appearance)
     return Text(english, ENGLISH) if english else Text("", "")
@@ -268,6 +312,9 @@ def rendition(position):
     """Return the ``Rendition`` of ``position`` for this page's reader."""
     reader = reader_language()
     original_lang = position.language or CONTENT_LANGUAGE
+    if family(original_lang) in (TRADITIONAL, SIMPLIFIED):
+        # The original's lang is the script it is written in, whatever the row says.
+        original_lang = script_of(position.text, default=original_lang)
     has_english = bool(position.translation) and family(position.translation_language) == ENGLISH
     common = {
         "original": position.text,
@@ -275,7 +322,7 @@ def rendition(position):
         "translated_from": language_name(original_lang),
         "provenance": position.translation_provenance,
     }
-    if family(original_lang) == family(reader):
+    if family(original_lang) == family(reader) and reader != TRADITIONAL:
         return Rendition(
             position.text,
             original_lang,
@@ -303,7 +350,11 @@ def rendition(position):
             **common,
         )
     shown = in_reader_script(position.text, original_lang)
-    kind = CONVERTED if shown.lang != original_lang else ORIGINAL
+    # Converted when a character changed: a Traditional quote on a Traditional page that the
+    # source wrote in Traditional throughout is the original.
+    kind = CONVERTED if shown.text != position.text else ORIGINAL
+    if kind == ORIGINAL:
+        shown = Text(position.text, original_lang)
     return Rendition(
         shown.text,
         shown.lang,
@@ -373,6 +424,6 @@ def facet_label(label, label_en, facet):
     english = label_en if label_en and label_en != label else ""
     if reader_language() == ENGLISH:
         if english:
-            return Text(english, ENGLISH), Text(label, CONTENT_LANGUAGE)
-        return Text(label, CONTENT_LANGUAGE), empty
+            return Text(english, ENGLISH), in_reader_script(label)
+        return in_reader_script(label), empty
     return in_reader_script(label), Text(english, ENGLISH) if english else empty

@@ -14,6 +14,7 @@ Each view fetches what its template renders up front (``cards()``, ``select_rela
 (``tests/proceedings/test_views.py``).
 """
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
@@ -299,7 +300,10 @@ class HomeView(PublicMixin, TemplateView):
     template_name = "proceedings/home.html"
 
     def get_context_data(self, **kwargs):
-        themes = Prefetch("themes", queryset=self.themes().select_related("forum"))
+        # The way in: themes with something said on them. An empty one (the report's outlook
+        # over its tasks) is reached from its question and forum pages, not promoted here.
+        quoted = Exists(self.positions().filter(themes=OuterRef("pk")))
+        themes = Prefetch("themes", queryset=self.themes().filter(quoted).select_related("forum"))
         visible_forums = self.visible(Forum.objects.all())
         # Every theme of every forum was 436 ms at 50 forums (bench/README.md): the newest
         # HOME_FORUMS, then a link to the list of all of them.
@@ -570,15 +574,33 @@ class SourceDetailView(PublicMixin, DetailView):
                 "number": number,
                 "html": highlight_quotations(text, cited[number]),
                 "positions": cited[number],
+                "heading": heading_level(text) if not cited[number] else 0,
             }
             for number, text in enumerate(source.paragraphs, start=1)
         ]
         return super().get_context_data(paragraphs=paragraphs, **kwargs)
 
 
+# A report's section headings are paragraphs of their own: short, without a sentence's end.
+HEADING_MAX_CHARS = 40
+_SENTENCE_END = ("。", "！", "？", "；", ".", "!", "?", ";")
+_NUMBERED = re.compile(
+    r"^\s*(?:\d+[.．、]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)])"
+)
+
+
+def heading_level(text):
+    """Return 2 for a section heading of a source's full text, 3 for a numbered one, else 0."""
+    text = text.strip()
+    if not text or len(text) > HEADING_MAX_CHARS or "\n" in text or text.endswith(_SENTENCE_END):
+        return 0
+    return 3 if _NUMBERED.match(text) else 2
+
+
 class TagListView(PagedListMixin, PublicMixin, ListView):
     """Every tag a visible position carries, the most used first."""
 
+    section = "tags"
     template_name = "proceedings/tag_list.html"
     context_object_name = "tag_list"  # get_queryset() returns a list, which names nothing
     paginate_by = TAG_PAGE_SIZE
@@ -607,6 +629,7 @@ class TagListView(PagedListMixin, PublicMixin, ListView):
 
 
 class TagDetailView(PublicMixin, TemplateView):
+    section = "tags"
     template_name = "proceedings/tag_detail.html"
 
     def get_context_data(self, **kwargs):

@@ -9,6 +9,7 @@ the index, so a Simplified query highlights Traditional text and ``enterprises``
 "Enterprise".
 """
 
+import re
 from functools import lru_cache
 
 from django.utils.html import escape
@@ -112,6 +113,37 @@ def _matched_spans(text, terms):
     return merged
 
 
+_LATIN = re.compile(r"[A-Za-z0-9'’-]")
+WORD_SLACK = 20  # how far a cut moves to fall between two words
+
+
+def _inside_word(text, index):
+    """Return True when cutting ``text`` at ``index`` would split a Latin word."""
+    return 0 < index < len(text) and bool(
+        _LATIN.match(text[index - 1]) and _LATIN.match(text[index])
+    )
+
+
+def word_start(text, index):
+    """Return ``index`` moved forward to the start of a word (Latin text; CJK cuts anywhere)."""
+    moved = index
+    while _inside_word(text, moved) and moved - index < WORD_SLACK:
+        moved += 1
+    return moved if not _inside_word(text, moved) else index
+
+
+def word_end(text, index):
+    """Return ``index`` moved back to the end of a word, and before the space that follows."""
+    moved = index
+    while _inside_word(text, moved) and index - moved < WORD_SLACK:
+        moved -= 1
+    if _inside_word(text, moved):
+        return index
+    while moved > 0 and text[moved - 1] in " ,;:":
+        moved -= 1
+    return moved
+
+
 def highlight(text, terms, *, max_chars=SNIPPET_CHARS) -> SafeString | None:
     """Return an HTML-safe snippet of ``text`` with the matches of ``terms`` marked.
 
@@ -125,6 +157,9 @@ def highlight(text, terms, *, max_chars=SNIPPET_CHARS) -> SafeString | None:
     if len(text) > max_chars:
         start = max(0, min(spans[0][0] - CONTEXT_BEFORE, len(text) - max_chars))
     end = min(len(text), start + max_chars)
+    # English snippets are cut between words, never inside one ("innovati…").
+    start = min(word_start(text, start), spans[0][0])
+    end = max(word_end(text, end), min(spans[0][1], end))
     out = ["…" if start else ""]
     cursor = start
     for span_start, span_end in spans:
@@ -141,5 +176,5 @@ def highlight(text, terms, *, max_chars=SNIPPET_CHARS) -> SafeString | None:
 
 def excerpt(text, *, max_chars=SNIPPET_CHARS) -> SafeString:
     """Return the beginning of ``text``, escaped, for a result whose text has no match."""
-    cut = text[:max_chars]
+    cut = text[: word_end(text, max_chars)] if len(text) > max_chars else text
     return mark_safe(escape(cut) + ("…" if len(text) > max_chars else ""))  # noqa: S308

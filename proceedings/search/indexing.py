@@ -277,13 +277,10 @@ class DocumentBuilder:
                 continue  # a draft theme shows nowhere, so it finds nothing either
             tokens += theme.tokens
             facets.update(facet_token("question", q) for q in theme.questions)
-            # A theme's positions also count for its parent (an outlook's tasks).
-            seen, ancestor = set(), theme
-            while ancestor is not None and ancestor.pk not in seen:
-                seen.add(ancestor.pk)
-                if ancestor.public:
-                    facets.add(facet_token("theme", ancestor.pk))
-                ancestor = self.themes.get(ancestor.parent)
+            # Only the theme the position is filed under: a parent (an outlook over its tasks)
+            # counts what its own page lists, so the facet, the theme page and the forum page
+            # give one number.
+            facets.add(facet_token("theme", theme.pk))
         for tag_id in tag_ids:
             facets.add(facet_token("tag", tag_id))
             tokens += self.tags[tag_id]
@@ -319,33 +316,28 @@ class DocumentBuilder:
         return self.institutions[institution.pk]
 
     def _load_themes(self, theme_ids):
-        """Load the given themes and their ancestors into the cache."""
+        """Load the given themes into the cache."""
         missing = set(theme_ids) - self.themes.keys()
-        while missing:
-            themes = list(
-                Theme.objects.filter(pk__in=missing)
-                .annotate(
-                    public=Case(
-                        When(published_theme_q(), then=Value(True)),
-                        default=Value(False),
-                        output_field=BooleanField(),
-                    )
+        if not missing:
+            return
+        themes = (
+            Theme.objects.filter(pk__in=missing)
+            .annotate(
+                public=Case(
+                    When(published_theme_q(), then=Value(True)),
+                    default=Value(False),
+                    output_field=BooleanField(),
                 )
-                .prefetch_related("questions")
             )
-            if not themes:
-                break
-            for theme in themes:
-                self.themes[theme.pk] = _Theme(
-                    pk=theme.pk,
-                    public=theme.public,
-                    tokens=document_tokens(f"{theme.title}\n{theme.title_en}"),
-                    parent=theme.parent_id,
-                    questions=[question.pk for question in theme.questions.all()],
-                )
-            missing = {
-                theme.parent for theme in self.themes.values() if theme.parent is not None
-            } - self.themes.keys()
+            .prefetch_related("questions")
+        )
+        for theme in themes:
+            self.themes[theme.pk] = _Theme(
+                pk=theme.pk,
+                public=theme.public,
+                tokens=document_tokens(f"{theme.title}\n{theme.title_en}"),
+                questions=[question.pk for question in theme.questions.all()],
+            )
 
 
 @dataclass(frozen=True)
@@ -353,7 +345,6 @@ class _Theme:
     pk: int
     public: bool
     tokens: list
-    parent: int | None
     questions: list
 
 

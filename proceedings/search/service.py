@@ -491,11 +491,13 @@ def _resolve_value(name, value, found):
 
 
 def _language_label(code):
+    """Return the name of language ``code`` in the reader's language (lazy: Traditional Chinese
+    on English pages, 繁體中文 on Traditional ones), or the code itself."""
     try:
         info = get_language_info(code.lower())
     except KeyError:
         return code
-    return info["name_local"]
+    return info["name_translated"]
 
 
 def _facets(counted, active):

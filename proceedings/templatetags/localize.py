@@ -10,6 +10,7 @@ from django import template
 from django.template.defaultfilters import linebreaks_filter as linebreaks
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django_countries import countries
 
 from forum_portal.languages import PageLanguages
 from forum_portal.languages import language_links as _language_links
@@ -68,6 +69,26 @@ def in_script(text):
 def rendition(position):
     """Return the ``localize.Rendition`` of ``position`` for this reader."""
     return localize.rendition(position)
+
+
+@register.filter
+def country_name(code):
+    """Return the name of the ISO 3166-1 country ``code`` in the reader's language (CN → China)."""
+    return countries.name(code) or code
+
+
+@register.filter
+def converted_to(positions):
+    """Return the script some of ``positions`` are converted to on this page, or "".
+
+    ``zh-Hans`` or ``zh-Hant`` when at least one rendition is a conversion; a note that says
+    quotes are converted shows only when that is so.
+    """
+    for position in positions:
+        shown = localize.rendition(position)
+        if shown.kind == localize.CONVERTED:
+            return shown.lang
+    return ""
 
 
 @register.filter

@@ -5,16 +5,19 @@ JSON-LD, Highwire Press citation meta tags and the citations of a position.
 None of them queries the database: they read rows the view fetched (see structured_data.py).
 """
 
+from dataclasses import dataclass
+
 from django import template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 
 from forum_portal.site import absolute_url
 
-from .. import structured_data
-from ..citations import citation_data, citations
+from .. import localize, structured_data
+from ..citations import ORIGINAL, Citation, citation_data, citations
 from ..search.facets import FACETS
 
 register = template.Library()
@@ -92,12 +95,51 @@ def position_json_ld(context, position):
     )
 
 
+@dataclass(frozen=True)
+class ScriptCitation:
+    """A citation written in the original script, shown converted to the reader's script."""
+
+    citation: Citation
+    text: str
+    html: str
+    lang: str
+
+    def __getattr__(self, name):
+        return getattr(self.citation, name)
+
+
+def in_reader_script(citation):
+    """Return ``citation`` converted to Simplified for a Simplified page, when it is Chinese.
+
+    Only the styles written in the original's script (GB/T 7714, a mainland standard whose
+    readers write Simplified) follow the page; APA and Chicago reproduce the title as
+    published, and the reference-manager records hold the data as published.
+    """
+    if (
+        citation.format.written_in != ORIGINAL
+        or localize.reader_language() != localize.SIMPLIFIED
+        or localize.family(citation.lang) != localize.TRADITIONAL
+    ):
+        return citation
+    html = str(citation.html).replace(f'lang="{citation.lang}"', f'lang="{localize.SIMPLIFIED}"')
+    return ScriptCitation(
+        citation,
+        text=localize.to_simplified(citation.text),
+        html=mark_safe(localize.to_simplified(html)),  # noqa: S308 (escaped, then converted)
+        lang=localize.SIMPLIFIED,
+    )
+
+
 @register.simple_tag(takes_context=True)
 def position_citations(context, position):
-    """Return the ``Citation`` of ``position`` in every format, accessed today."""
+    """Return the ``Citation`` of ``position`` in every format, accessed today.
+
+    On a Simplified page the styles written in the original script are converted.
+    """
     request = context.get("request")
     url = absolute_url(position.get_absolute_url(), request)
-    return citations(citation_data(position, url=url, accessed=timezone.localdate()))
+    data = citation_data(position, url=url, accessed=timezone.localdate())
+    return [in_reader_script(citation) for citation in citations(data)]
 
 
 @register.simple_tag(takes_context=True)

@@ -38,10 +38,8 @@
         }, 2000);
       });
     });
-    // A folded record format (BibTeX, RIS, CSL-JSON) is copied without unfolding it: its
-    // button goes beside its download link, outside the fold.
-    var fold = text.closest(".cite__fold");
-    var actions = fold && fold.parentNode.querySelector(".cite__actions");
+    // A record format (BibTeX, RIS, CSL-JSON) gets its button beside its download link.
+    var actions = text.parentNode.querySelector(".cite__actions");
     if (actions) {
       actions.insertAdjacentElement("afterbegin", button);
     } else {

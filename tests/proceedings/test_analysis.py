@@ -289,7 +289,7 @@ def test_matrix_puts_each_pujiang_speaker_under_the_right_questions(client, puji
     (table,) = tables(response)
     assert table["head"][1:] == [
         "誰來融合 Who integrates?",
-        "融合什么 What is integrated?",
+        "融合什麼 What is integrated?",  # the source's 么, in Traditional characters
         "如何融合 How to integrate?",
     ]
     assert table["caption"] == "2025 浦江創新論壇發言人的觀點（依核心議題）"

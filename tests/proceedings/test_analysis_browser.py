@@ -76,7 +76,7 @@ def test_compare_form_works_without_javascript(browser, live_server, pujiang, wi
     page.goto(live_server.url + reverse("proceedings:speaker-detail", args=["liu-dongmei"]))
 
     # By address and form, not by words: the interface strings are translated later.
-    page.locator(".analysis-links a[href*='speaker=liu-dongmei']").click()
+    page.locator(".page-tools a[href*='speaker=liu-dongmei']").click()
     page.get_by_label("王戰").check()
     page.screenshot(path=ARTIFACTS / f"analysis-compare-form-{width}.png", full_page=True)
     page.locator(".compare-form__speakers button[type=submit]").click()

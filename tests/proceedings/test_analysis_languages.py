@@ -360,8 +360,10 @@ def test_citations_say_the_language_they_are_written_in(client, pujiang, code, h
     response = client.get(permalink(code, ETHICS))
 
     assertContains(response, f'<h2 id="cite-heading" class="section__title">{heading}</h2>')
-    # APA and Chicago are English whatever the page; GB/T 7714 keeps the original script.
-    for slug, lang in [("apa", "en"), ("chicago", "en"), ("gbt7714", "zh-Hant")]:
+    # APA and Chicago are English whatever the page; GB/T 7714 is in the original script,
+    # converted on a Simplified page.
+    gbt = "zh-Hans" if code == "zh-hans" else "zh-Hant"
+    for slug, lang in [("apa", "en"), ("chicago", "en"), ("gbt7714", gbt)]:
         assertContains(
             response, f'<p class="cite__text" id="cite-{slug}" lang="{lang}" data-cite-text>'
         )
@@ -500,3 +502,16 @@ def test_analysis_query_counts_are_the_same_in_every_language(
 
     shown = speakers[0].name_en if code == "en" else to_simplified(speakers[0].name)
     assertContains(response, f'href="{url(code, "speaker-detail", speakers[0].slug)}">{shown} ')
+
+
+def test_simplified_page_gives_gbt7714_in_simplified_and_apa_as_published(client, pujiang):
+    content = client.get(permalink("zh-hans", ETHICS)).content.decode()
+
+    def cited(slug):
+        start = content.index(f'id="cite-{slug}"')
+        return html.unescape(content[start : content.index("</p>", start)])
+
+    assert "王战." in cited("gbt7714")
+    assert ETHICS_SIMPLIFIED[:20] in cited("gbt7714")
+    assert ETHICS_TEXT[:20] not in cited("gbt7714")
+    assert ETHICS_TEXT[:20] in cited("apa")

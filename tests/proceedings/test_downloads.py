@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from proceedings.interchange import spreadsheet
 from proceedings.interchange.documents import export_forums, import_forum_data, validate
+from proceedings.localize import to_simplified
 from proceedings.models import Position, Theme
 from speakers.models import Speaker
 from tests.factories import (
@@ -131,7 +132,12 @@ def test_speaker_and_forum_csv_list_their_positions(client, pujiang):
 
 @pytest.mark.parametrize(
     "params",
-    [{"q": "融合"}, {"q": "融合", "sort": "date"}, {"theme": "pujiang-2025:outlook"}, {}],
+    [
+        {"q": "融合"},
+        {"q": "融合", "sort": "date"},
+        {"theme": "pujiang-2025:task-strengthen-enterprises"},
+        {},
+    ],
 )
 def test_search_csv_lists_the_search_results_in_order(client, pujiang, params):
     api = reverse("api:search", kwargs={"version": "v1"})
@@ -146,14 +152,20 @@ def test_search_csv_lists_the_search_results_in_order(client, pujiang, params):
 def test_search_page_links_its_csv_with_the_same_query_string(client, pujiang):
     response = client.get(reverse("proceedings:search"), {"q": "融合", "sector": "research"})
 
-    expected = reverse("downloads:search-csv") + "?q=%E8%9E%8D%E5%90%88&amp;sector=research"
+    expected = (
+        reverse("downloads:search-csv")
+        + "?q=%E8%9E%8D%E5%90%88&amp;sector=research&amp;lang=zh-hant"
+    )
     assert f'<a href="{expected}" download>' in response.content.decode()
 
 
 @pytest.mark.parametrize(
     ("page", "download"),
     [
-        (("proceedings:theme-detail", ["pujiang-2025", "outlook"]), "downloads:theme-csv"),
+        (
+            ("proceedings:theme-detail", ["pujiang-2025", "enterprises-as-first-actor"]),
+            "downloads:theme-csv",
+        ),
         (("proceedings:speaker-detail", ["liu-dongmei"]), "downloads:speaker-csv"),
         (("proceedings:forum-detail", ["pujiang-2025"]), "downloads:forum-csv"),
     ],
@@ -163,7 +175,7 @@ def test_pages_link_their_csv(client, pujiang, page, download):
 
     content = client.get(reverse(name, args=args)).content.decode()
 
-    assert f'<a href="{reverse(download, args=args)}" download>' in content
+    assert f'<a href="{reverse(download, args=args)}?lang=zh-hant" download>' in content
 
 
 def test_csv_cells_cannot_run_as_formulas(client):
@@ -300,3 +312,21 @@ def test_footer_links_data_and_api(client, pujiang):
 
     assert f'<li><a href="{reverse("proceedings:data")}">' in content
     assert f'<li><a href="{reverse("api-docs")}">' in content
+
+
+def test_simplified_page_csv_is_in_simplified_whatever_the_cookie(client, pujiang):
+    """The CSV follows the page it is linked from (``?lang=``), not the language cookie."""
+    position = Position.objects.get(ref="liu-dongmei-enterprise-market-insight")
+    client.cookies["django_language"] = "zh-hant"
+    url = reverse("downloads:speaker-csv", args=["liu-dongmei"])
+
+    simplified = csv_rows(client, url, {"lang": "zh-hans"})
+    as_published = csv_rows(client, url)
+
+    row = next(row for row in simplified[1:] if row[1] == str(position.pk))
+    assert row[2:4] == ["2025 浦江创新论坛", "科技政策论坛"]
+    assert row[5] == "刘冬梅"
+    assert row[12] == "zh-Hans"
+    assert row[14] == to_simplified(position.text) != position.text
+    original = next(row for row in as_published[1:] if row[1] == str(position.pk))
+    assert (original[5], original[12], original[14]) == ("劉冬梅", "zh-Hant", position.text)

@@ -247,9 +247,10 @@ def test_search_feed_of_a_query_lists_its_matches(client, pujiang):
     feed = atom(client, feed_url("search-feed", fmt="atom") + "?q=蝴蝶模型")
 
     titles = [e.find("a:title", ATOM).text for e in feed.findall("a:entry", ATOM)]
-    # Entry titles end after 60 characters of the quote, the ellipsis included.
+    # Entry titles end after 60 characters of the quote, the ellipsis included, in the
+    # reader's script (the source's 基于 in Traditional characters on a zh-hant feed).
     assert sorted(titles) == [
-        "樊建平: 基于光明科學城的創新體系構建了“蝴蝶模型”詮釋科技創新和產業創新深度融合的機制,"
+        "樊建平: 基於光明科學城的創新體系構建了“蝴蝶模型”詮釋科技創新和產業創新深度融合的機制,"
         "大學和研究所應該作為蝶頭,重大公共科研…",
         "樊建平: 蝴蝶模型",
     ]

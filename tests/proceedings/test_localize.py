@@ -21,6 +21,7 @@ from tests.factories import (
     make_forum,
     make_institution,
     make_position,
+    make_question,
     make_session,
     make_speaker,
     make_theme,
@@ -341,3 +342,132 @@ def test_english_original_is_never_converted_or_translated():
         renditions, ("Enterprises first.", "en", "original")
     )
     assert renditions["en"].untranslated is False
+
+
+# ---------------------------------------------------------------------------------------------
+# Every text in the reader's script (Traditional pages too)
+# ---------------------------------------------------------------------------------------------
+
+ASSET_LIGHT = "zhu-pengcheng-asset-light-model"
+
+
+def test_traditional_page_mends_the_sources_simplified_characters(client, pujiang):
+    position = Position.objects.get(ref=ASSET_LIGHT)
+    stored = position.text
+
+    response = get(client, "zh-hant", position)
+
+    content = html.unescape(response.content.decode())
+    shown = localize.to_traditional(stored)
+    assert "依託雲端" in shown
+    assert "長週期" in shown
+    assert f'<div class="position-page__text" lang="zh-Hant"><p>{shown}</p></div>' in content
+    assert "已轉為繁體字" in content  # "Converted to Traditional characters"
+    assert f'<div class="original__text" lang="zh-Hant"><p>{stored}</p></div>' in content
+    position.refresh_from_db()
+    assert position.text == stored  # display only
+
+
+def test_traditional_page_shows_a_traditional_source_as_the_original(client, pujiang):
+    position = Position.objects.get(ref=EXPAND)
+
+    response = get(client, "zh-hant", position)
+
+    assertContains(response, EXPAND_TEXT)
+    assertNotContains(response, 'class="original__note"')
+
+
+def test_simplified_forum_is_converted_for_traditional_readers_and_labelled_on_english_pages(
+    client,
+):
+    forum = make_forum(slug="sh", name="上海数据论坛")
+    session = make_session(forum=forum, title="数据要素分论坛")
+    theme = make_theme(forum=forum, slug="data", title="基于数据的创新")
+    speaker = make_speaker(slug="zhao", name="赵云", name_en="Zhao Yun")
+    role = make_appearance(session=session, speaker=speaker, role="总经理", as_printed="")
+    position = make_position(
+        appearance=role,
+        text="最后要依托云端数据",
+        language="zh-Hans",
+        themes=[theme],
+        translation="",
+    )
+
+    hant = html.unescape(get(client, "zh-hant", position).content.decode())
+    english = html.unescape(get(client, "en", position).content.decode())
+    theme_en = html.unescape(get(client, "en", theme).content.decode())
+
+    assert '<div class="position-page__text" lang="zh-Hant"><p>最後要依託雲端數據</p></div>' in hant
+    assert '<div class="original__text" lang="zh-Hans"><p>最后要依托云端数据</p></div>' in hant
+    assert "基於數據的創新" in hant
+    assert "上海數據論壇" in hant
+    assert (
+        '<div class="position-page__text" lang="zh-Hans"><p>最后要依托云端数据</p></div>' in english
+    )
+    assert '<h1><span lang="zh-Hans">基于数据的创新</span></h1>' in theme_en
+    assert 'lang="zh-Hant">基于数据' not in theme_en
+
+
+def test_script_of_counts_the_characters_each_conversion_changes():
+    assert localize.script_of("基于数据的创新") == "zh-Hans"
+    assert localize.script_of("企業應真正成為融合創新的第一主體") == "zh-Hant"
+    # Mostly Traditional with one Simplified character: Traditional.
+    assert localize.script_of("融合不是簡單疊加,是什么") == "zh-Hant"
+    assert localize.script_of("AI 2025", default="en") == "en"
+
+
+def test_matrix_says_quotes_are_converted_only_when_they_are(client):
+    forum = make_forum(slug="sh", name="上海数据论坛")
+    question = make_question(forum=forum, slug="q", title="怎么办")
+    theme = make_theme(forum=forum, questions=[question], slug="data", title="基于数据的创新")
+    role = make_appearance(session=make_session(forum=forum), speaker=make_speaker(slug="zhao"))
+    make_position(appearance=role, text="最后要依托云端数据", language="zh-Hans", themes=[theme])
+
+    with translation.override("zh-hans"):
+        simplified = client.get(reverse("proceedings:forum-matrix", args=["sh"]))
+    with translation.override("zh-hant"):
+        traditional = client.get(reverse("proceedings:forum-matrix", args=["sh"]))
+
+    assertContains(simplified, "最后要依托云端数据")
+    assertNotContains(simplified, "引文由繁体中文转换")
+    assertContains(traditional, "最後要依託雲端數據")
+    assertContains(traditional, "部分引文已轉為繁體字；原文見各觀點頁面。")
+
+
+# ---------------------------------------------------------------------------------------------
+# English pages in English
+# ---------------------------------------------------------------------------------------------
+
+
+def test_english_pages_name_countries_and_languages_in_english(client, pujiang):
+    institution = pujiang.sessions.get().appearances.exclude(institution=None)[0].institution
+    institution.country = "CN"
+    institution.save()
+
+    page = html.unescape(get(client, "en", institution).content.decode())
+    with translation.override("en"):
+        search = client.get(reverse("proceedings:search"), {"q": "融合"}).content.decode()
+
+    assert "China</dd>" in page
+    assert ">CN<" not in page
+    assert '&amp;language=zh-Hant">Traditional Chinese</a>' in search
+    assert 'language=zh-Hant">繁體中文</a>' not in search
+
+
+def test_english_snippets_are_cut_between_words():
+    from proceedings.search.highlight import excerpt, highlight
+    from proceedings.search.query import parse_query
+
+    text = (
+        "Integrating science and industry is the key path to new quality productive forces; "
+        "only by breaking down systemic barriers and reshaping the innovation ecosystem can "
+        "science empower industry."
+    )
+
+    assert excerpt(text, max_chars=60) == (
+        "Integrating science and industry is the key path to new…"
+    )
+    assert highlight(text, parse_query("innovation").terms, max_chars=60) == (
+        "… barriers and reshaping the <mark>innovation</mark> ecosystem can…"
+    )
+    assert excerpt("企業應真正成為融合創新的第一主體", max_chars=10) == "企業應真正成為融合創…"

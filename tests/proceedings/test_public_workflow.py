@@ -37,8 +37,8 @@ def url(name, *args):
 
 
 def start_pages():
-    """Return where a visitor starts: the home page, the five lists and the Data page (in
-    zh-hant), all linked from every page's header or footer."""
+    """Return where a visitor starts: the home page, the five lists, the Data page and the
+    (empty) search page (in zh-hant), all linked from every page's header or footer."""
     return [
         url("home"),
         url("forum-list"),
@@ -47,6 +47,7 @@ def start_pages():
         url("sector-list"),
         url("tag-list"),
         url("data"),
+        url("search"),
     ]
 
 
@@ -171,9 +172,10 @@ def test_published_site_links_every_page_and_its_counts_agree(client, pujiang):
     assert len(pages_of(pages, "speakers/")) == 1 + 10
     assert len(pages_of(pages, "institutions/")) == 1 + 10
     assert len(pages_of(pages, "tags/")) == 1 + 20
-    # + the matrix, the forum's and 9 themes' voice balance, the comparison form, the Data page,
-    # the forum list
-    assert len(pages) == 89 + 12 + 1 + 2
+    # + the matrix, the forum's and 7 themes' voice balance (the outlook and one task have no
+    # position, so no balance is offered), the comparison form, the Data page, the forum list,
+    # the search page (linked from the navigation)
+    assert len(pages) == 89 + 10 + 1 + 2 + 1
     assert pages[url("home")].context["counts"] == {
         "positions": 23,
         "speakers": 9,
@@ -275,7 +277,11 @@ def test_hidden_theme_is_absent_from_every_page_and_count(client, pujiang, statu
     }
     remaining = ["regional-ecosystems", "outlook", "task-strengthen-enterprises"]
     [home_question, *_] = after[url("home")].context["forums"][0].questions.all()
-    assert slugs(home_question.themes.all()) == remaining
+    # The home page leaves out the outlook: no position is filed under it.
+    assert slugs(home_question.themes.all()) == [
+        "regional-ecosystems",
+        "task-strengthen-enterprises",
+    ]
     [forum_question, *_] = after[pujiang.get_absolute_url()].context["questions"]
     assert slugs(forum_question.themes.all()) == remaining
     question = after[url("question-detail", FORUM, "who-integrates")].context

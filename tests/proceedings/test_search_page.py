@@ -102,14 +102,14 @@ def test_zero_results_offer_links_removing_filters(client, pujiang):
 
 
 def test_facet_counts_shown_equal_the_services(client, pujiang):
-    params = {"q": "融合", "theme": F + "outlook"}
+    params = {"q": "融合", "theme": F + "regional-ecosystems"}
     response = client.get(URL, params)
     shown = {}
     aside = response.content.decode().split('id="facet-theme-heading"', 1)[1]
     for match in FACET_LINK.finditer(aside):
         shown.setdefault(match["href"], int(match["count"]))
 
-    result = search("融合", {"theme": [F + "outlook"]})
+    result = search("融合", {"theme": [F + "regional-ecosystems"]})
     expected = {}
     for name, values in result.facets.items():
         for value in values:
@@ -119,7 +119,7 @@ def test_facet_counts_shown_equal_the_services(client, pujiang):
     for href, count in shown.items():
         query = query_of(href)
         for name, _value in expected:
-            base = [F + "outlook"] if name == "theme" else []
+            base = [F + "regional-ecosystems"] if name == "theme" else []
             for value in set(query.get(name, [])) ^ set(base):  # the value the link toggles
                 seen[(name, value)] = count
     assert seen == expected
@@ -197,7 +197,7 @@ def test_constant_number_of_queries(client, pujiang, django_assert_num_queries, 
     # row: update, savepoint, select, savepoint, insert, release ×2 = 7. Snippets in the
     # reader's language are made from the rows already read.
     with django_assert_num_queries(13):
-        client.get(url, {"q": "融合", "theme": F + "outlook"})
+        client.get(url, {"q": "融合", "theme": F + "regional-ecosystems"})
     with django_assert_num_queries(13):
         response = client.get(url, {"q": "转化", "tag": ["成果轉化", "nobody"], "sort": "date"})
     assert response.context["result"].total  # an empty page skips the cards' queries
@@ -226,16 +226,16 @@ def test_search_within_a_speaker(client, pujiang):
 
 def test_search_within_a_theme_and_an_institution(client, pujiang):
     theme = client.get(
-        reverse("proceedings:theme-detail", args=["pujiang-2025", "outlook"])
+        reverse("proceedings:theme-detail", args=["pujiang-2025", "regional-ecosystems"])
     ).content.decode()
     institution = client.get(
         reverse("proceedings:institution-detail", args=["casted"])
     ).content.decode()
 
-    assert f'<input type="hidden" name="theme" value="{F}outlook">' in theme
+    assert f'<input type="hidden" name="theme" value="{F}regional-ecosystems">' in theme
     assert '<input type="hidden" name="institution" value="casted">' in institution
-    followed = client.get(URL, {"q": "", "theme": F + "outlook"})
-    assert followed.context["result"].filters == {"theme": [F + "outlook"]}
+    followed = client.get(URL, {"q": "", "theme": F + "regional-ecosystems"})
+    assert followed.context["result"].filters == {"theme": [F + "regional-ecosystems"]}
 
 
 def test_header_search_box_on_the_home_page(client, pujiang):

@@ -72,8 +72,7 @@ def test_home_shows_the_forum_questions_counts_and_featured_positions(client, pu
     assert [t.slug for t in questions[0].themes.all()] == [
         "enterprises-as-first-actor",
         "regional-ecosystems",
-        "outlook",
-        "task-strengthen-enterprises",
+        "task-strengthen-enterprises",  # not the outlook: no position is filed under it
     ]
     assert response.context["counts"] == {
         "positions": 23,
