@@ -206,6 +206,12 @@ class Theme(Publishable):
         help_text=_("The guiding questions this theme answers (one or more)."),
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+    curator_note = models.TextField(
+        _("curator's note"),
+        blank=True,
+        help_text=_("Why the theme is placed or worded as it is, where the source leaves room."),
+    )
+    curator_note_en = models.TextField(_("curator's note (English)"), blank=True)
 
     objects = ThemeQuerySet.as_manager()
     history = HistoricalRecords(m2m_fields=[questions])
@@ -259,6 +265,14 @@ class SourceDocument(models.Model):
     )
     full_text = models.TextField(
         _("full text"), help_text=_("Paragraphs separated by one blank line; ¶N counts them.")
+    )
+    provenance_note = models.TextField(
+        _("provenance note"),
+        blank=True,
+        help_text=_(
+            "What the document says of itself outside its text: the publisher's contact, "
+            "notices, credits."
+        ),
     )
 
     objects = SourceDocumentQuerySet.as_manager()
@@ -337,6 +351,12 @@ class Appearance(models.Model):
         help_text=_("The title and institution exactly as the source prints them."),
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+    role_note = models.TextField(
+        _("note on the role"),
+        blank=True,
+        help_text=_("What the source leaves open about the role, e.g. an official post."),
+    )
+    role_note_en = models.TextField(_("note on the role (English)"), blank=True)
 
     objects = AppearanceQuerySet.as_manager()
     history = HistoricalRecords()
@@ -435,6 +455,10 @@ class Position(Publishable):
         PARAPHRASE = "paraphrase", _("Paraphrase")
         SUMMARY = "summary", _("Rapporteur's summary")
 
+    class Attribution(models.TextChoices):
+        EXPLICIT = "explicit", _("Named by the source")
+        IN_CONTEXT = "in_context", _("Attributed in context")
+
     ref = models.SlugField(
         _("reference"),
         max_length=150,
@@ -456,11 +480,30 @@ class Position(Publishable):
     )
     language = models.CharField(_("language"), max_length=20, default="zh-Hant")
     fidelity = models.CharField(_("fidelity"), max_length=20, choices=Fidelity)
+    attribution = models.CharField(
+        _("attribution"),
+        max_length=20,
+        choices=Attribution,
+        default=Attribution.EXPLICIT,
+        help_text=_(
+            "Whether the source names the speaker for this statement, or the attribution is "
+            "read from the context (say why in the note)."
+        ),
+    )
+    attribution_note = models.TextField(_("attribution note"), blank=True)
+    attribution_note_en = models.TextField(_("attribution note (English)"), blank=True)
     translation = models.TextField(_("English translation"), blank=True)
     translation_language = models.CharField(_("translation language"), max_length=20, default="en")
     translation_provenance = models.CharField(
         _("translated by"), max_length=300, blank=True, help_text=_("Who or what translated it.")
     )
+    translation_reviewed_by = models.CharField(
+        _("translation reviewed by"),
+        max_length=300,
+        blank=True,
+        help_text=_("Who checked the translation against the text; empty while unreviewed."),
+    )
+    translation_reviewed_on = models.DateField(_("translation reviewed on"), null=True, blank=True)
     source = models.ForeignKey(
         SourceDocument,
         models.PROTECT,
@@ -555,12 +598,115 @@ class Position(Publishable):
                     "The quotation is not in paragraph %(given)s of the source; it is in "
                     "paragraph %(found)s."
                 ) % {"given": self.paragraph, "found": found}
+        if self.attribution == self.Attribution.IN_CONTEXT and not self.attribution_note.strip():
+            errors["attribution_note"] = _(
+                "Say why the statement is attributed from its context: the source does not "
+                "name the speaker for it."
+            )
+        if self.translation_reviewed_on and not self.translation_reviewed_by.strip():
+            errors["translation_reviewed_by"] = _("Say who reviewed the translation.")
         if self.source_id and self.paragraph and self.source.paragraph(self.paragraph) is None:
             errors["paragraph"] = _("The source has only %(count)s paragraphs.") % {
                 "count": len(self.source.paragraphs)
             }
         if errors:
             raise ValidationError(errors)
+
+
+class KeyPhrase(models.Model):
+    """A phrase the source quotes inside a position (e.g. 蝴蝶模型 in a paraphrase): verbatim.
+
+    It is part of its position, not a statement of its own: highlighted in the position's text,
+    findable, and citable with its own locator (the permalink's ``#kp-N``).
+    """
+
+    position = models.ForeignKey(
+        Position, models.CASCADE, related_name="key_phrases", verbose_name=_("position")
+    )
+    text = models.CharField(
+        _("phrase"),
+        max_length=300,
+        help_text=_("Exactly as it occurs in the position's text and in the source."),
+    )
+    translation = models.CharField(_("English translation"), max_length=500, blank=True)
+    paragraph = models.PositiveIntegerField(
+        _("paragraph"),
+        null=True,
+        blank=True,
+        help_text=_("Locator in the source; empty means the position's paragraph."),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("key phrase")
+        verbose_name_plural = _("key phrases")
+        ordering = ["position", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["position", "text"], name="key_phrase_unique_per_position"
+            ),
+            models.CheckConstraint(
+                condition=Q(paragraph__isnull=True) | Q(paragraph__gte=1),
+                name="key_phrase_paragraph_from_one",
+                violation_error_message=_("Paragraphs are numbered from 1."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.text
+
+    @property
+    def locator_paragraph(self):
+        return self.paragraph or self.position.paragraph
+
+    @property
+    def locator(self):
+        return f"¶{self.locator_paragraph}" if self.locator_paragraph else ""
+
+    def clean(self):
+        errors = {}
+        position = self.position if self.position_id else None
+        if position is not None and self.text and self.text not in position.text:
+            errors["text"] = _(
+                "A key phrase must occur exactly in its position's text; “%(phrase)s” does not."
+            ) % {"phrase": self.text}
+        elif position is not None and self.text and position.source_id:
+            source = position.source
+            number = self.paragraph or position.paragraph
+            where = source.paragraph(number) if number else source.full_text
+            if where is None:
+                errors["paragraph"] = _("The source has only %(count)s paragraphs.") % {
+                    "count": len(source.paragraphs)
+                }
+            elif self.text not in where:
+                errors["text"] = _(
+                    "A key phrase is a quotation: “%(phrase)s” does not occur exactly in "
+                    "%(where)s of “%(source)s”."
+                ) % {
+                    "phrase": self.text,
+                    "where": f"¶{number}" if number else _("the text"),
+                    "source": source.title,
+                }
+        if errors:
+            raise ValidationError(errors)
+
+
+class TagName(models.Model):
+    """A tag's name in English (tags are named in the forum's language; Simplified by OpenCC)."""
+
+    tag = models.OneToOneField(
+        "taggit.Tag", models.CASCADE, related_name="names", verbose_name=_("tag")
+    )
+    name_en = models.CharField(_("English name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("tag name")
+        verbose_name_plural = _("tag names")
+
+    def __str__(self):
+        return self.name_en
 
 
 class PositionSearchDocument(models.Model):
