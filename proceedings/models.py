@@ -667,7 +667,11 @@ class KeyPhrase(models.Model):
 
     def clean(self):
         errors = {}
-        position = self.position if self.position_id else None
+        try:
+            # Set, possibly unsaved (an import cleans phrases of new positions before saving).
+            position = self.position
+        except Position.DoesNotExist:
+            position = None
         if position is not None and self.text and self.text not in position.text:
             errors["text"] = _(
                 "A key phrase must occur exactly in its position's text; “%(phrase)s” does not."

@@ -33,11 +33,13 @@ from speakers.models import Institution, Sector, Speaker, SpeakerLink
 from ..models import (
     Appearance,
     Forum,
+    KeyPhrase,
     Position,
     Question,
     Session,
     SourceDocument,
     Status,
+    TagName,
     Theme,
 )
 from ..search.indexing import deferred_indexing, schedule_records, schedule_reindex
@@ -59,13 +61,16 @@ class F:
     """One key of a record: its JSON name, kind, whether required, allowed values."""
 
     name: str
-    kind: str = "str"  # str | slug | int | date | bool | strlist | ref | reflist | links
+    kind: str = "str"  # str | slug | int | date | bool | strlist | ref | reflist | links | phrases
     required: bool = False
     choices: tuple = ()
     target: str = ""  # for ref/reflist: the record type referred to
     minimum: int = 0  # for int: the smallest value allowed
     attr: str = ""  # model attribute, when it differs from the name
     default: Any = None  # when the key is omitted; None means the kind's default
+    # Left out of exports while it holds its default: keys added after files were written, so
+    # that exports of records that do not use them stay as they were.
+    sparse: bool = False
 
     @property
     def model_attr(self):
@@ -113,6 +118,7 @@ SPECS = {
         F("published_on", "date"),
         F("language", required=True),
         F("full_text", required=True),
+        F("provenance_note", sparse=True),
     ],
     "forum": [
         F("slug", "slug", True),
@@ -158,6 +164,8 @@ SPECS = {
         F("questions", "reflist", True, target="question"),
         F("status", choices=_choices(Status), default=Status.PUBLISHED),
         F("order", "int"),
+        F("curator_note", sparse=True),
+        F("curator_note_en", sparse=True),
     ],
     "appearance": [
         F("session", "ref", True, target="session"),
@@ -168,6 +176,8 @@ SPECS = {
         F("institution", "ref", target="institution"),
         F("as_printed"),
         F("order", "int"),
+        F("role_note", sparse=True),
+        F("role_note_en", sparse=True),
     ],
     "position": [
         F("ref", "slug", True),
@@ -177,17 +187,36 @@ SPECS = {
         F("text", required=True),
         F("language", required=True),
         F("fidelity", required=True, choices=_choices(Position.Fidelity)),
+        F(
+            "attribution",
+            choices=_choices(Position.Attribution),
+            default=Position.Attribution.EXPLICIT,
+            sparse=True,
+        ),
+        F("attribution_note", sparse=True),
+        F("attribution_note_en", sparse=True),
         F("translation"),
         F("translation_language"),
         F("translation_provenance"),
+        F("translation_reviewed_by", sparse=True),
+        F("translation_reviewed_on", "date", sparse=True),
         F("source", "ref", target="source"),
         F("paragraph", "int", minimum=1),
         F("tags", "strlist"),
+        F("key_phrases", "phrases", sparse=True),
         F("status", choices=_choices(Status)),
         F("featured", "bool"),
         F("order", "int"),
     ],
+    # The top-level "tags" list: a tag's names in other languages (tags are named in the
+    # forum's language on positions; Simplified names come from OpenCC, as other text does).
+    "tag": [
+        F("name", required=True),
+        F("name_en", required=True),
+    ],
 }
+# The keys of one of a position's key phrases; ``text`` is required.
+KEY_PHRASE_KEYS = ("text", "translation", "paragraph")
 
 # Record types of an import report, and the model whose permissions govern each.
 IMPORT_MODELS = {
@@ -200,10 +229,12 @@ IMPORT_MODELS = {
     "theme": Theme,
     "appearance": Appearance,
     "position": Position,
+    "tag": TagName,
 }
 # The model fields of the values that are not written to a field of the record's own model.
 TAG_NAME_FIELD = Tag._meta.get_field("name")
 LINK_FIELDS = {name: SpeakerLink._meta.get_field(name) for name in ("label", "url")}
+KEY_PHRASE_FIELDS = {name: KeyPhrase._meta.get_field(name) for name in ("text", "translation")}
 
 # Where each nested list lives, and the record type of its items.
 TOP_LEVEL = {"institutions": "institution", "people": "person", "sources": "source"}
@@ -225,6 +256,7 @@ KIND_DEFAULTS = {
     "ref": None,
     "reflist": list,
     "links": list,
+    "phrases": list,
 }
 KEY_DEFAULTS = {
     "status": Status.DRAFT,
@@ -301,11 +333,14 @@ KIND_NAMES = {
     "session": pgettext_lazy("forum session", "session"),
     "question": gettext_lazy("question"),
     "theme": gettext_lazy("theme"),
+    "tag": gettext_lazy("tag"),
 }
 
 
 def _model_field(kind, name):
     """Return the model field a record key is written to, or None (references, lists…)."""
+    if kind == "tag" and name == "name":
+        return TAG_NAME_FIELD
     try:
         return IMPORT_MODELS[kind]._meta.get_field(name)
     except FieldDoesNotExist:
@@ -417,7 +452,49 @@ class _Validator:
                 for name in ("label", "url")
             ]
             return value if all(valid) else _default(spec)
+        if kind_ == "phrases":
+            return self.key_phrases(spec, value, where)
         raise AssertionError(f"unknown field kind {kind_}")  # pragma: no cover
+
+    def key_phrases(self, spec, value, where):
+        """Check a position's ``key_phrases``: a list of {"text", "translation", "paragraph"}."""
+        shape = _('must be a list of {"text": …, "translation": …, "paragraph": …} objects')
+        if not isinstance(value, list) or not all(
+            isinstance(v, dict) and "text" in v and set(v) <= set(KEY_PHRASE_KEYS) for v in value
+        ):
+            self.error(where, spec.name, shape)
+            return []
+        phrases, ok = [], True
+        for i, raw in enumerate(value):
+            name = f"{spec.name}[{i}]"
+            phrase = {"text": raw["text"], "translation": raw.get("translation", "")}
+            phrase["paragraph"] = raw.get("paragraph")
+            for key in ("text", "translation"):
+                if not isinstance(phrase[key], str):
+                    self.error(where, f"{name}.{key}", _("must be a string"))
+                    ok = False
+                elif not self.text(where, f"{name}.{key}", phrase[key], KEY_PHRASE_FIELDS[key]):
+                    ok = False
+            if ok and not phrase["text"].strip():
+                self.error(where, f"{name}.text", _("must not be empty"))
+                ok = False
+            number = phrase["paragraph"]
+            if number is not None and (
+                isinstance(number, bool) or not isinstance(number, int) or number < 1
+            ):
+                self.error(
+                    where,
+                    f"{name}.paragraph",
+                    _("must be a whole number ≥ %(minimum)s, not %(value)s")
+                    % {"minimum": 1, "value": repr(number)},
+                )
+                ok = False
+            phrases.append(phrase)
+        texts = [p["text"] for p in phrases]
+        if ok and len(set(texts)) != len(texts):
+            self.error(where, spec.name, _("lists the same value twice"))
+            ok = False
+        return phrases if ok else []
 
     def check_refs(self, kind, record, where, known):
         for spec in SPECS[kind]:
@@ -491,12 +568,13 @@ def validate(data, *, source_name="<data>"):
             % {"format": FORMAT, "value": repr(data.get("format"))},
         )
     for key in data:
-        if key not in {"format", "forums", *TOP_LEVEL}:
+        if key not in {"format", "forums", "tags", *TOP_LEVEL}:
             v.error(key, "", _("unknown key"))
 
     clean = {"format": FORMAT}
     for list_name, kind in TOP_LEVEL.items():
         clean[list_name] = _validate_list(v, data, list_name, kind, list_name)
+    clean["tags"] = _validate_list(v, data, "tags", "tag", "tags")
     known = _known_in_database(data)
     for list_name, kind in TOP_LEVEL.items():
         known[kind] |= {r["slug"] for r in clean[list_name] if r}
@@ -529,13 +607,15 @@ def _as_list(v, parent, key, where):
 def _validate_list(v, parent, list_name, kind, where):
     records = []
     seen = set()
-    key = "ref" if kind == "position" else "slug"
+    key = {"position": "ref", "tag": "name"}.get(kind, "slug")
     for i, raw in enumerate(_as_list(v, parent, list_name, where)):
         label = _label(f"{where}[{i}]", raw)
         record = v.record(kind, raw, label)
         if record is None:
             continue
         identity = record.get(key) or (record.get("session"), record.get("person"))
+        if kind == "tag":  # tag names match without regard to case, as taggit's do
+            identity = identity.lower()
         if identity in seen:
             v.error(label, key if key in record else "", _("appears twice in the file"))
         seen.add(identity)
@@ -583,6 +663,14 @@ def _validate_forum(v, forum, where, known):
             )
         if position["fidelity"] == Position.Fidelity.VERBATIM and not position["source"]:
             v.error(position["_where"], "source", _("a verbatim quotation needs its source"))
+        for i, phrase in enumerate(position["key_phrases"]):
+            if phrase["text"] not in position["text"]:
+                v.error(
+                    position["_where"],
+                    f"key_phrases[{i}].text",
+                    _("“%(phrase)s” does not occur in the position's text")
+                    % {"phrase": phrase["text"]},
+                )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -725,6 +813,8 @@ class _Writer:
             [(forum, _record)] = self.upsert("forum", [(record, None)])
             if forum is not None:
                 self.write_forum(forum, record)
+        if not self.errors:
+            self.set_tag_names(clean["tags"])
         if not self.errors and not self.dry_run:
             self.reindex_dependents()
 
@@ -769,6 +859,7 @@ class _Writer:
             [(p, self.resolve_list("theme", item["themes"], forum)) for p, item in positions],
         )
         self.set_tags([(p, item["tags"]) for p, item in positions])
+        self.set_key_phrases([(p, item) for p, item in positions])
 
     # -- references ----------------------------------------------------------------------------
 
@@ -852,10 +943,10 @@ class _Writer:
         """Return model attribute values for the scalar and single-reference keys of a record."""
         values = {}
         for spec in SPECS[kind]:
-            if spec.kind in ("reflist", "links") or (
+            if spec.kind in ("reflist", "links", "phrases") or (
                 spec.kind == "strlist" and spec.name == "tags"
             ):
-                continue  # many-to-many: written after the row exists
+                continue  # many-to-many and key phrases: written after the row exists
             if spec.kind == "ref":
                 if kind == "position" and spec.name in ("session", "speaker"):
                     continue  # together they name the appearance, below
@@ -1112,6 +1203,90 @@ class _Writer:
             tag.save()
         return {tag.name.lower(): tag for tag in new}
 
+    def set_key_phrases(self, pairs):
+        """Make each position's key phrases the record's ((position, record) pairs).
+
+        Each new phrase runs ``full_clean()``, which checks that it occurs in the position's
+        text and in its source paragraph; a position whose phrases change gets them anew.
+        """
+        current = defaultdict(list)
+        for phrase in KeyPhrase.objects.filter(
+            position__in=_saved(p for p, _record in pairs)
+        ).order_by("order", "pk"):
+            current[phrase.position_id].append(_key_phrase_record(phrase))
+        changed = []
+        for position, record in pairs:
+            if current[_ident(position)] == record["key_phrases"]:
+                continue
+            phrases = [
+                KeyPhrase(position=position, order=i, **phrase)
+                for i, phrase in enumerate(record["key_phrases"], start=1)
+            ]
+            for i, phrase in enumerate(phrases):
+                try:
+                    phrase.full_clean(exclude=["position"], validate_unique=False)
+                except ValidationError as exc:
+                    self.add_errors(f"{record['_where']}: key_phrases[{i}]", exc)
+            self.mark_updated("position", position)
+            changed.append((position, phrases))
+        if not changed or self.errors or self.dry_run:
+            return
+        ids = [p.pk for p, _phrases in changed]
+        KeyPhrase.objects.filter(position__in=ids).delete()
+        bulk_create_with_history(
+            [phrase for _p, phrases in changed for phrase in phrases],
+            KeyPhrase,
+            batch_size=self.BATCH_SIZE,
+            default_user=self.user,
+            default_change_reason=self.reason,
+        )
+        schedule_reindex(ids)
+
+    def set_tag_names(self, records):
+        """Give the tags of the file's ``tags`` list their English names (creating tags)."""
+        if not records:
+            return
+        wanted = {record["name"].lower(): record for record in records}
+        tags = {
+            tag.name.lower(): tag
+            for tag in Tag.objects.annotate(lower_name=Lower("name"))
+            .filter(lower_name__in=list(wanted))
+            .select_related("names")
+        }
+        if not self.dry_run:
+            tags |= self.create_tags(
+                [record["name"] for lower, record in wanted.items() if lower not in tags]
+            )
+        created, changed = [], []
+        for lower, record in wanted.items():
+            tag = tags.get(lower)
+            names = getattr(tag, "names", None) if tag is not None and tag.pk else None
+            if names is None:
+                names = TagName(tag=tag, name_en=record["name_en"])
+                outcome = "created"
+                created.append(names)
+            elif names.name_en != record["name_en"]:
+                names.name_en = record["name_en"]
+                outcome = "updated"
+                changed.append(names)
+            else:
+                outcome = "unchanged"
+            key = ("tag", _ident(tag) if tag is not None else ("unsaved", lower))
+            self.outcome[key] = outcome
+            self.labels[key] = record["name"]
+        if self.dry_run:
+            return
+        TagName.objects.bulk_create(created)
+        TagName.objects.bulk_update(changed, ["name_en"])
+        if created or changed:
+            # Positions with these tags: their search documents hold the English names.
+            schedule_reindex(
+                TaggedItem.objects.filter(
+                    content_type=ContentType.objects.get_for_model(Position),
+                    tag__in=[names.tag_id for names in created + changed],
+                ).values_list("object_id", flat=True)
+            )
+
     def set_links(self, pairs):
         """Make each speaker's links the given ones ((speaker, links) pairs)."""
         if not pairs:
@@ -1211,19 +1386,38 @@ def bundled_data_files():
 # ---------------------------------------------------------------------------------------------
 
 
-def _export_record(kind, obj, **overrides: Any):
+def _key_phrase_record(phrase):
+    return {"text": phrase.text, "translation": phrase.translation, "paragraph": phrase.paragraph}
+
+
+def _export_record(kind, obj, *, sparse=True, **overrides: Any):
+    """Return ``obj`` as a record of ``kind``; ``sparse``: without sparse keys at their default."""
     out = {}
     for spec in SPECS[kind]:
         if spec.name in overrides:
             out[spec.name] = overrides[spec.name]
             continue
-        value = getattr(obj, spec.model_attr)
+        if spec.kind == "phrases":
+            value = [_key_phrase_record(phrase) for phrase in obj.key_phrases.all()]
+        else:
+            value = getattr(obj, spec.model_attr)
+        if sparse and spec.sparse and value == _default(spec):
+            continue
         if spec.kind == "date":
             value = value.isoformat() if value else None
         elif spec.kind == "ref":
             value = value.slug if value is not None else None
         out[spec.name] = value
     return out
+
+
+def _export_tag_names(positions):
+    """Return the "tags" list: the English names of the tags ``positions`` carry, by name."""
+    tags = {tag.pk: tag for position in positions for tag in position.tags.all()}
+    names = TagName.objects.filter(tag__in=list(tags)).select_related("tag")
+    return sorted(
+        ({"name": n.tag.name, "name_en": n.name_en} for n in names), key=lambda r: r["name"]
+    )
 
 
 def export_forum(*, slug, public=False):
@@ -1253,7 +1447,7 @@ def export_forum(*, slug, public=False):
         (Position.objects.published() if public else Position.objects.all())
         .filter(appearance__session__forum=forum)
         .select_related("appearance__session", "appearance__speaker", "source")
-        .prefetch_related(Prefetch("themes", queryset=all_themes), "tags")
+        .prefetch_related(Prefetch("themes", queryset=all_themes), "tags", "key_phrases")
         .order_by("order", "ref")
     )
     exported_themes = {theme.pk for theme in themes}
@@ -1300,13 +1494,14 @@ def export_forum(*, slug, public=False):
         )
         for p in positions
     ]
-    return {
+    document = {
         "format": FORMAT,
         "institutions": [_export_record("institution", i) for i in institutions],
         "people": [_export_record("person", s, links=links[s.pk]) for s in people],
         "sources": [_export_record("source", s) for s in sources],
         "forums": [forum_out],
     }
+    return _with_tags(document, _export_tag_names(positions))
 
 
 def dumps(data):
@@ -1326,7 +1521,7 @@ def dumps(data):
 
 def export_record(*, kind, obj, **overrides: Any):
     """Return one row as a record of type ``kind`` in the ``forum-portal/1`` format."""
-    return _export_record(kind, obj, **overrides)
+    return _export_record(kind, obj, sparse=False, **overrides)
 
 
 def export_forums(*, slugs, public=False):
@@ -1336,13 +1531,27 @@ def export_forums(*, slugs, public=False):
     for ``export_forum``.
     """
     document = {"format": FORMAT, "institutions": [], "people": [], "sources": [], "forums": []}
+    tags = {}
     for slug in slugs:
         one = export_forum(slug=slug, public=public)
         for list_name in TOP_LEVEL:
             listed = {record["slug"] for record in document[list_name]}
             document[list_name] += [r for r in one[list_name] if r["slug"] not in listed]
+        tags |= {record["name"]: record for record in one.get("tags", [])}
         document["forums"] += one["forums"]
+    if tags:
+        document = _with_tags(document, [tags[name] for name in sorted(tags)])
     return document
+
+
+def _with_tags(document, tags):
+    """Return ``document`` with its "tags" list (after "sources"), or without one if empty:
+    files written before tags had English names have none."""
+    out = {key: value for key, value in document.items() if key not in ("tags", "forums")}
+    if tags:
+        out["tags"] = tags
+    out["forums"] = document["forums"]
+    return out
 
 
 def export_positions(*, refs):
@@ -1374,12 +1583,13 @@ def export_positions(*, refs):
     document["people"] = [r for r in document["people"] if r["slug"] in people]
     document["institutions"] = [r for r in document["institutions"] if r["slug"] in institutions]
     document["sources"] = [r for r in document["sources"] if r["slug"] in sources]
-    return document
+    used = {tag for f in forums for p in f["positions"] for tag in p["tags"]}
+    return _with_tags(document, [r for r in document.get("tags", []) if r["name"] in used])
 
 
 def _record_changes(kind, obj, record, **overrides):
     """Return whether importing ``record`` would change ``obj`` (compared as the writer does)."""
-    current = _export_record(kind, obj, **overrides)
+    current = _export_record(kind, obj, sparse=False, **overrides)
     for spec in SPECS[kind]:
         old, new = current.get(spec.name), record.get(spec.name)
         if spec.kind == "reflist" or spec.name == "tags":
@@ -1448,10 +1658,10 @@ def import_workflow_errors(*, clean, user, source_name="<data>"):
         .select_related("appearance__session", "appearance__speaker", "source")
         .in_bulk(field_name="ref")
     )
-    # Only the locked positions are compared field by field (for editors): their themes and
-    # tags, in two queries.
+    # Only the locked positions are compared field by field (for editors): their themes, tags
+    # and key phrases, in three queries.
     prefetch_related_objects(
-        [p for p in positions.values() if p.status in locked], "themes", "tags"
+        [p for p in positions.values() if p.status in locked], "themes", "tags", "key_phrases"
     )
     for i, record in enumerate(clean["forums"]):
         forum = forums.get(record["slug"])

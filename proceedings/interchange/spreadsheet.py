@@ -78,6 +78,13 @@ COLUMNS = (
     "status",
 )
 REQUIRED_COLUMNS = ("forum", "session", "speaker", "text", "fidelity")
+# Fields of an existing position that no column holds: a row that updates it keeps them.
+KEPT_POSITION_FIELDS = (
+    "attribution",
+    "attribution_note",
+    "attribution_note_en",
+    "translation_reviewed_by",
+)
 # Other spellings of column names that people write in a header row.
 COLUMN_ALIASES = {
     "theme": "themes",
@@ -865,9 +872,20 @@ class _Converter:
                         )
                     group.setdefault(column, (cells[column], number))
                 source = position["source"]
+                # What the columns do not hold, an existing position keeps.
+                kept = {}
                 if old is not None:
                     order, featured, language = old.order, old.featured, old.language
                     translation_language, status = old.translation_language, old.status
+                    kept = {
+                        **{name: getattr(old, name) for name in KEPT_POSITION_FIELDS},
+                        "translation_reviewed_on": old.translation_reviewed_on
+                        and old.translation_reviewed_on.isoformat(),
+                        "key_phrases": [
+                            {"text": k.text, "translation": k.translation, "paragraph": k.paragraph}
+                            for k in old.key_phrases.all()
+                        ],
+                    }
                 else:
                     position_order[forum.pk] += 1
                     order, featured, translation_language = position_order[forum.pk], False, "en"
@@ -886,6 +904,7 @@ class _Converter:
                         "status": position["status"] or status,
                         "featured": featured,
                         "order": order,
+                        **kept,
                     }
                 )
             for (session, speaker), group in groups.items():
@@ -909,6 +928,8 @@ class _Converter:
                         or (role.institution.slug if role and role.institution else None),
                         "as_printed": _or(values["as_printed"], role, "as_printed"),
                         "order": role.order if role else role_order[session.pk],
+                        "role_note": role.role_note if role else "",
+                        "role_note_en": role.role_note_en if role else "",
                     }
                 )
             document["forums"].append(out)
@@ -919,9 +940,9 @@ class _Converter:
         refs = {item[6]["ref"] for item in items if item[6]["ref"]}
         found = {
             p.ref: p
-            for p in Position.objects.select_related("appearance__session").filter(
-                Q(appearance__session__forum__in=forums) | Q(ref__in=refs)
-            )
+            for p in Position.objects.select_related("appearance__session")
+            .prefetch_related("key_phrases")
+            .filter(Q(appearance__session__forum__in=forums) | Q(ref__in=refs))
         }
         for position in found.values():
             position.forum_id = position.appearance.session.forum_id

@@ -6,7 +6,12 @@ and role (appearance) and the same source paragraph: the phrase the report quote
 of a paraphrase (蝴蝶模型 inside the butterfly-model paraphrase). It becomes a key phrase of that
 parent; its tags and themes join the parent's; its permalink redirects permanently to the
 parent's ``#kp-N``. Existing search indexes need ``manage.py reindex`` afterwards.
+
+Editors and Publishers get the permissions of the new key phrases and tag names, as 0006 gave
+them those of the other content (only Publishers delete).
 """
+
+from django.contrib.auth.management import create_permissions
 
 from django.conf import settings
 from django.db import migrations
@@ -90,13 +95,36 @@ def fold_fragments(apps, schema_editor):
         folded.add(fragment.pk)
 
 
+def grant_permissions(apps, schema_editor):
+    app_config = apps.get_app_config("proceedings")
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    new = Permission.objects.filter(
+        content_type__app_label="proceedings", content_type__model__in=["keyphrase", "tagname"]
+    )
+    for name, permissions in (
+        ("Editors", new.exclude(codename__startswith="delete_")),
+        ("Publishers", new),
+    ):
+        group = Group.objects.filter(name=name).first()
+        if group is not None:
+            group.permissions.add(*permissions)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("proceedings", "0015_record_notes_key_phrases_tag_names"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("redirects", "0002_alter_redirect_new_path_help_text"),
         ("sites", "0002_alter_domain_unique"),
+        ("auth", "0012_alter_user_first_name_max_length"),
         ("taggit", "0006_rename_taggeditem_content_type_object_id_taggit_tagg_content_8fc721_idx"),
     ]
 
-    operations = [migrations.RunPython(fold_fragments, migrations.RunPython.noop)]
+    operations = [
+        migrations.RunPython(grant_permissions, migrations.RunPython.noop),
+        migrations.RunPython(fold_fragments, migrations.RunPython.noop),
+    ]

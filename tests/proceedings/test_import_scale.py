@@ -46,10 +46,10 @@ def superuser(django_user_model):
 
 # Reading what exists (forums, sessions, themes, sources, people and institutions for name
 # matching, roles, positions by ref and by role), the workflow check and, when importing, a
-# bulk insert per table with its history, the links, tags and the search index (positions,
-# then the forum's other records: passages, themes, people, sessions).
+# bulk insert per table with its history, the links, tags, key phrases and the search index
+# (positions, then the forum's other records: passages, themes, people, sessions).
 @pytest.mark.parametrize(
-    ("commit", "expected"), [(False, 35), (True, 81)], ids=["preview", "import"]
+    ("commit", "expected"), [(False, 36), (True, 83)], ids=["preview", "import"]
 )
 def test_queries_do_not_grow_with_rows(pujiang, superuser, commit, expected):
     small = queries_of(superuser, 5, commit=commit)
