@@ -54,3 +54,23 @@ def browser():
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             yield browser
             browser.close()
+
+
+# Pages whose number of queries is pinned (tests/proceedings and tests/speakers test_views.py):
+# a small forum at 1 and 3 rows, read in each language.
+
+
+@pytest.fixture(params=[1, 3], ids=["1-item", "3-items"])
+def corpus(request, db):
+    from tests.factories import make_corpus
+
+    return make_corpus(request.param)
+
+
+@pytest.fixture(params=["zh-hant", "zh-hans", "en"], autouse=False)
+def reader_language(request):
+    """Build the page URLs in each language: conversion and translation add no query."""
+    from django.utils import translation
+
+    with translation.override(request.param):
+        yield request.param

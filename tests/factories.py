@@ -6,6 +6,7 @@ always passed in (``make_session(forum=forum)``), so nothing else is created beh
 """
 
 from itertools import count
+from types import SimpleNamespace
 
 from django.utils import timezone
 
@@ -166,3 +167,49 @@ def make_position(
     if tags:
         position.tags.add(*tags)
     return position
+
+
+def make_corpus(item_count):
+    """Build a published forum with ``item_count`` speakers, each with one tagged position."""
+    forum = make_forum()
+    source = make_source(full_text="\n\n".join(f"第{n}段。" for n in range(1, 6)))
+    session = make_session(forum=forum, source=source)
+    question = make_question(forum=forum)
+    theme = make_theme(forum=forum, questions=[question])
+    rapporteur = make_speaker()
+    make_appearance(
+        session=session,
+        speaker=rapporteur,
+        institution=make_institution(),
+        capacity=Appearance.Capacity.RAPPORTEUR,
+    )
+    sectors = list(Sector)
+    positions, speakers, institutions = [], [], []
+    for n in range(item_count):
+        institution = make_institution(sector=sectors[n])
+        speaker = make_speaker()
+        make_speaker_link(speaker=speaker)
+        appearance = make_appearance(session=session, speaker=speaker, institution=institution)
+        positions.append(
+            make_position(
+                appearance=appearance,
+                themes=[theme],
+                tags=["共同標籤", f"標籤{n}"],
+                source=source,
+                paragraph=n + 1,
+                featured=True,
+                order=n,
+            )
+        )
+        speakers.append(speaker)
+        institutions.append(institution)
+    return SimpleNamespace(
+        forum=forum,
+        session=session,
+        question=question,
+        theme=theme,
+        source=source,
+        positions=positions,
+        speakers=speakers,
+        institutions=institutions,
+    )

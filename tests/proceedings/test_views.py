@@ -3,8 +3,6 @@ The public pages: exact content from the bundled Pujiang 2025 forum, drafts, 404
 number of SQL queries per page whatever the number of rows (built with factories).
 """
 
-from types import SimpleNamespace
-
 import pytest
 from django.template.loader import render_to_string
 from django.test import Client
@@ -13,7 +11,7 @@ from django.utils import translation
 from django.utils.html import strip_tags
 from pytest_django.asserts import assertContains, assertNotContains, assertTemplateUsed
 
-from proceedings.models import Appearance, Position, Status
+from proceedings.models import Position, Status
 from proceedings.workflow import transition
 from speakers.models import Sector
 from tests.factories import (
@@ -23,9 +21,7 @@ from tests.factories import (
     make_position,
     make_question,
     make_session,
-    make_source,
     make_speaker,
-    make_speaker_link,
     make_theme,
 )
 
@@ -257,119 +253,6 @@ def test_position_page_relates_other_speakers_on_the_same_theme(client, pujiang)
     ]
 
 
-def test_speaker_page_groups_positions_by_forum_then_theme(client, pujiang):
-    response = client.get(url("speaker-detail", "fan-jianping"))
-
-    [forum_group] = response.context["positions_by_forum"]
-    assert forum_group["forum"] == pujiang
-    assert [(g["theme"].slug, refs(g["positions"])) for g in forum_group["themes"]] == [
-        (
-            "full-factor-synergy",
-            ["fan-jianping-butterfly-model", "fan-jianping-butterfly-model-term"],
-        ),
-        (
-            "future-industries-main-battlefield",
-            [
-                "fan-jianping-future-frontiers",
-                "fan-jianping-expand-human-activity",
-                "fan-jianping-surpass-human-limits",
-            ],
-        ),
-    ]
-    assert [a.as_printed for a in response.context["appearances"]] == [
-        "深圳理工大學校長、黨委副書記"
-    ]
-    assertContains(
-        response,
-        '<span class="role__printed"><a class="role-institution" '
-        f'href="{url("institution-detail", "suat")}">'
-        "深圳理工大學</a>校長、黨委副書記</span>",
-        html=True,
-    )
-
-
-def test_speaker_list_groups_by_sector_with_counts_and_rapporteurs_apart(client, pujiang):
-    response = client.get(url("speaker-list"))
-
-    assert [
-        (value, [(p.slug, p.position_count) for p in people])
-        for value, _label, people in response.context["speakers_by_sector"]
-    ] == [
-        ("government", [("xiao-jian", 2)]),
-        ("academia", [("fan-jianping", 5)]),
-        ("research", [("liu-dongmei", 2)]),
-        ("enterprise", [("ding-lieming", 3), ("song-qi", 2), ("zhu-pengcheng", 3)]),
-        ("finance", [("li-zhe", 2)]),
-        ("association", [("wang-zhan", 3)]),
-        ("foreign", [("daniel-almeida", 1)]),
-    ]
-    assert [p.slug for p in response.context["rapporteurs"]] == ["jiang-jiaoyan"]
-
-
-def test_speaker_list_by_name_is_sorted_by_sort_name(client, pujiang):
-    response = client.get(url("speaker-list"), {"order": "name"})
-
-    assert [p.sort_name for p in response.context["speakers"]] == [
-        "Almeida, Daniel",
-        "Ding Lieming",
-        "Fan Jianping",
-        "Li Zhe",
-        "Liu Dongmei",
-        "Song Qi",
-        "Wang Zhan",
-        "Xiao Jian",
-        "Zhu Pengcheng",
-    ]
-
-
-def test_institution_pages_show_people_and_positions(client, pujiang):
-    listing = client.get(url("institution-list"))
-    detail = client.get(url("institution-detail", "casted"))
-
-    assert [
-        (value, [i.slug for i in institutions])
-        for value, _label, institutions in listing.context["institutions_by_sector"]
-    ] == [
-        ("government", ["zhangjiang-science-city-office"]),
-        ("academia", ["suat"]),
-        ("research", ["casted", "siss"]),
-        ("enterprise", ["atlatl", "betta-pharmaceuticals", "neusoft-medical"]),
-        ("finance", ["bilinxing-ventures"]),
-        ("association", ["sfssa"]),
-        ("foreign", ["mcti-brazil"]),
-    ]
-    assert [a.speaker.slug for a in detail.context["people"]] == ["liu-dongmei"]
-    assert refs(detail.context["positions"]) == [
-        "liu-dongmei-enterprise-market-insight",
-        "liu-dongmei-enterprise-as-bridge",
-    ]
-    assertContains(detail, "<h1>中國科學技術發展戰略研究院</h1>", html=True)
-
-
-def test_sector_pages_count_and_list_their_institutions_and_people(client, pujiang):
-    listing = client.get(url("sector-list"))
-    detail = client.get(url("sector-detail", Sector.ENTERPRISE))
-
-    assert listing.context["sectors"][3] == {
-        "value": "enterprise",
-        "label": "企業",
-        "institutions": 3,
-        "people": 3,
-        "positions": 8,
-    }
-    assert [i.slug for i in detail.context["institutions"]] == [
-        "atlatl",
-        "betta-pharmaceuticals",
-        "neusoft-medical",
-    ]
-    assert [a.speaker.slug for a in detail.context["people"]] == [
-        "ding-lieming",
-        "song-qi",
-        "zhu-pengcheng",
-    ]
-    assert len(detail.context["positions"]) == 8
-
-
 def test_tag_page_lists_the_positions_with_that_tag(client, pujiang):
     response = client.get(url("tag-detail", "光子ct"))
 
@@ -557,64 +440,6 @@ def test_500_page_renders_without_request_or_database(django_assert_num_queries)
 # ---------------------------------------------------------------------------------------------
 
 
-def make_corpus(item_count):
-    """Build a published forum with ``item_count`` speakers, each with one tagged position."""
-    forum = make_forum()
-    source = make_source(full_text="\n\n".join(f"第{n}段。" for n in range(1, 6)))
-    session = make_session(forum=forum, source=source)
-    question = make_question(forum=forum)
-    theme = make_theme(forum=forum, questions=[question])
-    rapporteur = make_speaker()
-    make_appearance(
-        session=session,
-        speaker=rapporteur,
-        institution=make_institution(),
-        capacity=Appearance.Capacity.RAPPORTEUR,
-    )
-    sectors = list(Sector)
-    positions, speakers, institutions = [], [], []
-    for n in range(item_count):
-        institution = make_institution(sector=sectors[n])
-        speaker = make_speaker()
-        make_speaker_link(speaker=speaker)
-        appearance = make_appearance(session=session, speaker=speaker, institution=institution)
-        positions.append(
-            make_position(
-                appearance=appearance,
-                themes=[theme],
-                tags=["共同標籤", f"標籤{n}"],
-                source=source,
-                paragraph=n + 1,
-                featured=True,
-                order=n,
-            )
-        )
-        speakers.append(speaker)
-        institutions.append(institution)
-    return SimpleNamespace(
-        forum=forum,
-        session=session,
-        question=question,
-        theme=theme,
-        source=source,
-        positions=positions,
-        speakers=speakers,
-        institutions=institutions,
-    )
-
-
-@pytest.fixture(params=[1, 3], ids=["1-item", "3-items"])
-def corpus(request, db):
-    return make_corpus(request.param)
-
-
-@pytest.fixture(params=["zh-hant", "zh-hans", "en"], autouse=False)
-def reader_language(request):
-    """Build the page URLs in each language: conversion and translation add no query."""
-    with translation.override(request.param):
-        yield request.param
-
-
 def test_home_query_count_is_constant(client, corpus, reader_language, django_assert_num_queries):
     # forums, their questions, the questions' themes; 5 counts (positions, speakers,
     # institutions, themes, forums); featured positions, their themes, their tags
@@ -764,84 +589,6 @@ def test_source_page_query_count_is_constant(
     assert [p["positions"] for p in response.context["paragraphs"]][: len(corpus.positions)] == [
         [position] for position in corpus.positions
     ]
-
-
-def test_speaker_list_query_count_is_constant(
-    client, corpus, reader_language, django_assert_num_queries
-):
-    # speakers with position counts, their appearances (with institution)
-    with django_assert_num_queries(2):
-        response = client.get(url("speaker-list"))
-
-    assert response.context["speakers"] == corpus.speakers
-
-
-def test_speaker_page_query_count_is_constant(
-    client, corpus, reader_language, django_assert_num_queries
-):
-    speaker = corpus.speakers[0]
-    for n in range(len(corpus.positions) - 1):
-        make_position(appearance=speaker.appearances.get(), themes=[corpus.theme], order=10 + n)
-
-    # speaker, appearances (with session, forum, institution), positions, their themes,
-    # their tags, links
-    with django_assert_num_queries(6):
-        response = client.get(speaker.get_absolute_url())
-
-    [group] = response.context["positions_by_forum"]
-    assert len(group["themes"][0]["positions"]) == len(corpus.positions)
-
-
-def test_institution_list_query_count_is_constant(
-    client, corpus, reader_language, django_assert_num_queries
-):
-    # institutions with people and position counts
-    with django_assert_num_queries(1):
-        response = client.get(url("institution-list"))
-
-    assert len(response.context["institution_list"]) == len(corpus.institutions) + 1
-
-
-def test_institution_page_query_count_is_constant(
-    client, corpus, reader_language, django_assert_num_queries
-):
-    institution = corpus.institutions[0]
-    appearance = Appearance.objects.get(institution=institution)
-    for n in range(len(corpus.positions) - 1):
-        make_position(appearance=appearance, order=10 + n)
-
-    # institution, appearances (with speaker, session, forum), count and page of positions,
-    # themes, tags
-    with django_assert_num_queries(6):
-        response = client.get(institution.get_absolute_url())
-
-    assert len(response.context["positions"]) == len(corpus.positions)
-
-
-def test_sector_list_query_count_is_constant(
-    client, corpus, reader_language, django_assert_num_queries
-):
-    # institutions, people and positions per sector
-    with django_assert_num_queries(3):
-        response = client.get(url("sector-list"))
-
-    assert sum(s["positions"] for s in response.context["sectors"]) == len(corpus.positions)
-
-
-def test_sector_page_query_count_is_constant(
-    client, corpus, reader_language, django_assert_num_queries
-):
-    institution = corpus.institutions[0]
-    appearance = Appearance.objects.get(institution=institution)
-    for n in range(len(corpus.positions) - 1):
-        make_position(appearance=appearance, order=10 + n)
-
-    # institutions with counts, appearances (with speaker, institution), count and page of
-    # positions, themes, tags
-    with django_assert_num_queries(6):
-        response = client.get(url("sector-detail", institution.sector))
-
-    assert len(response.context["positions"]) == len(corpus.positions)
 
 
 def test_tag_page_query_count_is_constant(
