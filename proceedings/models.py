@@ -8,6 +8,7 @@ and later search, feeds and exports, go through ``.published()``.
 from functools import cached_property
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
+from taggit.models import TaggedItem
 
 from forum_portal.validators import http_url
 from forum_portal.workflow import Publishable, Status, status_q  # noqa: F401 - Status re-exported
@@ -397,8 +399,9 @@ class PositionQuerySet(models.QuerySet):
     def for_listing(self, themes=None):
         """Everything a position card renders (speaker, role, institution, themes, tags).
 
-        Three queries however many rows: the positions with their joins, their themes (with
-        each theme's forum, which a theme's URL needs) and their tags. Cards link only the
+        Four queries however many rows: the positions with their joins, their themes (with
+        each theme's forum, which a theme's URL needs), their tags (with their English names)
+        and their key phrases (``listed_key_phrases``, in order). Cards link only the
         ``themes`` given: by default the published ones, so a draft theme never shows.
 
         Themes and tags land in plain lists, ``listed_themes`` and ``listed_tags``, not in the
@@ -416,7 +419,18 @@ class PositionQuerySet(models.QuerySet):
             models.Prefetch(
                 "themes", queryset=themes.select_related("forum"), to_attr="listed_themes"
             ),
-            models.Prefetch("tags", to_attr="listed_tags"),
+            # Taggit's own prefetch takes no queryset, so the tags come through their tagged
+            # items, joined to each tag and its English name in one query (see listed_tags).
+            models.Prefetch(
+                "tagged_items",
+                queryset=TaggedItem.objects.select_related("tag__names").order_by("tag__name"),
+                to_attr="listed_tagged_items",
+            ),
+            models.Prefetch(
+                "key_phrases",
+                queryset=KeyPhrase.objects.order_by("order", "pk"),
+                to_attr="listed_key_phrases",
+            ),
         )
 
     # Bulk writes bypass save() and its signals, so these two send ``positions_bulk_written``
@@ -519,6 +533,9 @@ class Position(Publishable):
         help_text=_("Locator: paragraph number in the source."),
     )
     tags = TaggableManager(_("tags"), blank=True)
+    # The rows behind ``tags``, for for_listing()'s one-query prefetch; deleting a position
+    # deletes its rows too.
+    tagged_items = GenericRelation(TaggedItem)
     featured = models.BooleanField(
         _("featured"), default=False, help_text=_("Shown on the home page.")
     )
@@ -573,6 +590,11 @@ class Position(Publishable):
     @property
     def speaker(self):
         return self.appearance.speaker
+
+    @property
+    def listed_tags(self):
+        """The tags for_listing() prefetched, by name, each with its English ``names`` joined."""
+        return [item.tag for item in self.listed_tagged_items]
 
     @property
     def locator(self):

@@ -229,8 +229,8 @@ def test_csv_query_count_is_constant(client, django_assert_num_queries, count):
         )
         make_position(appearance=role, themes=[theme], tags=["標籤"])
 
-    # the forum; then positions with their joins, their themes, their tags
-    with django_assert_num_queries(4):
+    # the forum; then positions with their joins, their themes, their tags, key phrases
+    with django_assert_num_queries(5):
         rows = csv_rows(client, reverse("downloads:forum-csv", args=["counted"]))
 
     assert len(rows) == count + 1

@@ -516,8 +516,8 @@ def test_search_query_count_is_constant(pujiang, django_assert_num_queries, quer
     search(query)  # OpenCC and the analyser tables load on first use
 
     # candidates, the other records (passages, themes, people, forums: one statement), facet
-    # labels, then for_listing(): positions, themes, tags
-    with django_assert_num_queries(6):
+    # labels, then for_listing(): positions, themes, tags, key phrases
+    with django_assert_num_queries(7):
         result = search(query)
 
     assert result.total == hits
@@ -530,7 +530,7 @@ def test_filtered_search_query_count_is_constant(pujiang, django_assert_num_quer
     search("", filters)
 
     # filter values, candidates (of the page and of each filtered facet), labels, 3 for_listing
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         search("", filters)
 
 

@@ -318,8 +318,8 @@ def test_record_search_adds_one_query(pujiang, django_assert_num_queries):
     # candidates, records, facet labels; no position matches, so no listing queries
     with django_assert_num_queries(2):
         search("出題人")
-    # positions: candidates, records, labels, for_listing() ×3
-    with django_assert_num_queries(6):
+    # positions: candidates, records, labels, for_listing() ×4
+    with django_assert_num_queries(7):
         search("王戰")
     # one kind: candidates (the positions' count), records; no facets (they are positions')
     with django_assert_num_queries(2):

@@ -146,8 +146,8 @@ def test_speaker_page_query_count_is_constant(
         make_position(appearance=speaker.appearances.get(), themes=[corpus.theme], order=10 + n)
 
     # speaker, appearances (with session, forum, institution), positions, their themes,
-    # their tags, links
-    with django_assert_num_queries(6):
+    # their tags, key phrases, links
+    with django_assert_num_queries(7):
         response = client.get(speaker.get_absolute_url())
 
     [group] = response.context["positions_by_forum"]
@@ -173,8 +173,8 @@ def test_institution_page_query_count_is_constant(
         make_position(appearance=appearance, order=10 + n)
 
     # institution, appearances (with speaker, session, forum), count and page of positions,
-    # themes, tags
-    with django_assert_num_queries(6):
+    # themes, tags, key phrases
+    with django_assert_num_queries(7):
         response = client.get(institution.get_absolute_url())
 
     assert len(response.context["positions"]) == len(corpus.positions)
@@ -199,8 +199,8 @@ def test_sector_page_query_count_is_constant(
         make_position(appearance=appearance, order=10 + n)
 
     # institutions with counts, appearances (with speaker, institution), count and page of
-    # positions, themes, tags
-    with django_assert_num_queries(6):
+    # positions, themes, tags, key phrases
+    with django_assert_num_queries(7):
         response = client.get(url("sector-detail", institution.sector))
 
     assert len(response.context["positions"]) == len(corpus.positions)
