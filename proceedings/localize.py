@@ -53,6 +53,7 @@ The fields ``loc*`` understand: any text field ``f`` with an English twin ``f_en
 without a twin (a tag's ``name``) is shown in the original on English pages.
 """
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -61,6 +62,7 @@ import opencc
 from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import get_language_info
+from django.utils.translation import gettext as _
 
 from forum_portal.languages import bcp47
 
@@ -151,6 +153,9 @@ class Text:
 
     text: str
     lang: str
+    # The text as stored, when the reader is shown it converted to Traditional characters
+    # (a source that mixes the scripts, or a forum recorded in Simplified); as_html marks it.
+    original: str = dataclasses.field(default="", compare=False)
 
     def __str__(self):
         return self.text
@@ -174,7 +179,8 @@ def in_reader_script(text, lang=CONTENT_LANGUAGE):
     if reader == SIMPLIFIED:
         return Text(to_simplified(text), SIMPLIFIED)
     if reader == TRADITIONAL:
-        return Text(to_traditional(text), TRADITIONAL)
+        shown = to_traditional(text)
+        return Text(shown, TRADITIONAL, text if shown != text else "")
     return Text(text, script_of(text, default=lang))
 
 
@@ -215,9 +221,22 @@ def alternative(obj, field):
 
 
 def as_html(text, *, css_class=""):
-    """Return ``Text`` as escaped HTML, in a ``<span lang>`` when not in the page's language."""
+    """Return ``Text`` as escaped HTML, in a ``<span lang>`` when not in the page's language.
+
+    Text converted to Traditional characters is marked (``class="converted"``, the original in
+    its ``title``): on a Traditional page conversion is the exception. On a Simplified page it
+    is the rule, and the page says so once (base.html's footer).
+    """
     if not text:
         return ""
+    if text.original:
+        return format_html(
+            '<span class="{}" lang="{}" title="{}">{}</span>',
+            " ".join(filter(None, ["converted", css_class])),
+            text.lang,
+            _("Original: %(text)s") % {"text": text.original},
+            text,
+        )
     if text.lang and text.lang != reader_language():
         if css_class:
             return format_html('<span class="{}" lang="{}">{}</span>', css_class, text.lang, text)

@@ -471,3 +471,42 @@ def test_english_snippets_are_cut_between_words():
         "… barriers and reshaping the <mark>innovation</mark> ecosystem can…"
     )
     assert excerpt("企業應真正成為融合創新的第一主體", max_chars=10) == "企業應真正成為融合創…"
+
+
+def test_traditional_pages_mark_converted_titles_and_names_with_the_original(client):
+    forum = make_forum(slug="sh", name="上海数据论坛")
+    theme = make_theme(forum=forum, slug="data", title="基于数据的创新", title_en="")
+    speaker = make_speaker(slug="zhao", name="赵云", name_en="Zhao Yun")
+    role = make_appearance(session=make_session(forum=forum), speaker=speaker)
+    make_position(appearance=role, text="最后要依托云端数据", language="zh-Hans", themes=[theme])
+    traditional = make_theme(
+        forum=make_forum(slug="tw", name="臺灣論壇"), slug="plain", title="開拓疆域", title_en=""
+    )
+
+    hant = html.unescape(get(client, "zh-hant", theme).content.decode())
+    hans = html.unescape(get(client, "zh-hans", theme).content.decode())
+    plain = html.unescape(get(client, "zh-hant", traditional).content.decode())
+
+    assert (
+        '<h1><span class="converted" lang="zh-Hant" title="原文：基于数据的创新">'
+        "基於數據的創新</span></h1>"
+    ) in hant
+    assert '<span class="converted" lang="zh-Hant" title="原文：赵云">趙雲</span>' in hant
+    assert "點劃線" in hant  # the footer says what the dotted underline means
+    # Simplified pages convert everything written in Traditional: said once, not per text.
+    assert "<h1>基于数据的创新</h1>" in hans
+    assert 'class="converted"' not in hans
+    assert "以简体显示" in hans
+    # Nothing converted, nothing marked.
+    assert "<h1>開拓疆域</h1>" in plain
+    assert 'class="converted"' not in plain
+
+
+def test_converted_original_is_escaped_in_its_title():
+    with translation.override("zh-hant"):
+        shown = localize.as_html(localize.in_reader_script('基于"<b>'))
+
+    assert shown == (
+        '<span class="converted" lang="zh-Hant" title="原文：基于&quot;&lt;b&gt;">'
+        "基於&quot;&lt;b&gt;</span>"
+    )
