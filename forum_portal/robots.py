@@ -11,26 +11,29 @@ from .site import absolute_url
 DEFAULT_ADMIN_URL = "admin/"
 
 
-def disallowed_paths():
-    """Return the paths crawlers are asked to leave alone.
+def search_rules():
+    """Return the robots.txt rules of the search page, in every language.
 
-    - The admin, at its default address only: a custom ``DJANGO_ADMIN_URL`` is chosen so that
-      it is not found, and robots.txt is public (the admin's pages say noindex themselves).
-    - The search page in every language: each combination of filters is a page of its own, an
-      endless space for a crawler, and every result has a page of its own to index.
+    Every combination of filters, sorts and pages is a page of its own, an endless space for a
+    crawler; a search for one phrase and nothing else is a page a reader may want to find. The
+    longest matching rule wins (RFC 9309), so ``?q=…`` alone is allowed and ``?q=…&…`` or any
+    other state is not; the page says ``noindex`` in those states too (search_views.py).
     """
-    paths = []
-    if settings.ADMIN_URL == DEFAULT_ADMIN_URL:
-        paths.append("/" + DEFAULT_ADMIN_URL)
+    rules = []
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
-            paths.append(reverse("proceedings:search"))
-    return list(dict.fromkeys(paths))
+            path = reverse("proceedings:search")
+        rules += [f"Disallow: {path}", f"Allow: {path}?q=", f"Disallow: {path}?q=*&"]
+    return list(dict.fromkeys(rules))
 
 
 def robots_txt(request):
     lines = ["User-agent: *", "Allow: /"]
-    lines += [f"Disallow: {path}" for path in disallowed_paths()]
+    # The admin, at its default address only: a custom ``DJANGO_ADMIN_URL`` is chosen so that
+    # it is not found, and robots.txt is public (the admin's pages say noindex themselves).
+    if settings.ADMIN_URL == DEFAULT_ADMIN_URL:
+        lines.append(f"Disallow: /{DEFAULT_ADMIN_URL}")
+    lines += search_rules()
     lines += ["", f"Sitemap: {absolute_url(reverse('sitemap'), request)}"]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 

@@ -214,6 +214,11 @@ def search_page(request):
         "section": "search",
         "query": query,
         "result": result,
+        # A search for one query and nothing else, that finds something, may be indexed; every
+        # other state of the page is one of endless variations (forum_portal/robots.py).
+        "indexable": bool(query)
+        and list(params) == ["q"]
+        and bool(result.total or any(result.record_counts.values())),
         "hits": [
             ShownHit(hit.position, localize.hit_snippets(hit, result.query.terms), hit.matched_in)
             for hit in result.hits

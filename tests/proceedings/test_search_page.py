@@ -244,3 +244,28 @@ def test_header_search_box_on_the_home_page(client, pujiang):
     assert f'<form class="search-box search-box--header" role="search" action="{URL}"' in content
     assert '<label class="search-box__label" for="site-search-q">' in content
     assert 'id="site-search-q" type="search" name="q"' in content
+
+
+NOINDEX = '<meta name="robots" content="noindex">'
+
+
+@pytest.mark.parametrize(
+    ("params", "indexable"),
+    [
+        ({"q": "融合"}, True),  # one query that finds something: a page worth finding
+        ({"q": "出題人"}, True),  # found only in a report passage: still found
+        ({}, False),  # no query
+        ({"q": "量子糾纏"}, False),  # nothing found
+        ({"q": "融合", "page": "2"}, False),
+        ({"q": "融合", "sort": "date"}, False),
+        ({"q": "融合", "theme": F + "regional-ecosystems"}, False),
+        ({"q": "融合", "kind": "passage"}, False),
+    ],
+)
+def test_only_a_plain_query_that_finds_something_may_be_indexed(
+    client, pujiang, params, indexable
+):
+    response = client.get(reverse("proceedings:search"), params)
+
+    assert response.status_code == 200
+    assert (NOINDEX not in response.content.decode()) is indexable
