@@ -262,9 +262,7 @@ NOINDEX = '<meta name="robots" content="noindex">'
         ({"q": "融合", "kind": "passage"}, False),
     ],
 )
-def test_only_a_plain_query_that_finds_something_may_be_indexed(
-    client, pujiang, params, indexable
-):
+def test_only_a_plain_query_that_finds_something_may_be_indexed(client, pujiang, params, indexable):
     response = client.get(reverse("proceedings:search"), params)
 
     assert response.status_code == 200
