@@ -27,6 +27,7 @@ Rules common to the formats:
   GB/T 7714 keeps the original script.
 """
 
+import dataclasses
 import datetime
 import json
 import re
@@ -616,3 +617,28 @@ class Citation:
 def citations(data):
     """Return a ``Citation`` of ``data`` in every format, in ``FORMATS`` order."""
     return [Citation(fmt, data) for fmt in FORMATS.values()]
+
+
+def key_phrase_citations(data, phrases, style="apa"):
+    """Return ``[("kp-1", Citation), …]``: each of ``phrases`` cited in ``style`` on its own.
+
+    A key phrase is a verbatim quotation inside a paraphrase or summary (the ``KeyPhrase``
+    rows of the position ``data`` describes, in order), so it is cited as one: by its own
+    words, with its own paragraph, at the permalink's ``#kp-N``; every other fact is the
+    position's. Each format escapes for its own syntax, as for the position.
+    """
+    cited = []
+    for number, phrase in enumerate(phrases, start=1):
+        anchor = f"kp-{number}"
+        phrase_data = dataclasses.replace(
+            data,
+            key=f"{data.key}-{anchor}",
+            url=f"{data.url}#{anchor}",
+            text=phrase.text,
+            translation=phrase.translation,
+            verbatim=True,
+            fidelity=Position.Fidelity.VERBATIM,
+            paragraph=phrase.locator_paragraph,
+        )
+        cited.append((anchor, Citation(FORMATS[style], phrase_data)))
+    return cited

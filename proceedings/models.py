@@ -9,7 +9,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.dispatch import Signal
@@ -733,6 +733,17 @@ class TagName(models.Model):
 
     def __str__(self):
         return self.name_en
+
+
+def tag_name_en(tag):
+    """Return ``tag``'s English name, or "" when it has none.
+
+    No query for tags read by ``for_listing()``, which joins each tag's ``names``.
+    """
+    try:
+        return tag.names.name_en
+    except ObjectDoesNotExist:
+        return ""
 
 
 class PositionSearchDocument(models.Model):

@@ -15,7 +15,16 @@ from taggit.models import Tag
 
 from speakers.models import Institution, Speaker, SpeakerLink
 
-from ..models import Appearance, Forum, Position, Question, Session, SourceDocument, Theme
+from ..models import (
+    Appearance,
+    Forum,
+    Position,
+    Question,
+    Session,
+    SourceDocument,
+    Theme,
+    tag_name_en,
+)
 from ..search import FACETS
 from ..search.highlight import excerpt, highlight
 
@@ -127,11 +136,17 @@ class SourceSummarySerializer(serializers.ModelSerializer):
 
 
 class TagSerializer(serializers.ModelSerializer):
+    name_en = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = Tag
-        fields = ["name", "slug", "url"]
+        fields = ["name", "name_en", "slug", "url"]
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_name_en(self, tag):
+        """The tag's English name, or null when it has none."""
+        return tag_name_en(tag) or None
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, tag):
@@ -339,6 +354,17 @@ class SpeakerDetailSerializer(SpeakerSerializer):
 # ---------------------------------------------------------------------------------------------
 
 
+class KeyPhraseSerializer(serializers.Serializer):
+    """A phrase the source quotes inside a position: verbatim, with its own locator."""
+
+    text = serializers.CharField(help_text="Exactly as in the position's text and the source.")
+    translation = serializers.CharField()
+    paragraph = serializers.IntegerField(
+        allow_null=True, help_text="The source's paragraph (the position's when not its own)."
+    )
+    url = serializers.URLField(help_text="The phrase on the position's page (#kp-N).")
+
+
 class PositionSerializer(serializers.ModelSerializer):
     """A position with its speaker's role and institution at the time, and its source."""
 
@@ -352,6 +378,7 @@ class PositionSerializer(serializers.ModelSerializer):
     paragraph_url = serializers.SerializerMethodField()
     themes = ThemeSummarySerializer(many=True, read_only=True, source="listed_themes")
     tags = TagSerializer(many=True, read_only=True, source="listed_tags")
+    key_phrases = serializers.SerializerMethodField()
 
     class Meta:
         model = Position
@@ -361,9 +388,15 @@ class PositionSerializer(serializers.ModelSerializer):
             "text",
             "language",
             "fidelity",
+            "attribution",
+            "attribution_note",
+            "attribution_note_en",
+            "key_phrases",
             "translation",
             "translation_language",
             "translation_provenance",
+            "translation_reviewed_by",
+            "translation_reviewed_on",
             "speaker",
             "role",
             "session",
@@ -376,6 +409,20 @@ class PositionSerializer(serializers.ModelSerializer):
             "published_at",
             "url",
             "api_url",
+        ]
+
+    @extend_schema_field(KeyPhraseSerializer(many=True))
+    def get_key_phrases(self, position):
+        """The phrases quoted inside the text, each with its locator and its place on the page."""
+        page = self.context["request"].build_absolute_uri(position.get_absolute_url())
+        return [
+            {
+                "text": phrase.text,
+                "translation": phrase.translation,
+                "paragraph": phrase.locator_paragraph,
+                "url": f"{page}#kp-{number}",
+            }
+            for number, phrase in enumerate(position.listed_key_phrases, start=1)
         ]
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})

@@ -33,6 +33,7 @@ from taggit.models import TaggedItem
 from speakers.models import Institution, Speaker
 
 from ..models import (
+    KeyPhrase,
     Position,
     PositionSearchDocument,
     Theme,
@@ -237,23 +238,34 @@ class DocumentBuilder:
             themes_of[position_id].append(theme_id)
         self._load_themes({t for ts in themes_of.values() for t in ts})
         tags_of = defaultdict(list)
-        for object_id, tag_id, name in TaggedItem.objects.filter(
+        for object_id, tag_id, name, name_en in TaggedItem.objects.filter(
             content_type=self.position_type, object_id__in=pks
-        ).values_list("object_id", "tag_id", "tag__name"):
+        ).values_list("object_id", "tag_id", "tag__name", "tag__names__name_en"):
             tags_of[object_id].append(tag_id)
             if tag_id not in self.tags:
-                self.tags[tag_id] = document_tokens(name)
+                self.tags[tag_id] = document_tokens(f"{name}\n{name_en or ''}")
+        # A key phrase is part of its position's text, but its translation may word it
+        # differently from the position's translation: both are indexed.
+        phrases_of = defaultdict(list)
+        for position_id, text, translation in KeyPhrase.objects.filter(
+            position_id__in=pks
+        ).values_list("position_id", "text", "translation"):
+            phrases_of[position_id] += [text, translation]
         return [
-            self.document(position, themes_of[position.pk], tags_of[position.pk])
+            self.document(
+                position, themes_of[position.pk], tags_of[position.pk], phrases_of[position.pk]
+            )
             for position in positions
         ]
 
-    def document(self, position, theme_ids, tag_ids):
+    def document(self, position, theme_ids, tag_ids, phrases=()):
         appearance = position.appearance
         session = appearance.session
         forum = session.forum
         tokens = document_tokens(position.text)
         tokens += document_tokens(position.translation)
+        if phrases:
+            tokens += document_tokens("\n".join(phrases))
         tokens += self._speaker_tokens(appearance.speaker)
         facets = {
             ALL_TOKEN,

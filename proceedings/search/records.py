@@ -72,6 +72,7 @@ KINDS = {
 FIELD_LABELS = {
     "text": _("text"),
     "translation": _("translation"),
+    "key_phrase": _("key phrase"),
     "title": _("title"),
     "summary": _("summary"),
     "name": _("name"),

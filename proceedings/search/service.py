@@ -22,7 +22,7 @@ from taggit.models import Tag
 
 from speakers.models import Institution, Sector, Speaker
 
-from ..models import Forum, Position, Question, Theme
+from ..models import Forum, Position, Question, TagName, Theme, tag_name_en
 from .backends import CANDIDATES, RANKED, MatchSpec, get_backend
 from .facets import FACETS, canonical_language, facet_token, parse_facet_token
 from .highlight import excerpt, highlight
@@ -554,8 +554,10 @@ _LABEL_SOURCES = {
     "speaker": (Speaker, False, "name", "name_en"),
     "institution": (Institution, False, "name", "name_en"),
     "forum": (Forum, False, "name", "name_en"),
-    "tag": (Tag, False, "name", "name"),
+    "tag": (Tag, False, "name", "COALESCE(NULLIF(n.name_en, ''), t.name)"),
 }
+# A tag's English name is in its TagName row, when it has one.
+_LABEL_JOINS = {"tag": f" LEFT JOIN {TagName._meta.db_table} n ON n.tag_id = t.id"}
 
 
 def _labels(keys):
@@ -574,9 +576,11 @@ def _labels(keys):
         table = model._meta.db_table
         forum_slug = "f.slug" if scoped else "''"
         join = f" JOIN {forum_table} f ON f.id = t.forum_id" if scoped else ""
+        join += _LABEL_JOINS.get(name, "")
+        label_en = label_en if "(" in label_en else f"t.{label_en}"
         parts.append(
             # Table and column names are constants; the ids are bound parameters.
-            f"SELECT %s, t.id, t.slug, {forum_slug}, t.{label}, t.{label_en} FROM {table} t{join}"  # noqa: S608, E501
+            f"SELECT %s, t.id, t.slug, {forum_slug}, t.{label}, {label_en} FROM {table} t{join}"  # noqa: S608, E501
             f" WHERE t.id IN ({', '.join(['%s'] * len(ids))})"
         )
         params += [name, *ids]
@@ -632,7 +636,11 @@ def _position_fields(position):
     appearance = position.appearance
     speaker, institution = appearance.speaker, appearance.institution
     fields = [
-        ("tag", [tag.name for tag in position.listed_tags]),
+        (
+            "key_phrase",
+            [text for k in position.listed_key_phrases for text in (k.text, k.translation)],
+        ),
+        ("tag", [name for tag in position.listed_tags for name in (tag.name, tag_name_en(tag))]),
         ("theme", [text for t in position.listed_themes for text in (t.title, t.title_en)]),
         ("speaker", [speaker.name, speaker.name_en, *_strings(speaker.aliases)]),
         ("role", [appearance.as_printed, appearance.role, appearance.role_en]),

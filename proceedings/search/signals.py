@@ -22,10 +22,12 @@ from speakers.models import Institution, Speaker
 from ..models import (
     Appearance,
     Forum,
+    KeyPhrase,
     Position,
     Question,
     Session,
     SourceDocument,
+    TagName,
     Theme,
     positions_bulk_written,
 )
@@ -115,6 +117,20 @@ def theme_saved(sender, instance, created=False, raw=False, **kwargs):
 def tag_saved(sender, instance, created=False, raw=False, **kwargs):
     if not created and not raw:
         schedule_reindex(_ids(Position.objects.filter(tags=instance)))
+
+
+@receiver(post_save, sender=KeyPhrase, dispatch_uid="search_key_phrase_saved")
+@receiver(post_delete, sender=KeyPhrase, dispatch_uid="search_key_phrase_deleted")
+def key_phrase_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        schedule_reindex([instance.position_id])
+
+
+@receiver(post_save, sender=TagName, dispatch_uid="search_tag_name_saved")
+@receiver(post_delete, sender=TagName, dispatch_uid="search_tag_name_deleted")
+def tag_name_changed(sender, instance, raw=False, **kwargs):
+    if not raw:  # a tag's English name finds its positions
+        schedule_reindex(_ids(Position.objects.filter(tags__pk=instance.tag_id)))
 
 
 # Deleting a theme, question or tag removes its links to positions without m2m signals: note

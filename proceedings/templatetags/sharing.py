@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from forum_portal.site import absolute_url
 
 from .. import localize, structured_data
-from ..citations import ORIGINAL, Citation, citation_data, citations
+from ..citations import ORIGINAL, Citation, citation_data, citations, key_phrase_citations
 from ..search.facets import FACETS
 
 register = template.Library()
@@ -128,6 +128,22 @@ def in_reader_script(citation):
         html=mark_safe(localize.to_simplified(html)),  # noqa: S308 (escaped, then converted)
         lang=localize.SIMPLIFIED,
     )
+
+
+@register.simple_tag(takes_context=True, name="key_phrase_citations")
+def key_phrase_citations_tag(context, position, style="apa"):
+    """Return ``[("kp-1", Citation)]``: each key phrase of ``position`` cited in ``style``.
+
+    The phrases are the ones ``for_listing()`` read (``listed_key_phrases``); converted on a
+    Simplified page as ``position_citations`` converts.
+    """
+    request = context.get("request")
+    url = absolute_url(position.get_absolute_url(), request)
+    data = citation_data(position, url=url, accessed=timezone.localdate())
+    return [
+        (anchor, in_reader_script(citation))
+        for anchor, citation in key_phrase_citations(data, position.listed_key_phrases, style)
+    ]
 
 
 @register.simple_tag(takes_context=True)
