@@ -16,7 +16,6 @@ from proceedings.citations import (
 )
 from proceedings.models import KeyPhrase, Position, TagName
 from proceedings.search import search
-from tests.proceedings.test_api import api, get_json
 from tests.factories import (
     make_appearance,
     make_forum,
@@ -25,6 +24,7 @@ from tests.factories import (
     make_source,
     make_speaker,
 )
+from tests.proceedings.test_api import api, get_json
 
 pytestmark = pytest.mark.django_db
 
@@ -185,5 +185,5 @@ def test_every_format_escapes_a_hostile_phrase_for_its_own_syntax(position):
     assert "&lt;b onclick=&quot;x&quot;&gt;R&amp;D {50%}&lt;/b&gt;" in str(cited["apa"].html)
     assert "<b" not in str(cited["chicago"].html)
     assert '  title = {{<b onclick="x">R\\&D \\{50\\%\\}</b>}},\n' in cited["bibtex"].text
-    assert "TI  - <b onclick=\"x\">R&D {50%}</b>\r\n" in cited["ris"].text
+    assert 'TI  - <b onclick="x">R&D {50%}</b>\r\n' in cited["ris"].text
     assert '"title": "<b onclick=\\"x\\">R&D {50%}</b>"' in cited["csl-json"].text
