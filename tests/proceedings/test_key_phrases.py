@@ -246,7 +246,7 @@ def test_curator_note_on_the_theme_page_in_the_readers_language(client, world):
 
     assertContains(
         english,
-        '<h2 id="curator-note-heading" class="curator-note__title">Curator's note</h2>',
+        '<h2 id="curator-note-heading" class="curator-note__title">Curator\'s note</h2>',
         count=1,
     )
     assertContains(english, "<p>Named after the report&#x27;s second paragraph.</p>", count=1)
