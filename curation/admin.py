@@ -225,12 +225,12 @@ def _act(request, pk):
                 messages.success(request, _("Proposal changed."))
         elif action == "accept-phrase":
             proposal = get_object_or_404(Proposal, pk=request.POST.get("proposal"), report=report)
-            position = services.accept_phrase(
+            key_phrase = services.accept_phrase(
                 proposal, request.POST.get("phrase", ""), request.user
             )
             messages.success(
                 request,
-                _("Verbatim draft position created: %(text)s") % {"text": position.text},
+                _("Key phrase added to the draft position: %(text)s") % {"text": key_phrase.text},
             )
         elif action == "accept-speaker":
             proposed = get_object_or_404(

@@ -16,10 +16,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from proceedings.interchange.merging import REASON_MAX_LENGTH, NameIndex
-from proceedings.models import Appearance, Forum, Position, Question, Session, SourceDocument
+from proceedings.models import (
+    Appearance,
+    Forum,
+    KeyPhrase,
+    Position,
+    Question,
+    Session,
+    SourceDocument,
+)
 from proceedings.models import Theme as ThemeModel
 from speakers.models import Institution, Sector, Speaker
 
@@ -401,31 +408,26 @@ def accept_person(proposed_speaker, user):
 
 @transaction.atomic
 def accept_phrase(proposal, phrase, user):
-    """Accept one of ``proposal``'s key phrases as a verbatim position of the same speaker.
+    """Accept one of ``proposal``'s key phrases as a key phrase of its draft position.
 
-    The phrase becomes a proposal of its own (so the review screen shows it), then a draft.
+    A phrase quoted inside a statement is part of that statement, not one of its own: the
+    proposal is accepted first when it is still pending (its draft position holds the phrase),
+    then the phrase is added to that position, in the order the proposal lists it. Accepting it
+    again returns the same key phrase. Returns the ``KeyPhrase``.
     """
     if phrase not in proposal.key_phrases:
         raise ValidationError(_("That is not one of this proposal's key phrases."))
-    paragraph = proposal.report.paragraphs[proposal.paragraph - 1]
-    found = paragraph.find(phrase, proposal.start, proposal.end)
-    start = found if found >= 0 else paragraph.find(phrase)
-    phrase_proposal, _created = Proposal.objects.get_or_create(
-        report=proposal.report,
-        speaker=proposal.speaker,
-        paragraph=proposal.paragraph,
-        start=start,
-        end=start + len(phrase),
-        defaults={
-            "text": phrase,
-            "fidelity": Position.Fidelity.VERBATIM,
-            "fidelity_confidence": 0.8,
-            "confidence": proposal.confidence,
-            "attribution_note": gettext_noop("key phrase in quotation marks"),
-            "order": proposal.order,
-        },
-    )
-    return accept(phrase_proposal, user)
+    if proposal.state == State.REJECTED:
+        raise ValidationError(_("This proposal was rejected: accept it before its key phrases."))
+    position = accept(proposal, user)
+    existing = position.key_phrases.filter(text=phrase).first()
+    if existing is not None:
+        return existing
+    key_phrase = KeyPhrase(position=position, text=phrase, order=proposal.key_phrases.index(phrase))
+    # The phrase must occur in the position's text (and in its source paragraph).
+    key_phrase.full_clean()
+    key_phrase.save()
+    return key_phrase
 
 
 def accept_all(proposed_speaker, user):

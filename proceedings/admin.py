@@ -18,11 +18,14 @@ from .models import (
     Appearance,
     CorrectionRequest,
     Forum,
+    KeyPhrase,
     Position,
     Question,
     SearchQueryStat,
     Session,
     SourceDocument,
+    Status,
+    TagName,
     Theme,
 )
 from .redirects import SlugRedirectAdminMixin
@@ -76,6 +79,42 @@ class PositionInline(admin.StackedInline):
     ]
     autocomplete_fields = ["themes", "source"]
     show_change_link = True
+
+
+class KeyPhraseInline(admin.TabularInline):
+    """The phrases a position quotes verbatim, under the position (part of it).
+
+    Editable as the position is: a published or withdrawn position's phrases only by a
+    Publisher (WorkflowAdmin's rule for the position itself), by whoever has the key phrase's
+    own permissions.
+    """
+
+    model = KeyPhrase
+    extra = 0
+    fields = ["text", "translation", "paragraph", "order"]
+
+    def _may_edit(self, request, obj):
+        if obj is None or obj.status not in (Status.PUBLISHED, Status.WITHDRAWN):
+            return True
+        return request.user.has_perm("proceedings.publish_position")
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+
+
+class TagNameInline(admin.StackedInline):
+    """A tag's English name, on the tag (tags are named in the forum's language)."""
+
+    model = TagName
+    extra = 1
+    max_num = 1
+    fields = ["name_en"]
 
 
 class ThemePositionInline(admin.TabularInline):
@@ -305,13 +344,31 @@ class PositionAdmin(ToolLinksMixin, WorkflowAdmin):
     ]
     autocomplete_fields = ["appearance", "themes", "source"]
     readonly_fields = ["source_paragraph", "created_at", "updated_at"]
+    inlines = [KeyPhraseInline]
     fieldsets = [
         (None, {"fields": ["appearance", "themes", "status", "published_at"]}),
         (_("What was said"), {"fields": ["text", "language", "fidelity"]}),
+        (
+            _("Who said it"),
+            {
+                "fields": ["attribution", "attribution_note", "attribution_note_en"],
+                "description": _(
+                    "“Attributed in context” when the source does not name the speaker for "
+                    "this statement: say in the note what in the source attributes it."
+                ),
+            },
+        ),
         (_("Where it is from"), {"fields": ["source", "paragraph", "source_paragraph"]}),
         (
             _("Translation"),
-            {"fields": ["translation", "translation_language", "translation_provenance"]},
+            {
+                "fields": [
+                    "translation",
+                    "translation_language",
+                    "translation_provenance",
+                    ("translation_reviewed_by", "translation_reviewed_on"),
+                ]
+            },
         ),
         (_("Presentation"), {"fields": ["tags", "featured", "order"]}),
         (
@@ -462,6 +519,7 @@ admin.site.unregister(Tag)
 @admin.register(Tag)
 class TagAdmin(PublicRowsAdminMixin, BaseTagAdmin):
     publish_permission_model = Position
+    inlines = [TagNameInline, *BaseTagAdmin.inlines]
 
     def public_rows(self, queryset):
         position_type = ContentType.objects.get_for_model(Position)

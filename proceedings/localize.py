@@ -63,10 +63,11 @@ from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
+from taggit.models import Tag
 
 from forum_portal.languages import bcp47
 
-from .models import SourceDocument
+from .models import SourceDocument, tag_name_en
 from .search.highlight import excerpt, highlight
 
 CONTENT_LANGUAGE = "zh-Hant"
@@ -192,12 +193,23 @@ def _original_language(obj):
     return CONTENT_LANGUAGE
 
 
+def _english(obj, field):
+    """Return the English twin of ``obj.<field>``: ``<field>_en``, or a tag's ``names.name_en``.
+
+    A tag's English name lives in its ``TagName`` (``tag.names``), read only when the row was
+    fetched with it joined (``select_related("names")``, or for_listing()'s tags): never a query.
+    """
+    if isinstance(obj, Tag):
+        return tag_name_en(obj) if field == "name" else ""
+    return getattr(obj, f"{field}_en", "") or ""
+
+
 def localized(obj, field):
     """Return ``Text`` of ``obj.<field>`` in the reader's language (see the module docstring)."""
     original = getattr(obj, field, "") or ""
     lang = _original_language(obj)
     if reader_language() == ENGLISH:
-        english = getattr(obj, f"{field}_en", "") or ""
+        english = _english(obj, field)
         if english:
             return Text(english, ENGLISH)
     return in_reader_script(original, lang)
@@ -214,7 +226,7 @@ def alternative(obj, field):
         if shown.lang == ENGLISH and original and original != shown.text:
             return in_reader_script(original, _original_language(obj))
         return Text("", "")
-    english = getattr(obj, f"{field}_en", "") or ""
+    english = _english(obj, field)
     if english and english != shown.text:
         return Text(english, ENGLISH)
     return Text("", "")

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
-from taggit.models import TaggedItem
+from taggit.models import Tag, TaggedItem
 
 from forum_portal.validators import http_url
 from forum_portal.workflow import Publishable, Status, status_q  # noqa: F401 - Status re-exported
@@ -738,8 +738,11 @@ class TagName(models.Model):
 def tag_name_en(tag):
     """Return ``tag``'s English name, or "" when it has none.
 
-    No query for tags read by ``for_listing()``, which joins each tag's ``names``.
+    Never a query: read only when the tag was fetched with its ``names`` joined
+    (``select_related("names")``, as ``for_listing()`` does), else "".
     """
+    if not Tag.names.related.is_cached(tag):
+        return ""
     try:
         return tag.names.name_en
     except ObjectDoesNotExist:

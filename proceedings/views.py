@@ -617,7 +617,8 @@ class TagListView(PagedListMixin, PublicMixin, ListView):
             app_label=Position._meta.app_label, model=Position._meta.model_name
         ).values("pk")[:1]
         return list(
-            Tag.objects.filter(
+            Tag.objects.select_related("names")
+            .filter(
                 **{
                     f"{items}__content_type": Subquery(position_type),
                     f"{items}__object_id__in": self.positions().values("pk"),
@@ -633,7 +634,7 @@ class TagDetailView(PublicMixin, TemplateView):
     template_name = "proceedings/tag_detail.html"
 
     def get_context_data(self, **kwargs):
-        tag = get_object_or_404(Tag, slug=kwargs.pop("slug"))
+        tag = get_object_or_404(Tag.objects.select_related("names"), slug=kwargs.pop("slug"))
         page = self.page_of_cards(self.positions().filter(tags=tag))
         if not page["positions"]:
             # A tag that only positions the public cannot see carry is not public yet.

@@ -13,6 +13,7 @@ from django.utils import timezone
 from proceedings.models import (
     Appearance,
     Forum,
+    KeyPhrase,
     Position,
     Question,
     Session,
@@ -167,6 +168,16 @@ def make_position(
     if tags:
         position.tags.add(*tags)
     return position
+
+
+def make_key_phrase(*, position, text, translation="", paragraph=None, order=0):
+    """A key phrase of ``position``, checked as the admin checks it (``text`` must occur)."""
+    phrase = KeyPhrase(
+        position=position, text=text, translation=translation, paragraph=paragraph, order=order
+    )
+    phrase.full_clean()
+    phrase.save()
+    return phrase
 
 
 def make_corpus(item_count):

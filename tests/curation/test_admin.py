@@ -163,7 +163,7 @@ def test_review_page_query_count(client, editor, django_assert_num_queries):
         client.get(url)
 
 
-def test_key_phrase_button_creates_a_verbatim_draft(client, editor):
+def test_key_phrase_button_adds_a_key_phrase_to_the_draft(client, editor):
     client.force_login(editor)
     client.post(
         reverse(NEW),
@@ -183,6 +183,7 @@ def test_key_phrase_button_creates_a_verbatim_draft(client, editor):
         {"action": "accept-phrase", "proposal": proposal.pk, "phrase": "数据银行"},
         follow=True,
     )
-    assert "Verbatim draft position created: 数据银行" in response.content.decode()
+    assert "Key phrase added to the draft position: 数据银行" in response.content.decode()
     position = Position.objects.get()
-    assert (position.text, position.fidelity, position.status) == ("数据银行", "verbatim", "draft")
+    assert (position.text, position.status) == ("应当建立“数据银行”", "draft")
+    assert list(position.key_phrases.values_list("text", flat=True)) == ["数据银行"]

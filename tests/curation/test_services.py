@@ -229,18 +229,25 @@ def test_report_without_speakers_creates_nothing():
     assert Institution.objects.count() == 0
 
 
-def test_key_phrase_becomes_a_verbatim_position():
+def test_key_phrase_becomes_a_key_phrase_of_the_draft_position():
     report = new_report(text="北京数据研究院院长王明远认为，应当建立“数据银行”，让数据“活起来”。\n")
     proposal = report.proposals.get()
     assert proposal.key_phrases == ["数据银行", "活起来"]
-    position = services.accept_phrase(proposal, "活起来", None)
-    assert (position.text, position.fidelity, position.paragraph) == ("活起来", "verbatim", 1)
-    again = services.accept_phrase(proposal, "活起来", None)
-    assert again == position
-    assert Position.objects.count() == 1
-    assert report.proposals.count() == 2
+    key_phrase = services.accept_phrase(proposal, "活起来", None)
     proposal.refresh_from_db()
-    assert proposal.state == State.PENDING  # the span itself is still to review
+    # The statement is accepted as its draft position; the phrase is part of it.
+    assert proposal.state == State.ACCEPTED
+    [position] = Position.objects.all()
+    assert proposal.position == position
+    assert (position.text, position.status) == (proposal.text, "draft")
+    assert (key_phrase.position, key_phrase.text, key_phrase.order) == (position, "活起来", 1)
+    assert key_phrase.locator == "¶1"
+    again = services.accept_phrase(proposal, "活起来", None)
+    assert again == key_phrase
+    services.accept_phrase(proposal, "数据银行", None)
+    assert list(position.key_phrases.values_list("text", flat=True)) == ["数据银行", "活起来"]
+    assert Position.objects.count() == 1
+    assert report.proposals.count() == 1
     with pytest.raises(ValidationError, match="not one of this proposal's key phrases"):
         services.accept_phrase(proposal, "数据", None)
 

@@ -77,6 +77,7 @@ def test_editing_a_verbatim_quote_to_text_not_in_source_shows_an_error(admin_cli
     form = admin_client.get(url).context["adminform"].form
     data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
     data.update(text="穿衣游泳", themes=[t.pk for t in position.themes.all()], tags="科技倫理")
+    data.update({"key_phrases-TOTAL_FORMS": "0", "key_phrases-INITIAL_FORMS": "0"})
 
     response = admin_client.post(url, data, headers={"accept-language": "en"})
 
@@ -99,6 +100,19 @@ def test_editor_changes_a_quote_translation_in_the_admin(admin_client, pujiang):
         themes=[t.pk for t in position.themes.all()],
         tags="科技倫理, 科技治理",
     )
+    # The key phrases inline (none added here).
+    data.update(
+        {
+            "key_phrases-TOTAL_FORMS": "0",
+            "key_phrases-INITIAL_FORMS": str(position.key_phrases.count()),
+        }
+    )
+    for n, phrase in enumerate(position.key_phrases.all()):
+        fields = {"id": phrase.pk, "position": position.pk, "text": phrase.text}
+        fields.update(translation=phrase.translation, order=phrase.order)
+        fields["paragraph"] = phrase.paragraph or ""
+        data.update({f"key_phrases-{n}-{name}": value for name, value in fields.items()})
+    data["key_phrases-TOTAL_FORMS"] = data["key_phrases-INITIAL_FORMS"]
 
     response = admin_client.post(url, data)
 
