@@ -129,6 +129,9 @@ def translation_note_for(positions):
     return TranslationNote(list(reviewers.items()), translators, unreviewed)
 
 
+_GROUP_KEYS = ("positions", "themes", "cards", "rows", "cells")
+
+
 def _positions_in(value):
     """Yield the positions in ``value``: a position, a list of them, or groups of them.
 
@@ -141,7 +144,7 @@ def _positions_in(value):
         yield value
         return
     if isinstance(value, dict):
-        for key in ("positions", "themes", "cards"):
+        for key in _GROUP_KEYS:
             yield from _positions_in(value.get(key))
         return
     if isinstance(value, models.Model):  # a theme with its ``cards`` (a list)
@@ -151,6 +154,9 @@ def _positions_in(value):
     if hasattr(value, "__iter__"):
         for item in value:
             yield from _positions_in(item)
+        return
+    for key in _GROUP_KEYS:  # a comparison, its rows (of cells)
+        yield from _positions_in(getattr(value, key, None))
 
 
 @register.simple_tag
