@@ -201,8 +201,10 @@ def test_editor_cannot_delete(client, pujiang, make_user):
 
 
 def change_form_data(client, url, **changes):
+    """Return the POST data of the admin change form at ``url`` as it stands, inlines included."""
     form = client.get(url).context["adminform"].form
     data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update(_inline_management(client, url))
     data.update(changes)
     return data
 
@@ -307,7 +309,7 @@ def test_changing_a_theme_slug_in_the_admin_redirects_the_old_url(
 def _inline_management(client, url):
     """Return the inline formsets' management and row fields of an admin change form."""
     data = {}
-    for formset in client.get(url).context["inline_admin_formsets"]:
+    for formset in client.get(url).context.get("inline_admin_formsets", []):
         management = formset.formset.management_form
         data.update(
             {management[name].html_name: management[name].value() for name in management.fields}

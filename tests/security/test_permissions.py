@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
-from taggit.models import Tag
+from taggit.models import Tag, TaggedItem
 
 from proceedings.models import Appearance, Position, Question, Session, SourceDocument
 from speakers.models import Institution
@@ -177,7 +177,9 @@ def test_editor_cannot_publish_a_tag_by_attaching_it_to_a_public_position(client
     tag = Tag.objects.get(name="草稿標籤")
     client.force_login(staff("Publishers"))
     page = client.get(change_url(tag))
-    inline = page.context["inline_admin_formsets"][0].formset
+    [inline] = [
+        i.formset for i in page.context["inline_admin_formsets"] if i.formset.model is TaggedItem
+    ]
     new_item = inline.forms[inline.initial_form_count()].prefix
     data = change_form_data(
         client,
