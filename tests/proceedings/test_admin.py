@@ -11,6 +11,7 @@ from proceedings.models import (
     SearchQueryStat,
     Status,
 )
+from tests.bundled import add_quote
 
 pytestmark = pytest.mark.django_db
 
@@ -56,15 +57,22 @@ def test_admin_change_page_renders_a_pujiang_record(admin_client, pujiang, model
 def test_position_changelist_filters_by_fidelity(admin_client, pujiang):
     url = reverse("admin:proceedings_position_changelist")
 
-    response = admin_client.get(url, {"fidelity__exact": "verbatim"})
+    response = admin_client.get(url, {"fidelity__exact": "summary"})
 
-    assert sorted(p.text for p in response.context["cl"].result_list) == sorted(
-        ["蝴蝶模型", "裸泳", "即插即用", "開拓人類活動疆域", "突破人類自身極限"]
-    )
+    assert sorted(p.ref for p in response.context["cl"].result_list) == [
+        "ding-lieming-drug-review-reform",
+        "li-zhe-finance-as-blood",
+        "liu-dongmei-cede-powers-to-enterprises",
+        "liu-dongmei-enterprise-as-bridge",
+        "song-qi-photon-ct-roadmap",
+        "wang-zhan-market-and-government",
+        "xiao-jian-one-stop-ecosystem",
+        "zhu-pengcheng-atlatl-motherboard",
+    ]
 
 
 def test_position_change_page_shows_the_source_paragraph(admin_client, pujiang):
-    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    position = Position.objects.get(ref="wang-zhan-market-and-government")
 
     response = admin_client.get(reverse("admin:proceedings_position_change", args=[position.pk]))
 
@@ -72,7 +80,7 @@ def test_position_change_page_shows_the_source_paragraph(admin_client, pujiang):
 
 
 def test_editing_a_verbatim_quote_to_text_not_in_source_shows_an_error(admin_client, pujiang):
-    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    position = add_quote("wang-zhan-naked-swimming")
     url = reverse("admin:proceedings_position_change", args=[position.pk])
     form = admin_client.get(url).context["adminform"].form
     data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
@@ -91,14 +99,14 @@ def test_editing_a_verbatim_quote_to_text_not_in_source_shows_an_error(admin_cli
 
 
 def test_editor_changes_a_quote_translation_in_the_admin(admin_client, pujiang):
-    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    position = Position.objects.get(ref="wang-zhan-market-and-government")
     url = reverse("admin:proceedings_position_change", args=[position.pk])
     form = admin_client.get(url).context["adminform"].form
     data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
     data.update(
-        translation="skinny-dipping",
+        translation="Markets allocate; governments organise and lead.",
         themes=[t.pk for t in position.themes.all()],
-        tags="科技倫理, 科技治理",
+        tags="有效市場與有為政府, 科技治理",
     )
     # The key phrases inline (none added here).
     data.update(
@@ -118,12 +126,12 @@ def test_editor_changes_a_quote_translation_in_the_admin(admin_client, pujiang):
 
     assert response.status_code == 302
     position.refresh_from_db()
-    assert position.translation == "skinny-dipping"
+    assert position.translation == "Markets allocate; governments organise and lead."
 
 
 def test_publish_and_unpublish_actions(admin_client, pujiang):
     url = reverse("admin:proceedings_position_changelist")
-    refs = ["wang-zhan-naked-swimming", "song-qi-photon-ct-roadmap"]
+    refs = ["wang-zhan-market-and-government", "song-qi-photon-ct-roadmap"]
     pks = list(Position.objects.filter(ref__in=refs).values_list("pk", flat=True))
 
     admin_client.post(url, {"action": "return_to_draft", "_selected_action": pks})
@@ -176,5 +184,5 @@ def test_deleting_a_speaker_with_positions_is_refused(admin_client, pujiang):
     response = admin_client.post(url, {"post": "yes"})
 
     assert response.status_code == 200  # the "cannot delete" page, listing what protects it
-    assert Position.objects.filter(appearance=appearance).count() == 3
+    assert Position.objects.filter(appearance=appearance).count() == 2
     assert Forum.objects.count() == 1

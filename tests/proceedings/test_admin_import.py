@@ -185,7 +185,7 @@ def test_confirm_imports_the_previewed_file_with_history(admin_client, pujiang, 
 
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:proceedings_position_changelist")
-    assert Position.objects.count() == 23 + 3
+    assert Position.objects.count() == 19 + 3
     new = Position.objects.get(text="同步的倫理、金融與法律設計")
     assert new.appearance.speaker.slug == "wang-zhan"
     assert (new.status, new.paragraph, new.source.slug) == (
@@ -224,9 +224,9 @@ def test_xlsx_preview_and_confirm(admin_client, pujiang):
 def test_json_preview_and_confirm(admin_client, pujiang):
     data = export_forum(slug="pujiang-2025")
     position = next(
-        p for p in data["forums"][0]["positions"] if p["ref"] == "wang-zhan-naked-swimming"
+        p for p in data["forums"][0]["positions"] if p["ref"] == "wang-zhan-market-and-government"
     )
-    position["translation"] = "skinny-dipping"
+    position["translation"] = "Markets allocate; governments organise and lead."
 
     preview = upload(admin_client, "pujiang.json", dumps(data).encode())
 
@@ -241,10 +241,13 @@ def test_json_preview_and_confirm(admin_client, pujiang):
         ("theme", 0, 0),
         ("role at the time of speaking", 0, 0),
         ("position", 0, 1),
+        ("tag name", 0, 0),
     ]
     assert result.rows == []
     admin_client.post(reverse(CONFIRM_URL), {"token": preview.context["token"]})
-    assert Position.objects.get(ref="wang-zhan-naked-swimming").translation == "skinny-dipping"
+    assert Position.objects.get(ref="wang-zhan-market-and-government").translation == (
+        "Markets allocate; governments organise and lead."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,7 +423,7 @@ def test_a_preview_is_confirmed_once(admin_client, pujiang):
     response = admin_client.post(reverse(CONFIRM_URL), {"token": token})
 
     assert response.status_code == 400
-    assert Position.objects.count() == 26
+    assert Position.objects.count() == 22
 
 
 def test_a_new_upload_replaces_the_pending_one(admin_client, pujiang):
@@ -471,7 +474,7 @@ def test_editors_new_speakers_are_drafts(client, pujiang, django_user_model):
     client.post(reverse(CONFIRM_URL), {"token": token})
 
     assert Speaker.objects.get(slug="example-speaker").status == "draft"
-    assert Position.objects.count() == 26
+    assert Position.objects.count() == 22
 
 
 def test_import_links_on_the_position_and_forum_changelists(admin_client, pujiang):
@@ -508,7 +511,7 @@ def test_csv_export_reimports_with_no_change(admin_client, pujiang):
         ("forum", 0, 0, 1),
         # The rapporteur's role has no position, so no row.
         ("role at the time of speaking", 0, 0, 9),
-        ("position", 0, 0, 23),
+        ("position", 0, 0, 19),
     ]
     assert {row.outcome for row in result.rows} == {"unchanged"}
     admin_client.post(reverse(CONFIRM_URL), {"token": preview.context["token"]})
@@ -516,7 +519,7 @@ def test_csv_export_reimports_with_no_change(admin_client, pujiang):
 
 
 def test_csv_export_columns_and_a_row(admin_client, pujiang):
-    pk = Position.objects.get(ref="wang-zhan-naked-swimming").pk
+    pk = Position.objects.get(ref="wang-zhan-market-and-government").pk
 
     response = export(admin_client, "position", "export_csv", [pk])
 
@@ -526,7 +529,7 @@ def test_csv_export_columns_and_a_row(admin_client, pujiang):
         {
             "forum": "pujiang-2025",
             "session": "science-policy",
-            "ref": "wang-zhan-naked-swimming",
+            "ref": "wang-zhan-market-and-government",
             "speaker": "王戰",
             "speaker_en": "Wang Zhan",
             "institution": "上海市社會科學界聯合會",
@@ -536,22 +539,24 @@ def test_csv_export_columns_and_a_row(admin_client, pujiang):
             "role": "主席",
             "role_en": "Chairman",
             "themes": "full-factor-synergy",
-            "text": "裸泳",
+            "text": "有效市場實現創新資源有效配置,有為政府不只是政策供給方,"
+            "還要扮演好創新組織者和引領者。",
             "language": "zh-Hant",
-            "fidelity": "verbatim",
-            "translation": "swimming naked",
-            "translation_provenance": "Forum Portal editors (machine-assisted draft, not yet "
-            "reviewed)",
+            "fidelity": "summary",
+            "translation": "An effective market achieves the efficient allocation of innovation "
+            "resources; a proactive government is not merely a supplier of policy but must also "
+            "play its part well as the organiser and leader of innovation.",
+            "translation_provenance": "Forum Portal editors (machine-assisted draft)",
             "source": "pujiang-2025-science-policy-report",
             "paragraph": "12",
-            "tags": "科技倫理; 科技治理",
+            "tags": "有效市場與有為政府; 科技治理",
             "status": "published",
         }
     ]
 
 
 def test_json_export_of_selected_positions_reimports_with_no_change(admin_client, pujiang):
-    refs = ["wang-zhan-naked-swimming", "song-qi-photon-ct-roadmap"]
+    refs = ["wang-zhan-market-and-government", "song-qi-photon-ct-roadmap"]
     pks = list(Position.objects.filter(ref__in=refs).values_list("pk", flat=True))
 
     response = export(admin_client, "position", "export_json", pks)
@@ -573,7 +578,7 @@ def test_forum_export_actions(admin_client, pujiang):
     assert json_response.content.decode() == dumps(export_forum(slug="pujiang-2025"))
     assert json_response["Content-Disposition"].startswith('attachment; filename="pujiang-2025-')
     rows = list(csv.DictReader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
-    assert len(rows) == 23
+    assert len(rows) == 19
     assert {row["forum"] for row in rows} == {"pujiang-2025"}
 
 

@@ -15,6 +15,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from proceedings.analysis import BalanceRow, bar_chart, voice_balance
 from proceedings.models import Position, Status, Theme
 from speakers.models import Institution, Sector, Speaker
+from tests.bundled import add_quote
 from tests.factories import (
     make_appearance,
     make_forum,
@@ -140,28 +141,23 @@ def matrix_cells(response):
 # ---------------------------------------------------------------------------------------------
 
 MATRIX_BY_QUESTION = [
+    # Regional ecosystems answer "how to integrate" only (the theme's curator note says why).
     ("government", [("xiao-jian", [
-        ["xiao-jian-zhangjiang-cluster", "xiao-jian-one-stop-ecosystem"],
+        [],
         [],
         ["xiao-jian-zhangjiang-cluster", "xiao-jian-one-stop-ecosystem"],
     ])]),
     ("academia", [("fan-jianping", [
         [],
-        [
-            "fan-jianping-butterfly-model",
-            "fan-jianping-butterfly-model-term",
-            "fan-jianping-future-frontiers",
-            "fan-jianping-expand-human-activity",
-            "fan-jianping-surpass-human-limits",
-        ],
-        [
-            "fan-jianping-future-frontiers",
-            "fan-jianping-expand-human-activity",
-            "fan-jianping-surpass-human-limits",
-        ],
+        ["fan-jianping-butterfly-model", "fan-jianping-future-frontiers"],
+        ["fan-jianping-future-frontiers"],
     ])]),
     ("research", [("liu-dongmei", [
-        ["liu-dongmei-enterprise-market-insight", "liu-dongmei-enterprise-as-bridge"],
+        [
+            "liu-dongmei-enterprise-market-insight",
+            "liu-dongmei-enterprise-as-bridge",
+            "liu-dongmei-cede-powers-to-enterprises",
+        ],
         [],
         [],
     ])]),
@@ -179,21 +175,13 @@ MATRIX_BY_QUESTION = [
         ("zhu-pengcheng", [
             [],
             [],
-            [
-                "zhu-pengcheng-asset-light-model",
-                "zhu-pengcheng-atlatl-motherboard",
-                "zhu-pengcheng-plug-and-play",
-            ],
+            ["zhu-pengcheng-asset-light-model", "zhu-pengcheng-atlatl-motherboard"],
         ]),
     ]),
     ("finance", [("li-zhe", [[], ["li-zhe-finance-as-blood", "li-zhe-multi-tier-exit"], []])]),
     ("association", [("wang-zhan", [
         [],
-        [
-            "wang-zhan-ethics-law-design",
-            "wang-zhan-naked-swimming",
-            "wang-zhan-market-and-government",
-        ],
+        ["wang-zhan-ethics-law-design", "wang-zhan-market-and-government"],
         [],
     ])]),
     ("foreign", [("daniel-almeida", [
@@ -226,18 +214,18 @@ MATRIX_BY_THEME = [
         regional_ecosystems=["xiao-jian-zhangjiang-cluster", "xiao-jian-one-stop-ecosystem"],
     ))]),
     ("academia", [("fan-jianping", by_theme(
-        full_factor_synergy=["fan-jianping-butterfly-model", "fan-jianping-butterfly-model-term"],
-        future_industries_main_battlefield=[
-            "fan-jianping-future-frontiers",
-            "fan-jianping-expand-human-activity",
-            "fan-jianping-surpass-human-limits",
-        ],
+        full_factor_synergy=["fan-jianping-butterfly-model"],
+        future_industries_main_battlefield=["fan-jianping-future-frontiers"],
     ))]),
     ("research", [("liu-dongmei", by_theme(
         enterprises_as_first_actor=[
-            "liu-dongmei-enterprise-market-insight", "liu-dongmei-enterprise-as-bridge"
+            "liu-dongmei-enterprise-market-insight",
+            "liu-dongmei-enterprise-as-bridge",
+            "liu-dongmei-cede-powers-to-enterprises",
         ],
-        task_strengthen_enterprises=["liu-dongmei-enterprise-market-insight"],
+        task_strengthen_enterprises=[
+            "liu-dongmei-enterprise-market-insight", "liu-dongmei-cede-powers-to-enterprises"
+        ],
     ))]),
     ("enterprise", [
         ("ding-lieming", by_theme(
@@ -253,9 +241,7 @@ MATRIX_BY_THEME = [
         )),
         ("zhu-pengcheng", by_theme(
             translation_bottleneck_mechanisms=[
-                "zhu-pengcheng-asset-light-model",
-                "zhu-pengcheng-atlatl-motherboard",
-                "zhu-pengcheng-plug-and-play",
+                "zhu-pengcheng-asset-light-model", "zhu-pengcheng-atlatl-motherboard"
             ],
         )),
     ]),
@@ -263,11 +249,7 @@ MATRIX_BY_THEME = [
         full_factor_synergy=["li-zhe-finance-as-blood", "li-zhe-multi-tier-exit"],
     ))]),
     ("association", [("wang-zhan", by_theme(
-        full_factor_synergy=[
-            "wang-zhan-ethics-law-design",
-            "wang-zhan-naked-swimming",
-            "wang-zhan-market-and-government",
-        ],
+        full_factor_synergy=["wang-zhan-ethics-law-design", "wang-zhan-market-and-government"],
     ))]),
     ("foreign", [("daniel-almeida", by_theme(
         translation_bottleneck_mechanisms=["daniel-almeida-structured-planning"],
@@ -306,7 +288,7 @@ def test_matrix_by_theme_puts_each_pujiang_speaker_under_the_right_themes(client
 
 def test_matrix_cells_are_snippets_with_their_fidelity_and_permalink(client, pujiang):
     long = Position.objects.get(ref="liu-dongmei-enterprise-market-insight")
-    short = Position.objects.get(ref="wang-zhan-naked-swimming")
+    short = add_quote("wang-zhan-naked-swimming")
 
     response = client.get(url("forum-matrix", FORUM))
 
@@ -325,13 +307,13 @@ def test_matrix_cells_are_snippets_with_their_fidelity_and_permalink(client, puj
         html,
     )
     assert badge.groups() == ("verbatim", str(Position.Fidelity.VERBATIM.label))
-    # 9 speakers × 3 questions = 27 cells, 15 of them empty, each said so in words.
-    assert html.count('<span class="visually-hidden">沒有觀點</span>') == 15
+    # 9 speakers × 3 questions = 27 cells, 16 of them empty, each said so in words.
+    assert html.count('<span class="visually-hidden">沒有觀點</span>') == 16
     assert html.count('scope="rowgroup"') == 7
 
 
 def test_matrix_leaves_out_drafts(client, pujiang):
-    Position.objects.filter(ref="wang-zhan-naked-swimming").update(status=Status.DRAFT)
+    Position.objects.filter(ref="wang-zhan-market-and-government").update(status=Status.DRAFT)
     Speaker.objects.filter(slug="li-zhe").update(status=Status.DRAFT)
     Theme.objects.filter(slug="regional-ecosystems").update(status=Status.DRAFT)
 
@@ -346,7 +328,7 @@ def test_matrix_leaves_out_drafts(client, pujiang):
     # Xiao Jian's positions are public, their only theme is not: a last column keeps them.
     assert dict(dict(by_question)[sector_labels(response)["association"]])["wang-zhan"] == [
         [],
-        ["wang-zhan-ethics-law-design", "wang-zhan-market-and-government"],
+        ["wang-zhan-ethics-law-design"],
         [],
         [],
     ]
@@ -356,7 +338,7 @@ def test_matrix_leaves_out_drafts(client, pujiang):
         [],
         ["xiao-jian-zhangjiang-cluster", "xiao-jian-one-stop-ecosystem"],
     ]
-    draft = Position.objects.get(ref="wang-zhan-naked-swimming")
+    draft = Position.objects.get(ref="wang-zhan-market-and-government")
     assertNotContains(response, f'href="{draft.get_absolute_url()}"')
     assertNotContains(response, "李喆")
 
@@ -429,26 +411,32 @@ def test_compare_two_pujiang_speakers_theme_by_theme(client, pujiang):
     assert rows == [
         (
             "企業應真正成為融合創新的“第一主體”",
-            [["liu-dongmei-enterprise-market-insight", "liu-dongmei-enterprise-as-bridge"], []],
-        ),
-        (
-            "融合不是簡單疊加,而是全要素系統性協同",
-            [[], ["fan-jianping-butterfly-model", "fan-jianping-butterfly-model-term"]],
-        ),
-        (
-            "未來產業是融合創新的“主戰場”",
             [
-                [],
                 [
-                    "fan-jianping-future-frontiers",
-                    "fan-jianping-expand-human-activity",
-                    "fan-jianping-surpass-human-limits",
+                    "liu-dongmei-enterprise-market-insight",
+                    "liu-dongmei-enterprise-as-bridge",
+                    "liu-dongmei-cede-powers-to-enterprises",
                 ],
+                [],
             ],
         ),
         (
+            "融合不是簡單疊加,而是全要素系統性協同",
+            [[], ["fan-jianping-butterfly-model"]],
+        ),
+        (
+            "未來產業是融合創新的“主戰場”",
+            [[], ["fan-jianping-future-frontiers"]],
+        ),
+        (
             "強化企業創新主體地位,明確“誰來融”的核心載體",
-            [["liu-dongmei-enterprise-market-insight"], []],
+            [
+                [
+                    "liu-dongmei-enterprise-market-insight",
+                    "liu-dongmei-cede-powers-to-enterprises",
+                ],
+                [],
+            ],
         ),
     ]
     liu = Position.objects.get(ref="liu-dongmei-enterprise-market-insight")
@@ -572,7 +560,7 @@ def test_compare_within_a_forum_names_who_did_not_speak_there(client, pujiang):
 
 
 def test_compare_leaves_out_draft_positions_and_themes(client, pujiang):
-    Position.objects.filter(ref="fan-jianping-butterfly-model-term").update(status=Status.DRAFT)
+    add_quote("fan-jianping-butterfly-model-term", status=Status.DRAFT)
     Theme.objects.filter(slug="future-industries-main-battlefield").update(status=Status.DRAFT)
 
     response = client.get(compare_url("liu-dongmei", "fan-jianping"))
@@ -584,21 +572,27 @@ def test_compare_leaves_out_draft_positions_and_themes(client, pujiang):
     assert rows == [
         (
             "enterprises-as-first-actor",
-            [["liu-dongmei-enterprise-market-insight", "liu-dongmei-enterprise-as-bridge"], []],
-        ),
-        ("full-factor-synergy", [[], ["fan-jianping-butterfly-model"]]),
-        ("task-strengthen-enterprises", [["liu-dongmei-enterprise-market-insight"], []]),
-        (
-            None,
             [
-                [],
                 [
-                    "fan-jianping-future-frontiers",
-                    "fan-jianping-expand-human-activity",
-                    "fan-jianping-surpass-human-limits",
+                    "liu-dongmei-enterprise-market-insight",
+                    "liu-dongmei-enterprise-as-bridge",
+                    "liu-dongmei-cede-powers-to-enterprises",
                 ],
+                [],
             ],
         ),
+        ("full-factor-synergy", [[], ["fan-jianping-butterfly-model"]]),
+        (
+            "task-strengthen-enterprises",
+            [
+                [
+                    "liu-dongmei-enterprise-market-insight",
+                    "liu-dongmei-cede-powers-to-enterprises",
+                ],
+                [],
+            ],
+        ),
+        (None, [[], ["fan-jianping-future-frontiers"]]),
     ]
 
 
@@ -654,11 +648,11 @@ UNKNOWN_COUNTRY = "國家或地區不詳"
 
 PUJIANG_SECTORS = {
     "government": (2, 1),
-    "academia": (5, 1),
-    "research": (2, 1),
-    "enterprise": (8, 3),
+    "academia": (2, 1),
+    "research": (3, 1),
+    "enterprise": (7, 3),
     "finance": (2, 1),
-    "association": (3, 1),
+    "association": (2, 1),
     "foreign": (1, 1),
 }
 
@@ -670,11 +664,11 @@ def test_forum_voice_balance_counts_per_sector_and_country(client, pujiang):
     with translation.override(response["Content-Language"]):
         china, brazil = str(translation.gettext("China")), str(translation.gettext("Brazil"))
     sectors = expected_sectors(response, PUJIANG_SECTORS)
-    countries = [(china, 22, 8), (brazil, 1, 1)]
+    countries = [(china, 18, 8), (brazil, 1, 1)]
     tables_ = balance_tables(response)
     assert tables_ == {
-        BY_SECTOR: (sectors, [TOTAL, "23", "9"]),
-        BY_COUNTRY: (countries, [TOTAL, "23", "9"]),
+        BY_SECTOR: (sectors, [TOTAL, "19", "9"]),
+        BY_COUNTRY: (countries, [TOTAL, "19", "9"]),
     }
     charts = svg_charts(response)
     assert charts[BY_SECTOR]["labels"] == [row[0] for row in sectors]
@@ -682,11 +676,11 @@ def test_forum_voice_balance_counts_per_sector_and_country(client, pujiang):
     assert charts[BY_SECTOR]["speakers"] == 7
     assert charts[BY_SECTOR]["values"] == [[row[1], row[2]] for row in sectors]
     assert charts[BY_COUNTRY]["labels"] == [china, brazil]
-    assert charts[BY_COUNTRY]["values"] == [[22, 8], [1, 1]]
+    assert charts[BY_COUNTRY]["values"] == [[18, 8], [1, 1]]
     with translation.override(response["Content-Language"]):
         counts = [
             translation.ngettext(f"%(counter)s {noun}", f"%(counter)s {noun}s", n) % {"counter": n}
-            for noun, n in [("position", 22), ("speaker", 8), ("position", 1), ("speaker", 1)]
+            for noun, n in [("position", 18), ("speaker", 8), ("position", 1), ("speaker", 1)]
         ]
     assert charts[BY_COUNTRY]["desc"] == (
         f"{china}: {counts[0]}, {counts[1]}. {brazil}: {counts[2]}, {counts[3]}."
@@ -698,13 +692,13 @@ def test_theme_voice_balance_counts_per_sector_and_country(client, pujiang):
 
     sectors = expected_sectors(
         response,
-        {"academia": (2, 1), "enterprise": (2, 1), "finance": (2, 1), "association": (3, 1)},
+        {"academia": (1, 1), "enterprise": (2, 1), "finance": (2, 1), "association": (2, 1)},
     )
     with translation.override(response["Content-Language"]):
         china = str(translation.gettext("China"))
     assert balance_tables(response) == {
-        BY_SECTOR: (sectors, [TOTAL, "9", "4"]),
-        BY_COUNTRY: ([(china, 9, 4)], [TOTAL, "9", "4"]),
+        BY_SECTOR: (sectors, [TOTAL, "7", "4"]),
+        BY_COUNTRY: ([(china, 7, 4)], [TOTAL, "7", "4"]),
     }
     charts = svg_charts(response)
     assert charts[BY_SECTOR]["positions"] == 7
@@ -714,7 +708,7 @@ def test_theme_voice_balance_counts_per_sector_and_country(client, pujiang):
 
 def test_voice_balance_leaves_out_drafts_and_counts_unknown_country(client, pujiang):
     Speaker.objects.filter(slug="daniel-almeida").update(status=Status.DRAFT)
-    Position.objects.filter(ref="wang-zhan-naked-swimming").update(status=Status.DRAFT)
+    Position.objects.filter(ref="wang-zhan-market-and-government").update(status=Status.DRAFT)
     Institution.objects.filter(slug="atlatl").update(country="")
 
     response = client.get(url("forum-balance", FORUM))
@@ -722,13 +716,13 @@ def test_voice_balance_leaves_out_drafts_and_counts_unknown_country(client, puji
     with translation.override(response["Content-Language"]):
         china = str(translation.gettext("China"))
     sectors = expected_sectors(
-        response, {**PUJIANG_SECTORS, "association": (2, 1), "foreign": (0, 0)}
+        response, {**PUJIANG_SECTORS, "association": (1, 1), "foreign": (0, 0)}
     )
     assert balance_tables(response) == {
-        BY_SECTOR: (sectors, [TOTAL, "21", "8"]),
+        BY_SECTOR: (sectors, [TOTAL, "17", "8"]),
         BY_COUNTRY: (
-            [(china, 18, 7), (UNKNOWN_COUNTRY, 3, 1)],
-            [TOTAL, "21", "8"],
+            [(china, 15, 7), (UNKNOWN_COUNTRY, 2, 1)],
+            [TOTAL, "17", "8"],
         ),
     }
 

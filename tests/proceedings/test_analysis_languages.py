@@ -43,7 +43,7 @@ ETHICS_ENGLISH = (
     "In the age of artificial intelligence, without ethical, financial and legal design "
     "developed in step with it, technology will run the risk of “swimming naked”."
 )
-PROVENANCE = "Forum Portal editors (machine-assisted draft, not yet reviewed)"
+PROVENANCE = "Forum Portal editors (machine-assisted draft)"
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -295,14 +295,14 @@ def test_comparison_prompt_names_the_speaker_in_the_readers_language(client, puj
             "en",
             "Voice balance · 2025 Pujiang Innovation Forum · 論壇知識庫 Forum Portal",
             "Voice balance",
-            "23 positions at this forum, 9 speakers.",
+            "19 positions at this forum, 9 speakers.",
             "Enterprise",
         ),
         (
             "zh-hans",
             "发言分布 · 2025 浦江创新论坛 · 论坛知识库 Forum Portal",
             "发言分布",
-            "本论坛共 23 则观点，9 位发言人。",
+            "本论坛共 19 则观点，9 位发言人。",
             "企业",
         ),
     ],
@@ -318,7 +318,7 @@ def test_voice_balance_in_the_readers_language(
     assertContains(
         response,
         f'<th scope="row"><a href="{url(code, "sector-detail", "enterprise")}">{sector}</a></th>'
-        '<td class="num">8</td><td class="num">3</td>',
+        '<td class="num">7</td><td class="num">3</td>',
         count=1,
     )
 

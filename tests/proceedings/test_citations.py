@@ -1,7 +1,8 @@
 """
 Citations of a position in every format, written out by hand from the Pujiang data: Fan
-Jianping's verbatim "突破人類自身極限" (¶17 of the report), said at the forum of 20–22 September
-2025 (the report gives no day for the session), read on 1 May 2026.
+Jianping's verbatim "突破人類自身極限" (¶17 of the report; a key phrase in the bundled file, added
+here as a quotation of its own), said at the forum of 20–22 September 2025 (the report gives no
+day for the session), read on 1 May 2026.
 """
 
 import datetime
@@ -22,6 +23,7 @@ from proceedings.citations import (
 )
 from proceedings.models import Position, Status
 from proceedings.workflow import transition
+from tests.bundled import add_quote
 from tests.factories import (
     make_appearance,
     make_forum,
@@ -45,7 +47,12 @@ NOTE = (
 
 
 @pytest.fixture
-def data(pujiang):
+def quote(pujiang):
+    return add_quote(REF)
+
+
+@pytest.fixture
+def data(quote):
     position = Position.objects.for_listing().get(ref=REF)
     return citation_data(position, url=URL, accessed=ACCESSED)
 
@@ -245,7 +252,7 @@ def test_paraphrase_is_described_not_titled_and_dates_span_months():
     ],
 )
 def test_downloads_have_their_content_type_and_file_name(
-    client, pujiang, settings, extension, content_type, django_assert_num_queries
+    client, quote, settings, extension, content_type, django_assert_num_queries
 ):
     settings.SITE_URL = "https://forum.example.org"
     position = Position.objects.get(ref=REF)
@@ -267,7 +274,7 @@ def test_downloads_have_their_content_type_and_file_name(
         assert f"UR  - {permalink}\r\n" in body
 
 
-def test_unknown_download_format_is_404(client, pujiang):
+def test_unknown_download_format_is_404(client, quote):
     position = Position.objects.get(ref=REF)
 
     response = client.get(reverse("proceedings:position-citation", args=[position.pk, "doc"]))
@@ -275,7 +282,7 @@ def test_unknown_download_format_is_404(client, pujiang):
     assert response.status_code == 404
 
 
-def test_draft_position_has_no_downloads_even_for_staff(admin_client, pujiang):
+def test_draft_position_has_no_downloads_even_for_staff(admin_client, quote):
     position = Position.objects.get(ref=REF)
     transition(objects=[position], to=Status.DRAFT)
 
@@ -284,7 +291,7 @@ def test_draft_position_has_no_downloads_even_for_staff(admin_client, pujiang):
     assert response.status_code == 404
 
 
-def test_withdrawn_position_download_is_410(client, pujiang):
+def test_withdrawn_position_download_is_410(client, quote):
     position = Position.objects.get(ref=REF)
     transition(objects=[position], to=Status.WITHDRAWN)
 

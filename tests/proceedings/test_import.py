@@ -1,10 +1,12 @@
 import copy
+import datetime
 import json
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import translation
+from taggit.models import Tag
 
 from proceedings.interchange.documents import (
     ImportFailed,
@@ -13,7 +15,16 @@ from proceedings.interchange.documents import (
     import_forum_data,
     import_forum_file,
 )
-from proceedings.models import Appearance, Forum, Position, Question, SourceDocument, Theme
+from proceedings.models import (
+    Appearance,
+    Forum,
+    KeyPhrase,
+    Position,
+    Question,
+    SourceDocument,
+    TagName,
+    Theme,
+)
 from speakers.models import Institution, Speaker
 from tests.conftest import PUJIANG_FILE
 
@@ -358,7 +369,7 @@ def test_bundled_pujiang_file_loads_with_exact_counts(pujiang):
         "Question": 3,
         "Theme": 9,
         "Appearance": 10,
-        "Position": 23,
+        "Position": 19,
     }
     assert pujiang.sessions.get().title == "科技政策論壇"
     assert list(pujiang.questions.values_list("title", flat=True)) == [
@@ -375,14 +386,60 @@ def test_bundled_pujiang_file_loads_with_exact_counts(pujiang):
     assert not rapporteur.positions.exists()
 
 
-def test_bundled_verbatim_quotes_occur_in_their_source_paragraph(pujiang):
-    verbatim = Position.objects.filter(fidelity="verbatim").select_related("source")
-
-    assert sorted(p.text for p in verbatim) == sorted(
-        ["蝴蝶模型", "裸泳", "即插即用", "開拓人類活動疆域", "突破人類自身極限"]
+def test_bundled_quoted_phrases_are_key_phrases_of_their_positions(pujiang):
+    """The phrases the report quotes inside a position are its key phrases, not positions."""
+    assert not Position.objects.filter(fidelity="verbatim").exists()
+    phrases = KeyPhrase.objects.select_related("position__source").order_by(
+        "position__order", "order"
     )
-    for position in verbatim:
-        assert f"“{position.text}”" in position.source.paragraph(position.paragraph)
+
+    assert [(p.position.ref, p.text, p.paragraph) for p in phrases] == [
+        ("liu-dongmei-cede-powers-to-enterprises", "出題人、答題人、閱卷人", 7),
+        ("fan-jianping-butterfly-model", "蝴蝶模型", 10),
+        ("wang-zhan-ethics-law-design", "裸泳", 12),
+        ("zhu-pengcheng-atlatl-motherboard", "即插即用", 15),
+        ("fan-jianping-future-frontiers", "開拓人類活動疆域", 17),
+        ("fan-jianping-future-frontiers", "突破人類自身極限", 17),
+    ]
+    for phrase in phrases:
+        assert phrase.text in phrase.position.text
+        assert f"“{phrase.text}”" in phrase.position.source.paragraph(phrase.paragraph)
+
+
+def test_bundled_in_context_positions_say_why(pujiang):
+    in_context = Position.objects.filter(attribution=Position.Attribution.IN_CONTEXT)
+
+    assert sorted(in_context.values_list("ref", flat=True)) == [
+        "ding-lieming-drug-review-reform",
+        "li-zhe-finance-as-blood",
+        "liu-dongmei-cede-powers-to-enterprises",
+        "liu-dongmei-enterprise-as-bridge",
+        "song-qi-photon-ct-roadmap",
+        "wang-zhan-market-and-government",
+        "zhu-pengcheng-atlatl-motherboard",
+    ]
+    for position in in_context:
+        assert position.attribution_note.strip()
+        assert position.attribution_note_en.strip()
+    assert set(
+        Position.objects.values_list(
+            "translation_reviewed_by", "translation_reviewed_on", "translation_provenance"
+        )
+    ) == {
+        (
+            "Forum Portal editors",
+            datetime.date(2026, 12, 5),
+            "Forum Portal editors (machine-assisted draft)",
+        )
+    }
+
+
+def test_bundled_tags_all_have_english_names(pujiang):
+    tags = set(Tag.objects.values_list("name", flat=True))
+
+    assert len(tags) == 21
+    assert set(TagName.objects.values_list("tag__name", flat=True)) == tags
+    assert TagName.objects.get(tag__name="研發投入").name_en == "R&D investment"
 
 
 def test_bundled_source_full_text_is_the_seed_report(pujiang):
@@ -406,4 +463,4 @@ def test_bundled_file_reimport_is_unchanged(pujiang):
     report = import_forum_file(path=PUJIANG_FILE)
 
     assert not report.changed
-    assert report.unchanged["position"] == 23
+    assert report.unchanged["position"] == 19

@@ -16,6 +16,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from proceedings import localize
 from proceedings.models import Position, Theme
 from speakers.models import Speaker
+from tests.bundled import add_quote
 from tests.factories import (
     make_appearance,
     make_forum,
@@ -34,11 +35,21 @@ EXPAND = "fan-jianping-expand-human-activity"
 EXPAND_TEXT = "開拓人類活動疆域"
 EXPAND_SIMPLIFIED = "开拓人类活动疆域"
 EXPAND_ENGLISH = "expanding the frontiers of human activity"
-PROVENANCE = "Forum Portal editors (machine-assisted draft, not yet reviewed)"
+PROVENANCE = "Forum Portal editors (machine-assisted draft)"
 ETHICS = "wang-zhan-ethics-law-design"
 ETHICS_TEXT = "人工智能時代若缺乏同步的倫理、金融與法律設計,技術將陷入“裸泳”風險"
 ETHICS_SIMPLIFIED = "人工智能时代若缺乏同步的伦理、金融与法律设计,技术将陷入“裸泳”风险"
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+
+
+@pytest.fixture
+def pujiang(pujiang):
+    """The bundled forum with Fan Jianping's quoted 開拓人類活動疆域 as a verbatim position.
+
+    The bundled file has it as a key phrase of his paraphrase; these tests need a quotation.
+    """
+    add_quote(EXPAND)
+    return pujiang
 
 
 def in_language(code, obj):

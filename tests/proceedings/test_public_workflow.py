@@ -167,24 +167,24 @@ def staff_client(client, django_user_model):
 def test_published_site_links_every_page_and_its_counts_agree(client, pujiang):
     pages = crawl(client)
 
-    assert len(pages_of(pages, "positions/")) == 23
+    assert len(pages_of(pages, "positions/")) == 19
     assert len(pages_of(pages, f"forums/{FORUM}/themes/")) == 9
     assert len(pages_of(pages, "speakers/")) == 1 + 10
     assert len(pages_of(pages, "institutions/")) == 1 + 10
-    assert len(pages_of(pages, "tags/")) == 1 + 20
+    assert len(pages_of(pages, "tags/")) == 1 + 21
     # + the matrix, the forum's and 7 themes' voice balance (the outlook and one task have no
     # position, so no balance is offered), the comparison form, the Data page, the forum list,
     # the search page (linked from the navigation)
-    assert len(pages) == 89 + 10 + 1 + 2 + 1
+    assert len(pages) == 86 + 10 + 1 + 2 + 1
     assert pages[url("home")].context["counts"] == {
-        "positions": 23,
+        "positions": 19,
         "speakers": 9,
         "institutions": 10,
         "themes": 9,
         "forums": 1,
     }
     [listed] = pages[url("forum-list")].context["forum_list"]
-    assert (listed.position_count, listed.theme_count) == (23, 9)
+    assert (listed.position_count, listed.theme_count) == (19, 9)
     assert_counts_agree_with_lists(pages)
 
 
@@ -206,7 +206,7 @@ def test_hidden_position_is_absent_from_every_page_and_count(client, pujiang, st
     assert set(after) <= set(before)
     assert_counts_agree_with_lists(after)
     assert after[url("home")].context["counts"] == {
-        "positions": 22,
+        "positions": 18,
         "speakers": 9,
         "institutions": 10,
         "themes": 9,
@@ -214,12 +214,10 @@ def test_hidden_position_is_absent_from_every_page_and_count(client, pujiang, st
     }
     assert refs(after[url("theme-detail", FORUM, "full-factor-synergy")].context["positions"]) == [
         "fan-jianping-butterfly-model",
-        "fan-jianping-butterfly-model-term",
         "song-qi-system-reconstruction",
         "li-zhe-finance-as-blood",
         "li-zhe-multi-tier-exit",
         "wang-zhan-ethics-law-design",
-        "wang-zhan-naked-swimming",
         "wang-zhan-market-and-government",
     ]
     [group] = after[url("speaker-detail", "song-qi")].context["positions_by_forum"]
@@ -230,11 +228,10 @@ def test_hidden_position_is_absent_from_every_page_and_count(client, pujiang, st
     source = after[url("source-detail", "pujiang-2025-science-policy-report")]
     assert refs(source.context["paragraphs"][9]["positions"]) == [
         "fan-jianping-butterfly-model",
-        "fan-jianping-butterfly-model-term",
         "song-qi-system-reconstruction",
     ]
     enterprise = after[url("sector-list")].context["sectors"][3]
-    assert (enterprise["value"], enterprise["positions"]) == ("enterprise", 7)
+    assert (enterprise["value"], enterprise["positions"]) == ("enterprise", 6)
     assert_not_shown(after, ROADMAP_TEXT)
 
 
@@ -269,26 +266,25 @@ def test_hidden_theme_is_absent_from_every_page_and_count(client, pujiang, statu
     assert set(after) <= set(before)
     assert_counts_agree_with_lists(after)
     assert after[url("home")].context["counts"] == {
-        "positions": 23,
+        "positions": 19,
         "speakers": 9,
         "institutions": 10,
         "themes": 8,
         "forums": 1,
     }
-    remaining = ["regional-ecosystems", "outlook", "task-strengthen-enterprises"]
+    remaining = ["outlook", "task-strengthen-enterprises"]
     [home_question, *_] = after[url("home")].context["forums"][0].questions.all()
     # The home page leaves out the outlook: no position is filed under it.
-    assert slugs(home_question.themes.all()) == [
-        "regional-ecosystems",
-        "task-strengthen-enterprises",
-    ]
+    assert slugs(home_question.themes.all()) == ["task-strengthen-enterprises"]
     [forum_question, *_] = after[pujiang.get_absolute_url()].context["questions"]
     assert slugs(forum_question.themes.all()) == remaining
     question = after[url("question-detail", FORUM, "who-integrates")].context
     assert [(t.slug, refs(t.cards)) for t in question["themes"]] == [
-        ("regional-ecosystems", ["xiao-jian-zhangjiang-cluster", "xiao-jian-one-stop-ecosystem"]),
         ("outlook", []),
-        ("task-strengthen-enterprises", ["liu-dongmei-enterprise-market-insight"]),
+        (
+            "task-strengthen-enterprises",
+            ["liu-dongmei-enterprise-market-insight", "liu-dongmei-cede-powers-to-enterprises"],
+        ),
     ]
     # Liu Dongmei's positions stay public; the one filed only under the hidden theme now has
     # no theme a reader can follow.
@@ -296,7 +292,10 @@ def test_hidden_theme_is_absent_from_every_page_and_count(client, pujiang, statu
     assert [
         (g["theme"].slug if g["theme"] else None, refs(g["positions"])) for g in group["themes"]
     ] == [
-        ("task-strengthen-enterprises", ["liu-dongmei-enterprise-market-insight"]),
+        (
+            "task-strengthen-enterprises",
+            ["liu-dongmei-enterprise-market-insight", "liu-dongmei-cede-powers-to-enterprises"],
+        ),
         (None, ["liu-dongmei-enterprise-as-bridge"]),
     ]
     position = after[permalink("liu-dongmei-enterprise-market-insight")].context["position"]
@@ -304,6 +303,7 @@ def test_hidden_theme_is_absent_from_every_page_and_count(client, pujiang, statu
     assert refs(after[tag_url("企業創新主體")].context["positions"]) == [
         "liu-dongmei-enterprise-market-insight",
         "liu-dongmei-enterprise-as-bridge",
+        "liu-dongmei-cede-powers-to-enterprises",
     ]
     assert_not_shown(after, theme.get_absolute_url())
     assert_not_shown(after, theme.title)
@@ -360,7 +360,7 @@ def test_hidden_speaker_and_their_positions_are_absent_everywhere(client, pujian
     assert set(after) <= set(before)
     assert_counts_agree_with_lists(after)
     assert after[url("home")].context["counts"] == {
-        "positions": 21,
+        "positions": 17,
         "speakers": 8,
         "institutions": 9,
         "themes": 9,
@@ -388,13 +388,13 @@ def test_hidden_speaker_and_their_positions_are_absent_everywhere(client, pujian
         "xiao-jian",
         "jiang-jiaoyan",
     ]
-    assert len(session["positions"]) == 21
+    assert len(session["positions"]) == 17
     assert after[url("sector-list")].context["sectors"][3] == {
         "value": "enterprise",
         "label": "企業",
         "institutions": 2,
         "people": 2,
-        "positions": 6,
+        "positions": 5,
     }
     assert_not_shown(after, url("speaker-detail", "song-qi"))
     assert_not_shown(after, "宋奇")

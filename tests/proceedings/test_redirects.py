@@ -81,7 +81,9 @@ def test_speaker_slug_change_redirects_the_old_url_permanently(client, pujiang):
     ] == [
         "liu-dongmei-enterprise-market-insight",
         "liu-dongmei-enterprise-as-bridge",
+        "liu-dongmei-cede-powers-to-enterprises",
         "liu-dongmei-enterprise-market-insight",
+        "liu-dongmei-cede-powers-to-enterprises",
     ]
 
 

@@ -15,12 +15,23 @@ from taggit.models import Tag
 from proceedings.models import Forum, Position, Session
 from proceedings.templatetags.sharing import OG_LOCALES
 from speakers.models import Institution, Speaker
+from tests.bundled import add_quote
 from tests.factories import make_appearance, make_forum, make_position, make_session, make_speaker
 
 pytestmark = pytest.mark.django_db
 
 SITE = "https://forum.example.org"
 REF = "fan-jianping-surpass-human-limits"
+
+
+@pytest.fixture
+def pujiang(pujiang):
+    """The bundled forum with Fan Jianping's quoted 突破人類自身極限 as a verbatim position.
+
+    The bundled file has it as a key phrase of his paraphrase; these tests need a quotation.
+    """
+    add_quote(REF)
+    return pujiang
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from pytest_django.asserts import assertContains, assertNotContains, assertTempl
 from proceedings.models import Position, Status
 from proceedings.workflow import transition
 from speakers.models import Sector
+from tests.bundled import QUOTES, add_quote
 from tests.factories import (
     make_appearance,
     make_forum,
@@ -67,11 +68,10 @@ def test_home_shows_the_forum_questions_counts_and_featured_positions(client, pu
     assert [q.title for q in questions] == ["誰來融合", "融合什么", "如何融合"]
     assert [t.slug for t in questions[0].themes.all()] == [
         "enterprises-as-first-actor",
-        "regional-ecosystems",
         "task-strengthen-enterprises",  # not the outlook: no position is filed under it
     ]
     assert response.context["counts"] == {
-        "positions": 23,
+        "positions": 19,
         "speakers": 9,
         "institutions": 10,
         "themes": 9,
@@ -91,6 +91,10 @@ def test_home_shows_the_forum_questions_counts_and_featured_positions(client, pu
 
 def test_home_falls_back_to_verbatim_quotations_when_none_is_featured(client, pujiang):
     Position.objects.update(featured=False)
+    # The bundled forum quotes only inside its positions (key phrases): no verbatim position.
+    assert refs(client.get(url("home")).context["featured_positions"]) == []
+    for ref in QUOTES:
+        add_quote(ref)
 
     response = client.get(url("home"))
 
@@ -122,8 +126,8 @@ def test_forum_page_groups_speakers_by_sector_and_lists_the_rapporteur_apart(cli
     themes = {
         t.slug: t.position_count for q in response.context["questions"] for t in q.themes.all()
     }
-    assert themes["enterprises-as-first-actor"] == 2
-    assert themes["full-factor-synergy"] == 9
+    assert themes["enterprises-as-first-actor"] == 3
+    assert themes["full-factor-synergy"] == 7
     assert themes["outlook"] == 0
     assertContains(response, "科學技術部、上海市人民政府")
     assertContains(
@@ -141,15 +145,17 @@ def test_question_page_lists_its_themes_with_their_positions(client, pujiang):
     themes = list(response.context["themes"])
     assert [t.slug for t in themes] == [
         "enterprises-as-first-actor",
-        "regional-ecosystems",
         "outlook",
         "task-strengthen-enterprises",
     ]
     assert [refs(t.cards) for t in themes] == [
-        ["liu-dongmei-enterprise-market-insight", "liu-dongmei-enterprise-as-bridge"],
-        ["xiao-jian-zhangjiang-cluster", "xiao-jian-one-stop-ecosystem"],
+        [
+            "liu-dongmei-enterprise-market-insight",
+            "liu-dongmei-enterprise-as-bridge",
+            "liu-dongmei-cede-powers-to-enterprises",
+        ],
         [],
-        ["liu-dongmei-enterprise-market-insight"],
+        ["liu-dongmei-enterprise-market-insight", "liu-dongmei-cede-powers-to-enterprises"],
     ]
     assertContains(response, "<h1>誰來融合</h1>", html=True)
     assertNotContains(response, BUTTERFLY_QUOTE)
@@ -161,13 +167,14 @@ def test_theme_page_shows_speaker_role_as_printed_and_only_its_quotes(client, pu
     assert refs(response.context["positions"]) == [
         "liu-dongmei-enterprise-market-insight",
         "liu-dongmei-enterprise-as-bridge",
+        "liu-dongmei-cede-powers-to-enterprises",
     ]
     assert [a.speaker.slug for a in response.context["theme_speakers"]] == ["liu-dongmei"]
     assertContains(
         response,
         f'<a class="attribution__name" href="{url("speaker-detail", "liu-dongmei")}">'
         '劉冬梅 <span class="alt" lang="en">Liu Dongmei</span></a>',
-        count=2,
+        count=3,
         html=True,
     )
     # The role reads exactly as printed, the institution's name in it linking to its page.
@@ -176,15 +183,15 @@ def test_theme_page_shows_speaker_role_as_printed_and_only_its_quotes(client, pu
         '<span class="attribution__role"><a class="role-institution" '
         f'href="{url("institution-detail", "casted")}">'
         "中國科學技術發展戰略研究院</a>黨委書記</span>",
-        count=2,
+        count=3,
         html=True,
     )
-    # Both cards and the "speakers on this theme" list.
-    assert strip_tags(response.content.decode()).count(LIU_ROLE) == 3
+    # The three cards and the "speakers on this theme" list.
+    assert strip_tags(response.content.decode()).count(LIU_ROLE) == 4
     assertContains(response, LIU_QUOTE)
-    assertContains(response, '<div class="position__text" lang="zh-Hant">', count=2)
+    assertContains(response, '<div class="position__text" lang="zh-Hant">', count=3)
     assertContains(response, '<span class="fidelity fidelity--paraphrase">轉述</span>', html=True)
-    assertContains(response, "<summary>英文翻譯</summary>", count=2, html=True)
+    assertContains(response, "<summary>英文翻譯</summary>", count=3, html=True)
     assertContains(response, f'<a href="{url("tag-detail", "企業創新主體")}">')
     assertNotContains(response, BUTTERFLY_QUOTE)
 
@@ -209,7 +216,7 @@ def test_theme_page_of_the_outlook_lists_its_tasks(client, pujiang):
 def test_session_page_lists_its_positions_in_order_and_links_its_report(client, pujiang):
     response = client.get(url("session-detail", FORUM, "science-policy"))
 
-    assert len(refs(response.context["positions"])) == 23
+    assert len(refs(response.context["positions"])) == 19
     assert refs(response.context["positions"])[:2] == [
         "liu-dongmei-enterprise-market-insight",
         "liu-dongmei-enterprise-as-bridge",
@@ -249,7 +256,7 @@ def test_position_page_relates_other_speakers_on_the_same_theme(client, pujiang)
         "li-zhe-finance-as-blood",
         "li-zhe-multi-tier-exit",
         "wang-zhan-ethics-law-design",
-        "wang-zhan-naked-swimming",
+        "wang-zhan-market-and-government",
     ]
 
 
@@ -272,8 +279,14 @@ def test_source_page_numbers_paragraphs_and_marks_verbatim_quotes(client, pujian
         "liu-dongmei-enterprise-market-insight",
         "liu-dongmei-enterprise-as-bridge",
     ]
+    assert refs(paragraphs[6]["positions"]) == ["liu-dongmei-cede-powers-to-enterprises"]
     assertContains(response, '<div class="para para--cited" id="p6">')
-    assertContains(response, "構建了“<mark>蝴蝶模型</mark>”")
+    assertContains(response, '<div class="para para--cited" id="p7">')
+    add_quote("fan-jianping-butterfly-model-term")
+
+    response = client.get(url("source-detail", "pujiang-2025-science-policy-report"))
+
+    assertContains(response, "構建了“<mark>蝴蝶模型</mark>”", count=1)
 
 
 @pytest.mark.parametrize(
@@ -323,10 +336,10 @@ def test_draft_position_is_hidden_from_anonymous_visitors_everywhere(client, puj
     assert permalink.status_code == 404
     assertTemplateUsed(permalink, "404.html")
     assert "song-qi-photon-ct-roadmap" not in refs(theme.context["positions"])
-    assert len(theme.context["positions"]) == 7
+    assert len(theme.context["positions"]) == 5
     assert speaker.context["positions_by_forum"] == []
     assert tag.status_code == 404
-    assert home.context["counts"]["positions"] == 21
+    assert home.context["counts"]["positions"] == 17
 
 
 def test_draft_position_is_shown_to_staff_with_a_banner(staff_client, pujiang):
@@ -617,7 +630,7 @@ def test_forum_list_shows_pujiang_with_its_counts_and_questions(client, pujiang)
     [forum] = response.context["forum_list"]
     assert (forum.slug, forum.position_count, forum.speaker_count, forum.theme_count) == (
         FORUM,
-        23,
+        19,
         9,
         9,
     )
@@ -635,10 +648,10 @@ def test_forum_list_counts_only_what_the_public_sees(staff_client, pujiang):
     staff = staff_client.get(url("forum-list"))
 
     assert forum_names(public) == ["2025 浦江創新論壇"]
-    assert public.context["forum_list"][0].position_count == 22
+    assert public.context["forum_list"][0].position_count == 18
     # Staff see the draft (newest first) under its status, and every position counted.
     assert forum_names(staff) == ["草稿論壇", "2025 浦江創新論壇"]
-    assert staff.context["forum_list"][1].position_count == 23
+    assert staff.context["forum_list"][1].position_count == 19
     assertContains(staff, f'href="{draft.get_absolute_url()}"')
 
 
@@ -689,8 +702,8 @@ def test_tag_list_shows_tags_by_use_with_their_counts(client, pujiang):
     response = client.get(url("tag-list"))
 
     tags = [(tag.name, tag.position_count) for tag in response.context["tag_list"]]
-    assert len(tags) == 20
-    assert tags[:3] == [("成果轉化", 6), ("未來產業", 4), ("共享實驗室", 3)]
+    assert len(tags) == 21
+    assert tags[:3] == [("成果轉化", 6), ("企業創新主體", 3), ("生物醫藥", 3)]
     assert sum(count for _name, count in tags) == sum(
         len(p.tags.all()) for p in Position.objects.published()
     )

@@ -14,6 +14,14 @@ from speakers.models import Speaker
 pytestmark = pytest.mark.django_db
 
 EDITOR_MOVES = {(Status.DRAFT, Status.REVIEW), (Status.REVIEW, Status.DRAFT)}
+# A published bundled position without key phrases, and its translation as bundled.
+REF = "wang-zhan-market-and-government"
+TRANSLATION = (
+    "An effective market achieves the efficient allocation of innovation resources; a proactive "
+    "government is not merely a supplier of policy but must also play its part well as the "
+    "organiser and leader of innovation."
+)
+EDITED = "An effective market allocates innovation resources efficiently."
 
 
 @pytest.fixture
@@ -61,7 +69,7 @@ def test_each_role_may_make_exactly_its_transitions(pujiang, make_user, model, o
 
 
 def test_moves_outside_the_workflow_are_refused_even_for_publishers(pujiang, make_user):
-    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    position = Position.objects.get(ref=REF)
     transition(objects=[position], to=Status.DRAFT)
 
     with pytest.raises(TransitionNotAllowed):
@@ -90,7 +98,7 @@ def test_refused_batch_changes_nothing(pujiang, make_user):
 
 
 def test_publishing_stamps_the_first_publication_time_only(pujiang):
-    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    position = Position.objects.get(ref=REF)
     first = position.published_at
     transition(objects=[position], to=Status.WITHDRAWN)
 
@@ -102,7 +110,7 @@ def test_publishing_stamps_the_first_publication_time_only(pujiang):
 
 def test_transition_is_recorded_in_history_with_user_and_reason(pujiang, make_user):
     publisher = make_user("Publishers")
-    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    position = Position.objects.get(ref=REF)
 
     with translation.override("en"):
         transition(objects=[position], to=Status.WITHDRAWN, user=publisher)
@@ -116,7 +124,7 @@ def test_transition_is_recorded_in_history_with_user_and_reason(pujiang, make_us
 
 
 def test_import_is_recorded_in_history_as_the_import(pujiang):
-    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    position = Position.objects.get(ref=REF)
 
     # Created, then its themes set (simple-history records many-to-many changes separately).
     assert [(h.history_type, h.history_change_reason) for h in position.history.all()] == [
@@ -129,7 +137,7 @@ def test_import_is_recorded_in_history_as_the_import(pujiang):
 
 
 def test_editor_cannot_publish_with_the_admin_action(client, pujiang, make_user):
-    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    position = Position.objects.get(ref=REF)
     transition(objects=[position], to=Status.REVIEW)
     client = staff_client(client, make_user("Editors"))
     url = reverse("admin:proceedings_position_changelist")
@@ -145,7 +153,7 @@ def test_editor_cannot_publish_with_the_admin_action(client, pujiang, make_user)
 
 
 def test_editor_submits_for_review_with_the_admin_action(client, pujiang, make_user):
-    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    position = Position.objects.get(ref=REF)
     transition(objects=[position], to=Status.DRAFT)
     client = staff_client(client, make_user("Editors"))
 
@@ -159,7 +167,7 @@ def test_editor_submits_for_review_with_the_admin_action(client, pujiang, make_u
 
 
 def test_publisher_publishes_with_the_admin_action(client, pujiang, make_user):
-    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    position = Position.objects.get(ref=REF)
     transition(objects=[position], to=Status.REVIEW)
     client = staff_client(client, make_user("Publishers"))
 
@@ -173,7 +181,7 @@ def test_publisher_publishes_with_the_admin_action(client, pujiang, make_user):
 
 
 def test_editor_sees_published_positions_read_only(client, pujiang, make_user):
-    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    position = Position.objects.get(ref=REF)
     client = staff_client(client, make_user("Editors"))
     url = reverse("admin:proceedings_position_change", args=[position.pk])
 
@@ -184,11 +192,13 @@ def test_editor_sees_published_positions_read_only(client, pujiang, make_user):
     assert page.context["has_change_permission"] is False
     assert post.status_code == 403
     position.refresh_from_db()
-    assert position.text == "裸泳"
+    assert position.text == (
+        "有效市場實現創新資源有效配置,有為政府不只是政策供給方,還要扮演好創新組織者和引領者。"
+    )
 
 
 def test_editor_cannot_delete(client, pujiang, make_user):
-    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    position = Position.objects.get(ref=REF)
     transition(objects=[position], to=Status.DRAFT)
     client = staff_client(client, make_user("Editors"))
 
@@ -210,7 +220,7 @@ def change_form_data(client, url, **changes):
 
 
 def test_status_in_a_posted_form_is_ignored(client, pujiang, make_user):
-    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    position = Position.objects.get(ref=REF)
     transition(objects=[position], to=Status.DRAFT)
     client = staff_client(client, make_user("Editors"))
     url = reverse("admin:proceedings_position_change", args=[position.pk])
@@ -219,7 +229,7 @@ def test_status_in_a_posted_form_is_ignored(client, pujiang, make_user):
         url,
         status="published",
         themes=[t.pk for t in position.themes.all()],
-        tags="科技倫理",
+        tags="科技治理",
     )
 
     response = client.post(url, data)
@@ -234,12 +244,12 @@ def test_history_shows_a_diff_and_revert_restores_the_old_version(
 ):
     admin = django_user_model.objects.create_superuser("admin", "a@example.org", "pw")
     client.force_login(admin)
-    position = Position.objects.get(ref="wang-zhan-naked-swimming")
+    position = Position.objects.get(ref=REF)
     url = reverse("admin:proceedings_position_change", args=[position.pk])
     themes = [t.pk for t in position.themes.all()]
     client.post(
         url,
-        change_form_data(client, url, translation="naked swimming", themes=themes, tags="科技倫理"),
+        change_form_data(client, url, translation=EDITED, themes=themes, tags="科技治理"),
     )
     original = position.history.earliest()
 
@@ -253,17 +263,19 @@ def test_history_shows_a_diff_and_revert_restores_the_old_version(
         for record in history.context["page_obj"]
         for change in getattr(record, "history_delta_changes", [])
     ]
-    assert ("English translation", "swimming naked", "naked swimming") in changes
+    # The history page shortens long values, keeping their start and end.
+    shortened = f"{TRANSLATION[:82]}[125 chars]{TRANSLATION[-5:]}"
+    assert ("English translation", shortened, EDITED) in changes
     assert history.context["page_obj"][0].history_user == admin
 
     revert_url = reverse(
         "admin:proceedings_position_simple_history", args=[position.pk, original.history_id]
     )
-    data = change_form_data(client, revert_url, themes=themes, tags="科技倫理")
+    data = change_form_data(client, revert_url, themes=themes, tags="科技治理")
     client.post(revert_url, data)
 
     position.refresh_from_db()
-    assert position.translation == "swimming naked"
+    assert position.translation == TRANSLATION
     assert position.history.count() == 4  # import (row, themes), edit, revert
 
 
