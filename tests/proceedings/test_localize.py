@@ -39,6 +39,9 @@ PROVENANCE = "Forum Portal editors (machine-assisted draft)"
 ETHICS = "wang-zhan-ethics-law-design"
 ETHICS_TEXT = "人工智能時代若缺乏同步的倫理、金融與法律設計,技術將陷入“裸泳”風險"
 ETHICS_SIMPLIFIED = "人工智能时代若缺乏同步的伦理、金融与法律设计,技术将陷入“裸泳”风险"
+MARK = '<mark class="key-phrase">裸泳</mark>'  # its key phrase, marked wherever it is shown
+ETHICS_MARKED = ETHICS_TEXT.replace("裸泳", MARK)
+ETHICS_SIMPLIFIED_MARKED = ETHICS_SIMPLIFIED.replace("裸泳", MARK)
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 
 
@@ -143,7 +146,7 @@ def test_english_page_of_an_untranslated_position_shows_the_original_with_a_note
 
     assertContains(
         response,
-        f'<div class="position-page__text" lang="zh-Hant"><p>{ETHICS_TEXT}</p></div>',
+        f'<div class="position-page__text" lang="zh-Hant"><p>{ETHICS_MARKED}</p></div>',
         html=True,
     )
     assertContains(
@@ -202,8 +205,10 @@ def test_simplified_cards_convert_quotes_names_themes_and_tags(client, pujiang):
 
     response = get(client, "zh-hans", theme)
 
-    assertContains(response, f'<div class="position__text" lang="zh-Hans"><p>{ETHICS_SIMPLIFIED}')
-    assertContains(response, f'<div class="original__text" lang="zh-Hant"><p>{ETHICS_TEXT}</p>')
+    assertContains(
+        response, f'<div class="position__text" lang="zh-Hans"><p>{ETHICS_SIMPLIFIED_MARKED}</p>'
+    )
+    assertContains(response, f'<div class="original__text" lang="zh-Hant"><p>{ETHICS_MARKED}</p>')
     assertContains(response, "<h1>融合不是简单叠加,而是全要素系统性协同</h1>", html=True)
     assertContains(response, ">科技伦理</a>")
     assert title(response) == (
@@ -214,6 +219,8 @@ def test_simplified_cards_convert_quotes_names_themes_and_tags(client, pujiang):
 
 def test_english_theme_page_uses_the_english_fields_and_marks_the_rest(client, pujiang):
     theme = Theme.objects.get(forum=pujiang, slug="full-factor-synergy")
+    with translation.override("en"):
+        tag_url = reverse("proceedings:tag-detail", args=["科技倫理"])
 
     response = get(client, "en", theme)
 
@@ -231,8 +238,9 @@ def test_english_theme_page_uses_the_english_fields_and_marks_the_rest(client, p
         "Integration is not simple addition but the systemic coordination of all factors · "
         "2025 Pujiang Innovation Forum · 論壇知識庫 Forum Portal"
     )
-    # Tags have no English: the original, marked as Chinese.
-    assertContains(response, '<span lang="zh-Hant">科技倫理</span></a>')
+    # Tags by their English names.
+    assertContains(response, f'<a href="{tag_url}">Science and technology ethics</a>')
+    assertNotContains(response, "科技倫理</a>")
     summary_en = theme.summary_en[:40]
     assertContains(response, f'<p class="lead" lang="en">{html.escape(summary_en)}')
 

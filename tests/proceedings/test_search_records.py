@@ -435,7 +435,7 @@ def test_api_search_returns_the_kinds_and_records(client, pujiang):
     # ¶7 is cited by 劉冬梅's position attributed to her in context, the one position found.
     assert [s["slug"] for s in record["speakers"]] == ["liu-dongmei"]
     assert [(r["position"]["ref"], r["matched_in"]) for r in data["results"]] == [
-        ("liu-dongmei-cede-powers-to-enterprises", ["text"])
+        ("liu-dongmei-cede-powers-to-enterprises", ["text", "key_phrase"])
     ]
     assert "<mark>出題人</mark>" in data["results"][0]["snippet"]
 
