@@ -262,13 +262,13 @@ def group_by_forum_and_theme(positions):
     ]
 
 
-def highlight_quotations(text, positions):
-    """Return ``text`` as HTML with the verbatim quotations of ``positions`` in ``<mark>``."""
-    quotes = sorted(
-        {p.text for p in positions if p.fidelity == Position.Fidelity.VERBATIM and p.text},
-        key=len,
-        reverse=True,
-    )
+def highlight_quotations(text, positions, phrases=()):
+    """Return ``text`` as HTML with the verbatim quotations of ``positions`` in ``<mark>``.
+
+    ``phrases``: the texts of key phrases quoted in this text (verbatim too), marked alike.
+    """
+    quotes = {p.text for p in positions if p.fidelity == Position.Fidelity.VERBATIM and p.text}
+    quotes = sorted(quotes | {phrase for phrase in phrases if phrase}, key=len, reverse=True)
     spans = []
     for quote in quotes:
         start = text.find(quote)
@@ -567,12 +567,17 @@ class SourceDetailView(PublicMixin, DetailView):
             citing = citing.annotate(
                 is_public=Exists(Position.objects.published().filter(pk=OuterRef("pk")))
             )
-        for position in citing.select_related("appearance__speaker", "appearance__session__forum"):
+        phrases = defaultdict(list)  # paragraph -> the key phrases quoted from it
+        for position in citing.select_related(
+            "appearance__speaker", "appearance__session__forum"
+        ).prefetch_related("key_phrases"):
             cited[position.paragraph].append(position)
+            for phrase in position.key_phrases.all():
+                phrases[phrase.paragraph or position.paragraph].append(phrase.text)
         paragraphs = [
             {
                 "number": number,
-                "html": highlight_quotations(text, cited[number]),
+                "html": highlight_quotations(text, cited[number], phrases[number]),
                 "positions": cited[number],
                 "heading": heading_level(text) if not cited[number] else 0,
             }

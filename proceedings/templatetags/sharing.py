@@ -132,7 +132,7 @@ def in_reader_script(citation):
 
 @register.simple_tag(takes_context=True, name="key_phrase_citations")
 def key_phrase_citations_tag(context, position, style="apa"):
-    """Return ``[("kp-1", Citation)]``: each key phrase of ``position`` cited in ``style``.
+    """Return ``[("kp-1", phrase, Citation)]``: each key phrase of ``position``, cited in ``style``.
 
     The phrases are the ones ``for_listing()`` read (``listed_key_phrases``); converted on a
     Simplified page as ``position_citations`` converts.
@@ -140,9 +140,12 @@ def key_phrase_citations_tag(context, position, style="apa"):
     request = context.get("request")
     url = absolute_url(position.get_absolute_url(), request)
     data = citation_data(position, url=url, accessed=timezone.localdate())
+    phrases = position.listed_key_phrases
     return [
-        (anchor, in_reader_script(citation))
-        for anchor, citation in key_phrase_citations(data, position.listed_key_phrases, style)
+        (anchor, phrase, in_reader_script(citation))
+        for phrase, (anchor, citation) in zip(
+            phrases, key_phrase_citations(data, phrases, style), strict=True
+        )
     ]
 
 

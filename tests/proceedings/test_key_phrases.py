@@ -110,14 +110,14 @@ def test_permalink_marks_the_phrases_escaped_and_lists_them_with_locators(client
         response,
         '<li id="kp-1"><span class="key-phrases__text">蝴蝶模型</span> '
         '<span class="key-phrases__translation" lang="en">butterfly model</span> '
-        '<a class="key-phrases__locator" href="/zh-hant/sources/kp-report/#p2">¶2</a></li>',
+        '<a class="key-phrases__locator" href="/zh-hant/sources/kp-report/#p2">¶2</a>\n',
         count=1,
     )
     assertContains(
         response,
         '<li id="kp-2"><span class="key-phrases__text">A&lt;B &amp; C</span> '
         '<span class="key-phrases__translation" lang="en">A&lt;B &amp; C</span> '
-        '<a class="key-phrases__locator" href="/zh-hant/sources/kp-report/#p2">¶2</a></li>',
+        '<a class="key-phrases__locator" href="/zh-hant/sources/kp-report/#p2">¶2</a>\n',
         count=1,
     )
     # The translation, one click away, marks the phrases' translations.
@@ -421,3 +421,22 @@ def test_tag_admin_edits_the_english_name(admin_client):
         f.formset.errors for f in response.context["inline_admin_formsets"]
     ]
     assert TagName.objects.get(tag=tag).name_en == "Butterflies"
+
+
+def test_permalink_offers_each_key_phrase_as_its_own_citation(client, world):
+    position = world["position"]
+
+    response = client.get(url("en", position))
+
+    content = response.content.decode()
+    first = content[content.index('<li id="kp-1">') : content.index('<li id="kp-2">')]
+    second = content[
+        content.index('<li id="kp-2">') : content.index("</ol>", content.index("kp-2"))
+    ]
+    permalink = "http://testserver" + url("en", position)
+    assert "<summary>Cite this phrase</summary>" in first
+    assert '<i lang="zh-Hant">蝴蝶模型</i> [Butterfly model] [Speech]' in first
+    assert f"{permalink}#kp-1" in first
+    # Escaped for HTML like every citation, with its own anchor.
+    assert "<i>A&lt;B &amp; C</i> [A&lt;B &amp; C] [Speech]" in second
+    assert f"{permalink}#kp-2" in second

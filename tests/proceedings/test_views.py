@@ -282,11 +282,17 @@ def test_source_page_numbers_paragraphs_and_marks_verbatim_quotes(client, pujian
     assert refs(paragraphs[6]["positions"]) == ["liu-dongmei-cede-powers-to-enterprises"]
     assertContains(response, '<div class="para para--cited" id="p6">')
     assertContains(response, '<div class="para para--cited" id="p7">')
-    add_quote("fan-jianping-butterfly-model-term")
+    # Key phrases are verbatim: each marked once, in the paragraph it is quoted from.
+    assertContains(response, "構建了“<mark>蝴蝶模型</mark>”", count=1)
+    assertContains(response, "從“參與者”轉變為“<mark>出題人、答題人、閱卷人</mark>”", count=1)
+    assert response.content.decode().count("<mark>") == 6
 
+    # A verbatim position quoting the same words marks them once, not twice.
+    add_quote("fan-jianping-butterfly-model-term")
     response = client.get(url("source-detail", "pujiang-2025-science-policy-report"))
 
     assertContains(response, "構建了“<mark>蝴蝶模型</mark>”", count=1)
+    assert response.content.decode().count("<mark>") == 6
 
 
 @pytest.mark.parametrize(
@@ -596,8 +602,9 @@ def test_position_page_query_count_is_constant(
 def test_source_page_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
-    # source (with the "cited by a published row" check), positions citing it (with speaker)
-    with django_assert_num_queries(2):
+    # source (with the "cited by a published row" check), positions citing it (with speaker),
+    # their key phrases
+    with django_assert_num_queries(3):
         response = client.get(corpus.source.get_absolute_url())
 
     assert [p["positions"] for p in response.context["paragraphs"]][: len(corpus.positions)] == [
