@@ -327,14 +327,19 @@ def change_form_data(client, position):
     return url, data
 
 
-def test_admin_adds_a_key_phrase_to_a_draft(admin_client):
+@pytest.fixture
+def draft():
     forum = make_forum()
     source = make_source(full_text=SOURCE_TEXT)
     session = make_session(forum=forum, source=source)
     appearance = make_appearance(session=session, speaker=make_speaker())
-    position = make_position(
+    return make_position(
         appearance=appearance, text=TEXT, source=source, paragraph=2, published=False
     )
+
+
+def test_admin_adds_a_key_phrase_to_a_draft(admin_client, draft):
+    position = draft
     url, data = change_form_data(admin_client, position)
     data.update(
         {
@@ -353,14 +358,8 @@ def test_admin_adds_a_key_phrase_to_a_draft(admin_client):
     ]
 
 
-def test_admin_refuses_a_phrase_not_in_the_text_and_saves_nothing(admin_client):
-    forum = make_forum()
-    source = make_source(full_text=SOURCE_TEXT)
-    session = make_session(forum=forum, source=source)
-    appearance = make_appearance(session=session, speaker=make_speaker())
-    position = make_position(
-        appearance=appearance, text=TEXT, source=source, paragraph=2, published=False
-    )
+def test_admin_refuses_a_phrase_not_in_the_text_and_saves_nothing(admin_client, draft):
+    position = draft
     url, data = change_form_data(admin_client, position)
     data.update(
         {
