@@ -227,6 +227,8 @@ def search_page(request):
         "kind_links": kind_links,
         "all_kinds_url": state.url(kind=None),
         "record_hits": [shown_record(hit, terms) for hit in result.record_hits],
+        # Who translated the positions shown, said once under them (includes/_translation_note).
+        "hit_positions": [hit.position for hit in result.hits],
         "people": records["person"][:PEOPLE_STRIP] if kind is None else [],
         "record_sections": [
             (

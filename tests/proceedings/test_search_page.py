@@ -271,3 +271,16 @@ def test_only_a_plain_query_that_finds_something_may_be_indexed(client, pujiang,
 
     assert response.status_code == 200
     assert (NOINDEX not in response.content.decode()) is indexable
+
+
+def test_search_results_say_who_translated_once(client, pujiang):
+    with translation.override("en"):
+        url = reverse("proceedings:search")
+
+    response = client.get(url, {"q": "融合"})
+
+    content = response.content.decode()
+    assert response.context["result"].total > 1
+    assert content.count("Translated by: Forum Portal editors (machine-assisted draft)") == 1
+    assert content.count("Translations reviewed by Forum Portal editors on") == 1
+    assert "Unreviewed translation" not in content
