@@ -25,8 +25,6 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.utils.html import conditional_escape
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag
@@ -47,6 +45,7 @@ from .models import (
     published_appearance_q,
 )
 from .pagination import PagedListMixin, lenient_page, page_navigation
+from .search.highlight import mark_phrases
 
 # The home page shows the positions editors featured (at most this many), else the first
 # few published verbatim quotations.
@@ -267,23 +266,8 @@ def highlight_quotations(text, positions, phrases=()):
 
     ``phrases``: the texts of key phrases quoted in this text (verbatim too), marked alike.
     """
-    quotes = {p.text for p in positions if p.fidelity == Position.Fidelity.VERBATIM and p.text}
-    quotes = sorted(quotes | {phrase for phrase in phrases if phrase}, key=len, reverse=True)
-    spans = []
-    for quote in quotes:
-        start = text.find(quote)
-        while start != -1:
-            end = start + len(quote)
-            if not any(s < end and start < e for s, e in spans):
-                spans.append((start, end))
-            start = text.find(quote, end)
-    parts, cursor = [], 0
-    for start, end in sorted(spans):
-        parts += [conditional_escape(text[cursor:start]), "<mark>"]
-        parts += [conditional_escape(text[start:end]), "</mark>"]
-        cursor = end
-    parts.append(conditional_escape(text[cursor:]))
-    return mark_safe("".join(parts))  # noqa: S308 - every piece of text above is escaped
+    quotes = {p.text for p in positions if p.fidelity == Position.Fidelity.VERBATIM}
+    return mark_phrases(text, quotes | set(phrases), css_class="")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -178,3 +178,29 @@ def excerpt(text, *, max_chars=SNIPPET_CHARS) -> SafeString:
     """Return the beginning of ``text``, escaped, for a result whose text has no match."""
     cut = text[: word_end(text, max_chars)] if len(text) > max_chars else text
     return mark_safe(escape(cut) + ("…" if len(text) > max_chars else ""))  # noqa: S308
+
+
+def mark_phrases(text, phrases, *, css_class="key-phrase", ignore_case=False) -> SafeString:
+    """Return ``text`` as escaped HTML with every occurrence of ``phrases`` in ``<mark>``.
+
+    Verbatim spans (key phrases, quotations in their source), found as written, unlike
+    ``highlight``'s normalised search terms. Overlapping or adjacent occurrences (of one phrase
+    or of several) make one mark, and no mark spans a line break (``linebreaks`` would cut it).
+    """
+    text = str(text or "")
+    marked = [False] * len(text)
+    flags = re.IGNORECASE if ignore_case else 0
+    for phrase in {str(p) for p in phrases if p and str(p).strip()}:
+        for match in re.finditer(f"(?={re.escape(phrase)})", text, flags):
+            for i in range(match.start(), match.start() + len(phrase)):
+                marked[i] = text[i] != "\n"
+    opening = f'<mark class="{css_class}">' if css_class else "<mark>"
+    out, i = [], 0
+    while i < len(text):
+        j = i
+        while j < len(text) and marked[j] == marked[i]:
+            j += 1
+        piece = escape(text[i:j])
+        out.append(f"{opening}{piece}</mark>" if marked[i] else piece)
+        i = j
+    return mark_safe("".join(out))  # noqa: S308 - every piece of text is escaped above

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import CharField, F, Q, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language_info, gettext
 from taggit.models import Tag
@@ -411,7 +412,12 @@ def _entity_querysets(conditions):
         "forum": lambda q: _entity_rows(
             "forum", Forum.objects.published().filter(q), F("name"), F("name_en")
         ),
-        "tag": lambda q: _entity_rows("tag", Tag.objects.filter(q), F("name"), F("name")),
+        "tag": lambda q: _entity_rows(
+            "tag",
+            Tag.objects.filter(q),
+            F("name"),
+            Coalesce(NullIf(F("names__name_en"), Value("")), F("name")),
+        ),
     }
     querysets = [sources[name](condition).order_by() for name, condition in conditions.items()]
     if not querysets:
@@ -549,11 +555,12 @@ def _facets(counted, active):
 
 # (kind, table, joined forum for the URL value, label column, English label column)
 _LABEL_SOURCES = {
-    "theme": (Theme, True, "title", "title_en"),
-    "question": (Question, True, "title", "title_en"),
-    "speaker": (Speaker, False, "name", "name_en"),
-    "institution": (Institution, False, "name", "name_en"),
-    "forum": (Forum, False, "name", "name_en"),
+    # model, scoped to a forum, label column, English label (an SQL expression over t)
+    "theme": (Theme, True, "title", "t.title_en"),
+    "question": (Question, True, "title", "t.title_en"),
+    "speaker": (Speaker, False, "name", "t.name_en"),
+    "institution": (Institution, False, "name", "t.name_en"),
+    "forum": (Forum, False, "name", "t.name_en"),
     "tag": (Tag, False, "name", "COALESCE(NULLIF(n.name_en, ''), t.name)"),
 }
 # A tag's English name is in its TagName row, when it has one.
@@ -577,7 +584,6 @@ def _labels(keys):
         forum_slug = "f.slug" if scoped else "''"
         join = f" JOIN {forum_table} f ON f.id = t.forum_id" if scoped else ""
         join += _LABEL_JOINS.get(name, "")
-        label_en = label_en if "(" in label_en else f"t.{label_en}"
         parts.append(
             # Table and column names are constants; the ids are bound parameters.
             f"SELECT %s, t.id, t.slug, {forum_slug}, t.{label}, {label_en} FROM {table} t{join}"  # noqa: S608, E501

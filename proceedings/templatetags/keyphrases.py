@@ -16,49 +16,20 @@
 Nothing here queries the database: the phrases are for_listing()'s ``listed_key_phrases``.
 """
 
-import re
 from dataclasses import dataclass
 
 from django import template
 from django.db import models
-from django.utils.html import escape
-from django.utils.safestring import mark_safe
 
 from .. import localize
 from ..models import Position
+from ..search.highlight import mark_phrases
 
 register = template.Library()
 
 
 def _phrases_of(position):
     return getattr(position, "listed_key_phrases", None) or []
-
-
-def mark_phrases(text, phrases, *, ignore_case=False):
-    """Return ``text`` as escaped HTML with every occurrence of ``phrases`` marked.
-
-    Overlapping or adjacent occurrences (of one phrase or of several) make one mark; a phrase
-    is never marked across a line break (``linebreaks`` would cut the mark in two).
-    """
-    text = str(text or "")
-    marked = [False] * len(text)
-    flags = re.IGNORECASE if ignore_case else 0
-    for phrase in {str(p) for p in phrases if p and str(p).strip()}:
-        if "\n" in phrase:
-            continue
-        for match in re.finditer(f"(?={re.escape(phrase)})", text, flags):
-            start = match.start()
-            for i in range(start, start + len(phrase)):
-                marked[i] = True
-    out, i = [], 0
-    while i < len(text):
-        j = i
-        while j < len(text) and marked[j] == marked[i]:
-            j += 1
-        piece = escape(text[i:j])
-        out.append(f'<mark class="key-phrase">{piece}</mark>' if marked[i] else piece)
-        i = j
-    return mark_safe("".join(out))  # noqa: S308 - every piece of text is escaped above
 
 
 @register.filter
