@@ -20,6 +20,7 @@ redirects of bare addresses depend on the reader and are never stored (forum_por
 """
 
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -34,6 +35,7 @@ from django.views.decorators.cache import never_cache
 NATIVE_NAMES = {"zh-hant": "繁體中文", "zh-hans": "简体中文", "en": "English"}
 
 
+@cache
 def bcp47(code):
     """Return a Django language code as a BCP 47 tag (``zh-hant`` → ``zh-Hant``)."""
     language, _sep, rest = (code or "").partition("-")

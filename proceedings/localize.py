@@ -56,7 +56,7 @@ without a twin (a tag's ``name``) is shown in the original on English pages.
 import dataclasses
 import threading
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import opencc
 from django.utils import translation
@@ -88,6 +88,13 @@ def _converter(config):
 def _convert(config, text):
     if not text:
         return text or ""
+    return _converted(config, text)
+
+
+# A page converts the same names, roles and titles once per card (a theme page of 50 cards:
+# about 700 conversions, bench/README.md); conversion is a pure function of its input.
+@lru_cache(maxsize=8192)
+def _converted(config, text):
     # OpenCC converters are not documented as thread-safe; a quote converts in microseconds.
     with _lock:
         return _converter(config).convert(text)

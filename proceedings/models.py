@@ -13,13 +13,13 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.dispatch import Signal
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
 from taggit.models import Tag, TaggedItem
 
+from forum_portal.links import reverse
 from forum_portal.validators import http_url
 from forum_portal.workflow import Publishable, Status, status_q  # noqa: F401 - Status re-exported
 from speakers.models import Institution, Speaker
@@ -583,6 +583,11 @@ class Position(Publishable):
     def __str__(self):
         text = self.text if len(self.text) <= 40 else f"{self.text[:40]}…"
         return f"{self.appearance.speaker.name}: {text}"
+
+    # Staff's cards are annotated with whether the public sees them (PublicMixin.cards());
+    # the public's are not, and a card asking for a missing attribute is a failed template
+    # lookup, with its exception and dir() (twice a card).
+    is_public = None
 
     def get_absolute_url(self):
         return reverse("proceedings:position-detail", args=[self.pk])

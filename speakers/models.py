@@ -1,10 +1,10 @@
 from django.db import models
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from forum_portal.links import reverse
 from forum_portal.validators import http_url
 from forum_portal.workflow import Publishable, status_q
 

@@ -4,7 +4,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from forum_portal import languages
+from forum_portal import languages, links
 from forum_portal.cache import cached_fragment
 from forum_portal.site import site_origin
 
@@ -74,6 +74,16 @@ def linked_role(appearance):
     return html
 
 
+@register.simple_tag
+def link(viewname, *args):
+    """``{% link "proceedings:tag-detail" tag.slug %}``: ``{% url %}`` for what cards repeat.
+
+    The URL is remembered per language (``forum_portal.links``); a theme page of 50 cards asks
+    for the same sector and tag URLs dozens of times.
+    """
+    return links.reverse(viewname, args)
+
+
 @register.tag
 def cardcache(parser, token):
     """``{% cardcache position option … %}…{% endcardcache %}``: a card from the fragment cache.
@@ -106,7 +116,7 @@ class CardCacheNode(template.Node):
     def render(self, context):
         position, *options = (expression.resolve(context) for expression in self.expressions)
         request = context.get("request")
-        if request is None or hasattr(position, "is_public"):
+        if request is None or position.is_public is not None:
             return self.nodelist.render(context)
         parts = ["card", str(position.pk), site_origin(request), *map(_key_part, options)]
         return cached_fragment(request, parts, lambda: self.nodelist.render(context))
