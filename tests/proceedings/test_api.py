@@ -496,12 +496,12 @@ def _positions(count):
 @pytest.mark.parametrize(
     ("name", "queries"),
     [
-        # count, positions with their joins, their themes, their tags, their key phrases
-        ("position-list", 5),
-        # the forum, count, positions, themes, tags, key phrases
-        ("forum-positions", 6),
-        # the theme, count, positions, themes, tags, key phrases
-        ("theme-positions", 6),
+        # count, positions, their roles, themes, tags, key phrases (no sources here)
+        ("position-list", 6),
+        # the forum, count, positions, roles, themes, tags, key phrases
+        ("forum-positions", 7),
+        # the theme, count, positions, roles, themes, tags, key phrases
+        ("theme-positions", 7),
         # count, themes with forum and parent, their questions
         ("theme-list", 3),
         # count, speakers, their links
@@ -530,8 +530,8 @@ def test_list_query_count_is_constant(client, django_assert_num_queries, count, 
 def test_search_query_count_is_constant(client, django_assert_num_queries, count):
     forum, theme = _positions(count)
 
-    # filters, candidates, facet labels, positions, themes, tags, key phrases
-    with django_assert_num_queries(7):
+    # filters, candidates, facet labels, positions, roles, themes, tags, key phrases
+    with django_assert_num_queries(8):
         data = get_json(client, api("search"), {"q": "企業", "theme": f"{forum.slug}:{theme.slug}"})
 
     assert data["count"] == count

@@ -230,7 +230,7 @@ def test_csv_query_count_is_constant(client, django_assert_num_queries, count):
         make_position(appearance=role, themes=[theme], tags=["標籤"])
 
     # the forum; then positions with their joins, their themes, their tags, key phrases
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         rows = csv_rows(client, reverse("downloads:forum-csv", args=["counted"]))
 
     assert len(rows) == count + 1

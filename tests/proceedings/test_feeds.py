@@ -119,7 +119,7 @@ def corpus(db):
 def test_latest_feed_lists_published_positions_newest_first(
     client, corpus, django_assert_num_queries
 ):
-    with django_assert_num_queries(4):  # positions, their themes, tags, key phrases
+    with django_assert_num_queries(5):  # positions, their roles, themes, tags, key phrases
         response = client.get(feed_url("feed-latest"))
 
     feed = parse(response.content)
@@ -182,7 +182,8 @@ def test_forum_theme_and_speaker_feeds_list_only_their_positions(client, corpus)
 
 
 def test_forum_feed_query_count_is_constant(client, corpus, django_assert_num_queries):
-    with django_assert_num_queries(5):  # the forum, then positions, themes, tags, key phrases
+    # the forum, then positions, roles, themes, tags, key phrases
+    with django_assert_num_queries(6):
         client.get(feed_url("forum-feed", corpus["forum"].slug))
 
 
@@ -454,13 +455,13 @@ def test_feed_query_counts_are_constant(client, item_count, django_assert_num_qu
     for n in range(item_count):
         make_position(appearance=appearance, themes=[theme], tags=[f"標籤{n}"])
 
-    # positions with their joins, their themes, tags, key phrases; then the forum, theme or
-    # speaker
-    with django_assert_num_queries(4):
+    # positions, their roles, themes, tags, key phrases; the theme and speaker feeds read
+    # their theme or speaker first
+    with django_assert_num_queries(5):
         latest = client.get(feed_url("feed-latest", fmt="rss"))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         client.get(feed_url("theme-feed", forum.slug, theme.slug))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         client.get(feed_url("speaker-feed", speaker.slug))
 
     assert len(parse(latest.content).find("channel").findall("item")) == item_count
@@ -474,8 +475,8 @@ def test_search_feed_query_count_is_constant(client, item_count, django_assert_n
         make_position(appearance=appearance, text=f"科技創新{n}", tags=[f"標籤{n}"])
 
     # search(): the filter's rows, the candidates, the facet labels, then the positions with
-    # their joins, themes and tags, key phrases
-    with django_assert_num_queries(7):
+    # their roles, themes, tags and key phrases
+    with django_assert_num_queries(8):
         response = client.get(feed_url("search-feed") + f"?q=科技&forum={forum.slug}")
 
     assert len(entry_ids(parse(response.content))) == item_count

@@ -512,8 +512,8 @@ def test_search_query_count_is_constant(pujiang, django_assert_num_queries, quer
     search(query)  # OpenCC and the analyser tables load on first use
 
     # candidates, the other records (passages, themes, people, forums: one statement), facet
-    # labels, then for_listing(): positions, themes, tags, key phrases
-    with django_assert_num_queries(7):
+    # labels, then for_listing(): positions, roles, sources, themes, tags, key phrases
+    with django_assert_num_queries(9):
         result = search(query)
 
     assert result.total == hits
@@ -526,7 +526,7 @@ def test_filtered_search_query_count_is_constant(pujiang, django_assert_num_quer
     search("", filters)
 
     # filter values, candidates (of the page and of each filtered facet), labels, 3 for_listing
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(9):
         search("", filters)
 
 

@@ -197,12 +197,12 @@ def test_constant_number_of_queries(client, pujiang, django_assert_num_queries, 
     with translation.override(code):
         url = reverse("proceedings:search")
 
-    # search(): filters, candidates, labels, for_listing() ×4 = 7. record_search() for a new
+    # search(): filters, candidates, labels, for_listing() ×6 = 9. record_search() for a new
     # row: update, savepoint, select, savepoint, insert, release ×2 = 7. Snippets in the
     # reader's language are made from the rows already read.
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(16):
         client.get(url, {"q": "融合", "theme": F + "regional-ecosystems"})
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(16):
         response = client.get(url, {"q": "转化", "tag": ["成果轉化", "nobody"], "sort": "date"})
     assert response.context["result"].total  # an empty page skips the cards' queries
 

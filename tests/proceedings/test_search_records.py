@@ -321,8 +321,8 @@ def test_record_search_adds_one_query(pujiang, django_assert_num_queries):
     # candidates, records, facet labels; no position matches, so no listing queries
     with django_assert_num_queries(2):
         assert search("思想碰撞").total == 0
-    # positions: candidates, records, labels, for_listing() ×4
-    with django_assert_num_queries(7):
+    # positions: candidates, records, labels, for_listing() ×6
+    with django_assert_num_queries(9):
         search("王戰")
     # one kind: candidates (the positions' count), records; no facets (they are positions')
     with django_assert_num_queries(2):

