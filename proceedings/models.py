@@ -402,8 +402,8 @@ class PositionQuerySet(models.QuerySet):
         Six queries however many rows: the positions, their roles (with person, institution and
         forum), their sources, their themes (with each theme's forum, which a theme's URL
         needs), their tags (with their English names) and their key phrases
-        (``listed_key_phrases``, in order). Cards link only the
-        ``themes`` given: by default the published ones, so a draft theme never shows.
+        (``listed_key_phrases``, in order). Cards link only the ``themes`` given: by default
+        the published ones, so a draft theme never shows.
 
         Themes and tags land in plain lists, ``listed_themes`` and ``listed_tags``, not in the
         managers' prefetch cache: filling that cache builds a filtered QuerySet per row (for
