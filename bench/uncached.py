@@ -123,6 +123,24 @@ def time_card(theme, runs):
     return samples
 
 
+def profile(client, paths, args):
+    """Print cProfile's top 40 calls over ``--runs`` requests of one page, after two warm-ups."""
+    import cProfile
+    import pstats
+
+    path = next((path for name, path in paths.items() if name.startswith(args.profile)), None)
+    if path is None:
+        sys.exit(f"--profile: one of {', '.join(paths)}")
+    for _ in range(2):
+        client.get(path)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(args.runs):
+        client.get(path)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
+
+
 def percentile(samples, p):
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -132,11 +150,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--no-fragments", action="store_true", help="fragment cache off")
+    parser.add_argument(
+        "--profile",
+        metavar="PAGE",
+        help="profile one page (a name above, e.g. home) with cProfile and print its top calls",
+    )
+    parser.add_argument("--sort", default="tottime", help="with --profile: pstats sort order")
     args = parser.parse_args()
     if args.no_fragments or not settings.REDIS_URL:
         settings.FRAGMENT_CACHE_SECONDS = 0
     client = Client(HTTP_HOST="localhost")
     theme, paths = pages()
+    if args.profile:
+        profile(client, paths, args)
+        return
     load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
     print(
         f"{connection.vendor}, {Position.objects.count():,} positions, fragment cache "

@@ -15,12 +15,14 @@ from django.utils.translation import get_language
 
 
 @lru_cache(maxsize=65536)
-def _reversed(urlconf, prefix, language, viewname, args):
-    return django_reverse(viewname, urlconf=urlconf, args=args)
+def _reversed(urlconf, prefix, language, viewname, args, kwargs):
+    return django_reverse(viewname, urlconf=urlconf, args=args, kwargs=dict(kwargs) or None)
 
 
-def reverse(viewname, args=()):
-    """Return ``django.urls.reverse(viewname, args=args)``, remembered (see the module)."""
+def reverse(viewname, args=(), kwargs=None):
+    """Return ``django.urls.reverse(viewname, args=args, kwargs=kwargs)``, remembered (see the
+    module)."""
     # The URLconf: a request's own (request.urlconf), else ROOT_URLCONF, which tests override.
     urlconf = get_urlconf() or settings.ROOT_URLCONF
-    return _reversed(urlconf, get_script_prefix(), get_language(), viewname, tuple(args))
+    kwargs = tuple(sorted(kwargs.items())) if kwargs else ()
+    return _reversed(urlconf, get_script_prefix(), get_language(), viewname, tuple(args), kwargs)

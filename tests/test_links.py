@@ -37,3 +37,10 @@ def test_another_urlconf_is_not_served_a_remembered_url():
 def test_bad_arguments_still_raise():
     with translation.override("en"), pytest.raises(NoReverseMatch):
         reverse("proceedings:speaker-detail", ["not a slug"])
+
+
+def test_keyword_arguments_in_any_order_give_the_same_url():
+    kwargs = {"version": "v1", "slug": "wang"}
+    url = reverse("api:speaker-detail", kwargs=kwargs)
+    assert url == django_reverse("api:speaker-detail", kwargs=kwargs) == "/api/v1/speakers/wang/"
+    assert reverse("api:speaker-detail", kwargs=dict(reversed(kwargs.items()))) == url
