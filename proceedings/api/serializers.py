@@ -12,7 +12,6 @@ from rest_framework import serializers
 from taggit.models import Tag
 
 from forum_portal.links import reverse
-
 from speakers.models import Institution, Speaker, SpeakerLink
 
 from ..models import (
