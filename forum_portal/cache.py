@@ -21,10 +21,10 @@ Finding the writes: an execute wrapper, not model signals
     Django (psql) need ``manage.py clear_page_cache``.
 
 Fragments
-    The same generation keys fragments of pages that are rendered anyway (``cached_fragment``,
+    The same generation keys fragments of pages that are rendered anyway (``fragment_key``,
     the ``{% cardcache %}`` tag around a position card) and values that are costly to compute
     (``per_generation``: the home page's counts), when ``FRAGMENT_CACHE_SECONDS`` is set. A
-    theme page of 50 cards spent 0.8 ms rendering each; from the cache, one ``GET`` a card.
+    theme page of 50 cards spent 0.8 ms rendering each; from the cache, one ``MGET`` a page.
     A fragment is the same for every anonymous reader of a language and site: staff (who see
     drafts) never read or write it.
 
@@ -47,7 +47,6 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from django.db import connections
 from django.utils import translation
-from django.utils.safestring import mark_safe
 
 logger = logging.getLogger(__name__)
 
@@ -336,23 +335,6 @@ def request_generation(request):
 def fragment_key(generation, *parts):
     """Return the cache key of a fragment: the generation, the language, then ``parts``."""
     return ":".join(["fragments", str(generation), translation.get_language() or "", *parts])
-
-
-def cached_fragment(request, parts, render):
-    """Return the HTML ``render()`` makes, from the cache when this generation has it.
-
-    ``parts`` (strings) name everything the fragment depends on besides the content and the
-    language: the object's key and the options the template is given.
-    """
-    generation = request_generation(request)
-    if generation is None:
-        return render()
-    key = fragment_key(generation, *parts)
-    html = cache.get(key)
-    if html is None:
-        html = render()
-        cache.set(key, str(html), settings.FRAGMENT_CACHE_SECONDS)
-    return mark_safe(html)  # noqa: S308 - stored from a template's own (escaped) output
 
 
 def per_generation(request, name, compute):

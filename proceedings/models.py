@@ -12,6 +12,7 @@ from django.contrib.contenttypes.fields import GenericRelation
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
 from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -384,7 +385,58 @@ class Appearance(models.Model):
 positions_bulk_written = Signal()
 
 
+class PendingPrefetch:
+    """The prefetches of some rows, run when one of them first needs what they fetch.
+
+    Set on each row by ``PositionQuerySet.prefetch_on_demand()``. ``run()`` fetches them for
+    every row at once (the same queries as straight away), and the rows' ``appearance``,
+    ``source`` and ``listed_*`` lists call it, so a row never reads half-fetched. ``memo``
+    belongs to what reads the rows: ``{% cardcache %}`` keeps the cached cards it found there.
+    """
+
+    def __init__(self, rows, lookups):
+        self.rows = rows
+        self.lookups = lookups
+        self.memo = {}
+
+    @property
+    def pending(self):
+        return self.lookups is not None
+
+    def run(self):
+        if self.lookups is None:
+            return
+        lookups, self.lookups = self.lookups, None  # first: prefetching reads the rows too
+        models.prefetch_related_objects(self.rows, *lookups)
+
+
 class PositionQuerySet(models.QuerySet):
+    _prefetch_on_demand = False
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._prefetch_on_demand = self._prefetch_on_demand
+        return clone
+
+    def prefetch_on_demand(self):
+        """Return this queryset with its prefetches run when a row first needs them.
+
+        For lists of cards read from the fragment cache: a page whose cards are all cached
+        reads one query of positions, not for_listing()'s five more and their ~600 model
+        instances a page of 50 (bench/README.md). See ``PendingPrefetch``.
+        """
+        clone = self._chain()
+        clone._prefetch_on_demand = True
+        return clone
+
+    def _prefetch_related_objects(self):
+        if not self._prefetch_on_demand:
+            return super()._prefetch_related_objects()
+        pending = PendingPrefetch(self._result_cache, self._prefetch_related_lookups)
+        for row in self._result_cache:
+            row._pending_prefetch = pending
+        self._prefetch_done = True
+
     def published(self):
         """Positions that are published and belong to a published forum.
 
@@ -598,6 +650,18 @@ class Position(Publishable):
     # lookup, with its exception and dir() (twice a card).
     is_public = None
 
+    # What for_listing() fetches into plain lists (to_attr), which a row whose prefetches are
+    # pending (prefetch_on_demand()) fetches when first asked.
+    ON_DEMAND_ATTRIBUTES = frozenset({"listed_themes", "listed_tagged_items", "listed_key_phrases"})
+
+    def __getattr__(self, name):
+        # Only called for attributes the row does not have.
+        pending = self.__dict__.get("_pending_prefetch")
+        if name in self.ON_DEMAND_ATTRIBUTES and pending is not None and pending.pending:
+            pending.run()
+            return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def get_absolute_url(self):
         return reverse("proceedings:position-detail", args=[self.pk])
 
@@ -647,6 +711,28 @@ class Position(Publishable):
             }
         if errors:
             raise ValidationError(errors)
+
+
+class _FetchesPendingFirst(ForwardManyToOneDescriptor):
+    """A foreign key's descriptor that runs the row's pending prefetches before reading it.
+
+    Position's ``appearance`` and ``source`` are prefetched by for_listing(); read before a
+    pending prefetch ran (prefetch_on_demand()), Django's own descriptor would fetch them one row
+    at a time, without the person, institution and forum joined to the role.
+    """
+
+    def __get__(self, instance, cls=None):
+        if instance is not None:
+            pending = instance.__dict__.get("_pending_prefetch")
+            if pending is not None:
+                pending.run()
+        return super().__get__(instance, cls)
+
+
+# Installed over the ones ForeignKey.contribute_to_class() set: a ForeignKey subclass that chose
+# its descriptor would change the migrations' field paths for no change to the schema.
+for _name in ("appearance", "source"):
+    setattr(Position, _name, _FetchesPendingFirst(Position._meta.get_field(_name)))
 
 
 class KeyPhrase(models.Model):

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag
 
-from forum_portal.cache import per_generation
+from forum_portal.cache import per_generation, request_generation
 from speakers.models import Institution, Sector, Speaker
 
 from .forms import CorrectionRequestForm
@@ -162,13 +162,17 @@ class PublicMixin:
         """Return ``positions`` with everything a card renders, in a fixed number of queries.
 
         ``for_listing()`` with the themes this request may see. For staff, each row also gets
-        ``is_public``, which the card reads to mark what the public does not see.
+        ``is_public``, which the card reads to mark what the public does not see. When cards
+        come from the fragment cache, the prefetches wait for a card that is not cached
+        (``prefetch_on_demand()``).
         """
         cards = positions.for_listing(themes=self.themes())
         if self.shows_drafts:
             cards = cards.annotate(
                 is_public=Exists(Position.objects.published().filter(pk=OuterRef("pk")))
             )
+        elif request_generation(self.request) is not None:
+            cards = cards.prefetch_on_demand()
         return cards
 
     def page_of_cards(self, positions):

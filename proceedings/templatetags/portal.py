@@ -1,11 +1,14 @@
 """Small filters the public templates share: labels and language tags."""
 
 from django import template
+from django.conf import settings
+from django.core.cache import cache
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from forum_portal import languages, links
-from forum_portal.cache import cached_fragment
+from forum_portal.cache import fragment_key, request_generation
 from forum_portal.site import site_origin
 
 from .. import localize
@@ -90,8 +93,12 @@ def cardcache(parser, token):
 
     Keyed by the position's pk, the options listed (every context value the card's markup
     depends on besides the position: a model by its pk), the site, the language and the content
-    generation (``forum_portal.cache.cached_fragment``). Staff, and rows annotated with
+    generation (``forum_portal.cache.fragment_key``). Staff, and rows annotated with
     ``is_public`` (staff's cards), are always rendered.
+
+    Rows from ``prefetch_on_demand()`` (``PublicMixin.cards()``) share their list: the first
+    card asks the cache for every row's card with the same options in one ``get_many``, and
+    the list's prefetches run only when a card is not cached.
     """
     bits = token.split_contents()
     if len(bits) < 2:
@@ -116,7 +123,30 @@ class CardCacheNode(template.Node):
     def render(self, context):
         position, *options = (expression.resolve(context) for expression in self.expressions)
         request = context.get("request")
-        if request is None or position.is_public is not None:
-            return self.nodelist.render(context)
-        parts = ["card", str(position.pk), site_origin(request), *map(_key_part, options)]
-        return cached_fragment(request, parts, lambda: self.nodelist.render(context))
+        pending = position.__dict__.get("_pending_prefetch")
+        generation = request_generation(request)
+        if generation is None or position.is_public is not None:
+            return self.render_card(context, pending)
+        rest = [site_origin(request), *map(_key_part, options)]
+        key = fragment_key(generation, "card", str(position.pk), *rest)
+        if pending is None:
+            html = cache.get(key)
+        else:
+            # The first card of a list with these options asks for the whole list's cards at
+            # once: one round trip to the cache, not one a card.
+            found = pending.memo.get(tuple(rest))
+            if found is None:
+                keys = [
+                    fragment_key(generation, "card", str(row.pk), *rest) for row in pending.rows
+                ]
+                found = pending.memo[tuple(rest)] = cache.get_many(keys)
+            html = found.get(key)
+        if html is None:
+            html = self.render_card(context, pending)
+            cache.set(key, str(html), settings.FRAGMENT_CACHE_SECONDS)
+        return mark_safe(html)  # noqa: S308 - stored from the card template's (escaped) output
+
+    def render_card(self, context, pending):
+        if pending is not None:
+            pending.run()  # the card reads what for_listing() prefetches
+        return self.nodelist.render(context)

@@ -6,9 +6,12 @@ language changes, and nothing the public cannot see may come out of it (staff re
 """
 
 import re
+from unittest import mock
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -17,6 +20,7 @@ from speakers.models import Speaker
 from tests.factories import (
     make_appearance,
     make_forum,
+    make_key_phrase,
     make_position,
     make_question,
     make_session,
@@ -206,6 +210,131 @@ def test_without_the_setting_nothing_is_stored(client, settings, theme_with_quot
     card(client, theme_url(theme))
 
     assert card_keys() == []
+
+
+# ---------------------------------------------------------------------------------------------
+# A list of cached cards: one cache call, and for_listing()'s prefetches only for a miss
+# ---------------------------------------------------------------------------------------------
+
+THREE_QUOTES = ["耐心資本要敢於投早投小投長期", "企業是創新的主體", "把論文寫在大地上"]
+SPEAKERS = ["王小明", "李大華", "陳美玲"]
+
+
+@pytest.fixture
+def theme_of_three(django_capture_on_commit_callbacks):
+    """A theme with three tagged positions of three speakers, one with a key phrase."""
+    with django_capture_on_commit_callbacks(execute=True):
+        forum = make_forum(published=True)
+        theme = make_theme(forum=forum, questions=[make_question(forum=forum)])
+        session = make_session(forum=forum)
+        positions = [
+            make_position(
+                appearance=make_appearance(session=session, speaker=make_speaker(name=name)),
+                themes=[theme],
+                tags=["耐心資本" if n == 0 else "產業創新"],
+                text=quote,
+                order=n,
+            )
+            for n, (name, quote) in enumerate(zip(SPEAKERS, THREE_QUOTES, strict=True))
+        ]
+        make_key_phrase(position=positions[0], text="耐心資本", translation="patient capital")
+    return theme, positions
+
+
+def test_a_page_of_cached_cards_reads_none_of_their_prefetches(
+    client, fragment_cache, theme_of_three
+):
+    theme, _ = theme_of_three
+    with CaptureQueriesContext(connection) as rendering:
+        first = client.get(theme_url(theme)).content.decode()
+    with CaptureQueriesContext(connection) as cached:
+        again = client.get(theme_url(theme)).content.decode()
+
+    # Roles (with person, institution and forum), themes, tags and key phrases: four queries
+    # (no row has a source, whose query is then skipped).
+    assert len(rendering) - len(cached) == 4
+    assert not any("proceedings_keyphrase" in query["sql"] for query in cached)
+    assert again == first
+    cards = re.findall(r'<article class="position .*?</article>', again, re.DOTALL)
+    assert len(cards) == 3
+    assert '<p><mark class="key-phrase">耐心資本</mark>要敢於投早投小投長期</p>' in cards[0]
+    assert [THREE_QUOTES[n] in cards[n] for n in (1, 2)] == [True, True]
+    assert [f">{SPEAKERS[n]} <" in cards[n] for n in range(3)] == [True, True, True]
+    assert ">產業創新</a>" in cards[2]
+
+
+def test_a_list_of_cards_is_one_cache_call(client, fragment_cache, theme_of_three):
+    theme, positions = theme_of_three
+    client.get(theme_url(theme))
+    backend = caches["default"]
+    real_get = backend.get
+    many = []
+
+    def get_many(keys, version=None):
+        # LocMemCache's get_many() calls get() for each key: the real one, so the spy on get()
+        # below sees only the calls the page makes itself.
+        many.append(keys)
+        return {key: value for key in keys if (value := real_get(key)) is not None}
+
+    with (
+        mock.patch.object(backend, "get", wraps=real_get) as get,
+        mock.patch.object(backend, "get_many", get_many),
+    ):
+        client.get(theme_url(theme))
+
+    card_calls = [keys for keys in many if any(":card:" in key for key in keys)]
+    assert len(card_calls) == 1
+    # card_keys() are the backend's own keys: its prefix and version (":1:") first.
+    assert sorted(f":1:{key}" for key in card_calls[0]) == sorted(
+        key for key in card_keys() if any(f":card:{p.pk}:" in key for p in positions)
+    )
+    assert len(card_calls[0]) == 3
+    assert not [call for call in get.call_args_list if ":card:" in call.args[0]]
+
+
+def test_one_card_missing_renders_the_page_the_same(client, fragment_cache, theme_of_three):
+    theme, positions = theme_of_three
+    first = client.get(theme_url(theme)).content.decode()
+    (key,) = [key for key in card_keys() if f":card:{positions[1].pk}:" in key]
+    cache.delete(key.split(":", 2)[2])  # the key without the backend's prefix and version
+
+    again = client.get(theme_url(theme)).content.decode()
+
+    assert again == first
+    assert key in card_keys()
+
+
+def test_rows_fetch_their_pending_prefetches_when_first_read(
+    theme_of_three, django_assert_num_queries
+):
+    theme, _ = theme_of_three
+    with django_assert_num_queries(1):
+        rows = list(Position.objects.for_listing().prefetch_on_demand().order_by("order"))
+    with django_assert_num_queries(4):
+        assert rows[2].listed_themes == [theme]
+    with django_assert_num_queries(0):
+        assert [row.appearance.speaker.name for row in rows] == SPEAKERS
+        assert [tag.name for row in rows for tag in row.listed_tags] == [
+            "耐心資本",
+            "產業創新",
+            "產業創新",
+        ]
+        assert [phrase.text for phrase in rows[0].listed_key_phrases] == ["耐心資本"]
+        assert rows[1].source is None
+
+
+def test_a_role_read_first_fetches_every_rows_prefetches(theme_of_three, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        rows = list(Position.objects.for_listing().prefetch_on_demand().order_by("order"))
+    with django_assert_num_queries(4):
+        assert rows[0].appearance.speaker.name == SPEAKERS[0]
+    with django_assert_num_queries(0):
+        assert [row.appearance.session.forum.pk for row in rows] == [
+            rows[0].appearance.session.forum.pk
+        ] * 3
+        assert [len(row.listed_themes) for row in rows] == [1, 1, 1]
+    with pytest.raises(AttributeError):
+        rows[0].not_an_attribute  # noqa: B018 - a missing attribute is still missing
 
 
 # ---------------------------------------------------------------------------------------------
