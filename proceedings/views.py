@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -291,6 +291,16 @@ class HomeView(PublicMixin, TemplateView):
         # The way in: themes with something said on them. An empty one (the report's outlook
         # over its tasks) is reached from its question and forum pages, not promoted here.
         quoted = Exists(self.positions().filter(themes=OuterRef("pk")))
+        if request_generation(self.request) is not None:
+            # An EXISTS per theme shown cost 2.7 ms planning and 9.8 ms running at 100,000
+            # positions on PostgreSQL (bench/README.md): the ids, once per content generation.
+            quoted = Q(
+                pk__in=per_generation(
+                    self.request,
+                    "quoted-themes",
+                    lambda: list(self.themes().filter(quoted).values_list("pk", flat=True)),
+                )
+            )
         themes = Prefetch("themes", queryset=self.themes().filter(quoted).select_related("forum"))
         visible_forums = self.visible(Forum.objects.all())
         # Every theme of every forum was 436 ms at 50 forums (bench/README.md): the newest
@@ -349,23 +359,34 @@ class ForumListView(PagedListMixin, PublicMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         forums = context["object_list"]
-        # Counts for this page's forums: two grouped queries, however many forums.
-        positions = (
-            self.positions()
-            .filter(appearance__session__forum__in=forums)
-            .order_by()
-            .values("appearance__session__forum")
-            .annotate(positions=Count("pk"), speakers=Count("appearance__speaker", distinct=True))
-        )
-        by_forum = {row.pop("appearance__session__forum"): row for row in positions}
-        themes = (
-            self.themes()
-            .filter(forum__in=forums)
-            .order_by()
-            .values("forum")
-            .annotate(n=Count("pk"))
-        )
-        theme_counts = {row["forum"]: row["n"] for row in themes}
+
+        def count():
+            # Counts for this page's forums: two grouped queries, however many forums.
+            positions = (
+                self.positions()
+                .filter(appearance__session__forum__in=forums)
+                .order_by()
+                .values("appearance__session__forum")
+                .annotate(
+                    positions=Count("pk"), speakers=Count("appearance__speaker", distinct=True)
+                )
+            )
+            themes = (
+                self.themes()
+                .filter(forum__in=forums)
+                .order_by()
+                .values("forum")
+                .annotate(n=Count("pk"))
+            )
+            return (
+                {row.pop("appearance__session__forum"): row for row in positions},
+                {row["forum"]: row["n"] for row in themes},
+            )
+
+        # Counting 20 forums' positions took 50 ms at 100,000 on SQLite (bench/README.md):
+        # once per content generation and page of forums for the public.
+        ids = ",".join(str(forum.pk) for forum in forums)
+        by_forum, theme_counts = per_generation(self.request, f"forum-counts:{ids}", count)
         for forum in forums:
             counts = by_forum.get(forum.pk, {})
             forum.position_count = counts.get("positions", 0)
@@ -609,7 +630,7 @@ class TagListView(PagedListMixin, PublicMixin, ListView):
         position_type = ContentType.objects.filter(
             app_label=Position._meta.app_label, model=Position._meta.model_name
         ).values("pk")[:1]
-        return list(
+        tags = (
             Tag.objects.select_related("names")
             .filter(
                 **{
@@ -620,6 +641,8 @@ class TagListView(PagedListMixin, PublicMixin, ListView):
             .annotate(position_count=Count(items))
             .order_by("-position_count", "name", "pk")
         )
+        # Still a scan of every tagged position: once per content generation for the public.
+        return per_generation(self.request, "tag-list", lambda: list(tags))
 
 
 class TagDetailView(PublicMixin, TemplateView):

@@ -12,6 +12,7 @@ from django.db.models import Count, Prefetch
 from django.http import Http404
 from django.views.generic import DetailView, ListView, TemplateView
 
+from forum_portal.cache import per_generation
 from proceedings.models import Appearance
 from proceedings.views import (
     PublicMixin,
@@ -27,6 +28,9 @@ from .models import Institution, Sector, Speaker
 class SpeakerListView(PublicMixin, ListView):
     model = Speaker
     section = "speakers"
+    # get_queryset() returns a list, which names neither the template nor the list
+    template_name = "speakers/speaker_list.html"
+    context_object_name = "speaker_list"
 
     def get_queryset(self):
         roles = Prefetch(
@@ -34,13 +38,16 @@ class SpeakerListView(PublicMixin, ListView):
             queryset=self.appearances().select_related("institution"),
             to_attr="roles",
         )
-        return (
+        speakers = (
             super()
             .get_queryset()
             .annotate(position_count=self.count_positions("appearance__speaker"))
             .prefetch_related(roles)
             .order_by("sort_name", "pk")
         )
+        # Counting every person's positions is a grouped scan of them all (about 300 ms at
+        # 100,000 positions, bench/README.md): once per content generation for the public.
+        return per_generation(self.request, "speaker-list", lambda: list(speakers))
 
     def get_context_data(self, **kwargs):
         speakers, rapporteurs, by_sector = [], [], defaultdict(list)
@@ -90,9 +97,11 @@ class SpeakerDetailView(PublicMixin, DetailView):
 class InstitutionListView(PublicMixin, ListView):
     model = Institution
     section = "institutions"
+    template_name = "speakers/institution_list.html"  # get_queryset() returns a list
+    context_object_name = "institution_list"
 
     def get_queryset(self):
-        return (
+        institutions = (
             super()
             .get_queryset()
             .annotate(
@@ -101,6 +110,9 @@ class InstitutionListView(PublicMixin, ListView):
             )
             .order_by("name_en", "pk")
         )
+        # Two counts per institution over every role and position (about 680 ms at 100,000
+        # positions, bench/README.md): once per content generation for the public.
+        return per_generation(self.request, "institution-list", lambda: list(institutions))
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -136,19 +148,24 @@ class SectorListView(PublicMixin, TemplateView):
             rows = queryset.order_by().values(field).annotate(n=count)
             return {row[field]: row["n"] for row in rows}
 
-        institutions = per_sector(self.visible(Institution.objects.all()), "sector", Count("pk"))
-        people = per_sector(
-            self.appearances(), "institution__sector", Count("speaker", distinct=True)
-        )
-        positions = per_sector(self.positions(), "appearance__institution__sector", Count("pk"))
-        sectors = [
-            {
-                "value": value,
-                "label": label,
-                "institutions": institutions.get(value, 0),
-                "people": people.get(value, 0),
-                "positions": positions.get(value, 0),
+        def count():
+            return {
+                "institutions": per_sector(
+                    self.visible(Institution.objects.all()), "sector", Count("pk")
+                ),
+                "people": per_sector(
+                    self.appearances(), "institution__sector", Count("speaker", distinct=True)
+                ),
+                "positions": per_sector(
+                    self.positions(), "appearance__institution__sector", Count("pk")
+                ),
             }
+
+        # The positions' count is a grouped scan of them all (about 250 ms at 100,000,
+        # bench/README.md): counted once per content generation for the public.
+        counts = per_generation(self.request, "sector-counts", count)
+        sectors = [
+            {"value": value, "label": label, **{k: c.get(value, 0) for k, c in counts.items()}}
             for value, label in Sector.choices
         ]
         return super().get_context_data(sectors=sectors, **kwargs)

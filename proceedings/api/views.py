@@ -280,8 +280,12 @@ class InstitutionDetail(generics.RetrieveAPIView):
 
 
 def public_positions():
-    """Published positions with everything ``PositionSerializer`` renders (three queries)."""
-    return Position.objects.published().for_listing()
+    """Published positions with everything ``PositionSerializer`` renders.
+
+    for_listing()'s prefetches run when a row is first read: not at all for a list whose
+    positions all come from the cache (``CachedPositionListSerializer``).
+    """
+    return Position.objects.published().for_listing().prefetch_on_demand()
 
 
 @extend_schema_view(

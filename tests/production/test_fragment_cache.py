@@ -6,12 +6,12 @@ language changes, and nothing the public cannot see may come out of it (staff re
 """
 
 import re
+from contextlib import contextmanager
 from unittest import mock
 
 import pytest
 from django.core.cache import cache, caches
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -20,6 +20,7 @@ from speakers.models import Speaker
 from tests.factories import (
     make_appearance,
     make_forum,
+    make_institution,
     make_key_phrase,
     make_position,
     make_question,
@@ -62,6 +63,20 @@ def card(client, url):
     cards = re.findall(r'<article class="position .*?</article>', html, re.DOTALL)
     assert len(cards) == 1
     return cards[0]
+
+
+@contextmanager
+def statements():
+    """Collect the SQL run inside (the test client's request_started signal empties
+    ``connection.queries``, so ``CaptureQueriesContext`` cannot count across a request)."""
+    run = []
+
+    def collect(execute, sql, params, many, context):
+        run.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(collect):
+        yield run
 
 
 def card_keys():
@@ -245,15 +260,16 @@ def test_a_page_of_cached_cards_reads_none_of_their_prefetches(
     client, fragment_cache, theme_of_three
 ):
     theme, _ = theme_of_three
-    with CaptureQueriesContext(connection) as rendering:
+    with statements() as rendering:
         first = client.get(theme_url(theme)).content.decode()
-    with CaptureQueriesContext(connection) as cached:
+    with statements() as cached:
         again = client.get(theme_url(theme)).content.decode()
 
     # Roles (with person, institution and forum), themes, tags and key phrases: four queries
     # (no row has a source, whose query is then skipped).
     assert len(rendering) - len(cached) == 4
-    assert not any("proceedings_keyphrase" in query["sql"] for query in cached)
+    assert not any("proceedings_keyphrase" in sql for sql in cached)
+    assert sum("proceedings_keyphrase" in sql for sql in rendering) == 1
     assert again == first
     cards = re.findall(r'<article class="position .*?</article>', again, re.DOTALL)
     assert len(cards) == 3
@@ -390,3 +406,128 @@ def test_api_list_count_follows_the_content_and_the_filters(
     filtered = client.get(url, {"theme": f"{theme.forum.slug}:{theme.slug}"}).json()["count"]
 
     assert [before, after, second_page_size, filtered] == [1, 2, 2, 1]
+
+
+# The list pages' counts over every position: (URL name, what the page says of the one person,
+# institution, sector, tag and forum the fixture has, as (label, positions)).
+LIST_PAGES = {
+    "speaker-list": lambda c: [(p.name, p.position_count) for p in c["speakers"]],
+    "institution-list": lambda c: [(i.name, i.position_count) for i in c["institution_list"]],
+    "sector-list": lambda c: [(s["value"], s["positions"]) for s in c["sectors"] if s["people"]],
+    "tag-list": lambda c: [(t.name, t.position_count) for t in c["tag_list"]],
+    "forum-list": lambda c: [(f.name, f.position_count) for f in c["object_list"]],
+}
+
+
+@pytest.fixture
+def one_of_each(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        forum = make_forum(published=True, name="浦江創新論壇")
+        appearance = make_appearance(
+            session=make_session(forum=forum),
+            speaker=make_speaker(name="王小明"),
+            institution=make_institution(name="復旦大學"),
+        )
+        make_position(appearance=appearance, tags=["耐心資本"], text=QUOTE)
+    return appearance
+
+
+@pytest.mark.parametrize("name", LIST_PAGES)
+def test_list_pages_count_once_per_generation(
+    client, fragment_cache, one_of_each, django_capture_on_commit_callbacks, name
+):
+    url = reverse(f"proceedings:{name}")
+    shown = LIST_PAGES[name]
+    with statements() as counting:
+        first = shown(client.get(url).context)
+    with statements() as cached:
+        again = shown(client.get(url).context)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_position(appearance=one_of_each, tags=["耐心資本"], text="第二則")
+        make_position(appearance=one_of_each, tags=["耐心資本"], published=False)
+    after = shown(client.get(url).context)
+
+    label = {
+        "speaker-list": "王小明",
+        "institution-list": "復旦大學",
+        "sector-list": "research",
+        "tag-list": "耐心資本",
+        "forum-list": "浦江創新論壇",
+    }[name]
+    assert [first, again, after] == [[(label, 1)], [(label, 1)], [(label, 2)]]
+    assert len(cached) < len(counting)
+
+
+@pytest.mark.parametrize("name", LIST_PAGES)
+def test_staff_list_pages_count_their_drafts(
+    client, django_user_model, fragment_cache, one_of_each, name
+):
+    url = reverse(f"proceedings:{name}")
+    client.get(url)  # the public's counts, stored
+    make_position(appearance=one_of_each, tags=["耐心資本"], published=False)
+    client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
+
+    assert LIST_PAGES[name](client.get(url).context)[0][1] == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# The API's positions, each one's JSON kept for one content generation
+# ---------------------------------------------------------------------------------------------
+
+
+def test_api_positions_are_serialized_once_per_generation(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    _, positions = theme_of_three
+    url = reverse("api:position-list", kwargs={"version": "v1"})
+    with statements() as serializing:
+        first = client.get(url).json()
+    with statements() as cached:
+        again = client.get(url).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[1].pk).update(text="新的引文內容")
+    edited = client.get(url).json()
+
+    assert again == first
+    assert [row["text"] for row in first["results"]] == THREE_QUOTES
+    assert [row["speaker"]["name"] for row in first["results"]] == SPEAKERS
+    assert [row["text"] for row in edited["results"]] == [
+        THREE_QUOTES[0],
+        "新的引文內容",
+        THREE_QUOTES[2],
+    ]
+    # The positions' page, then from the cache: the count and every position's JSON.
+    assert len(cached) == 1
+    assert len(serializing) == len(cached) + 5  # the count, roles, themes, tags, key phrases
+    assert len([key for key in card_keys() if ":api-position:" in key]) == 6
+
+
+def test_api_positions_are_kept_apart_per_site_and_language(
+    client, settings, fragment_cache, theme_of_three
+):
+    settings.ALLOWED_HOSTS = ["testserver", "portal.example"]
+    _, positions = theme_of_three
+    url = reverse("api:position-list", kwargs={"version": "v1"})
+
+    here = client.get(url).json()["results"][0]["url"]
+    elsewhere = client.get(url, HTTP_HOST="portal.example").json()["results"][0]["url"]
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").json()["results"][0]["url"]
+
+    assert here == f"http://testserver/zh-hant/positions/{positions[0].pk}/"
+    assert elsewhere == f"http://portal.example/zh-hant/positions/{positions[0].pk}/"
+    assert english == f"http://testserver/en/positions/{positions[0].pk}/"
+
+
+def test_the_api_lists_only_public_positions_cached_or_not(
+    client, django_user_model, fragment_cache, theme_of_three
+):
+    _, positions = theme_of_three
+    make_position(appearance=positions[0].appearance, text="尚未發布的草稿", published=False)
+    url = reverse("api:position-list", kwargs={"version": "v1"})
+
+    public = client.get(url).json()["results"]
+    client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
+    staff = client.get(url).json()["results"]
+
+    assert [row["text"] for row in public] == THREE_QUOTES
+    assert staff == public
