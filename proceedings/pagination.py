@@ -6,12 +6,16 @@ last or first page (never a 404 or a 500), and one context for ``includes/_pagin
 from django.core.paginator import Paginator
 
 
-def lenient_page(items, per_page, request):
+def lenient_page(items, per_page, request, count=None):
     """Return the page of ``items`` that ``?page=`` asks for, its object list a list.
 
     ``get_page()``: a page number past the end or not a number is the last or first page.
+    ``count``: the number of ``items`` when it is known (``len(items)`` otherwise, a query).
     """
-    page = Paginator(items, per_page).get_page(request.GET.get("page"))
+    paginator = Paginator(items, per_page)
+    if count is not None:
+        paginator.count = count  # a cached_property, as the API's pages set it
+    page = paginator.get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     return page
 

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag
@@ -175,13 +176,16 @@ class PublicMixin:
             cards = cards.prefetch_on_demand()
         return cards
 
-    def page_of_cards(self, positions):
+    def page_of_cards(self, positions, name):
         """Return the context of one page of ``positions`` as cards.
 
         ``positions`` (the page's cards, a list), ``page_obj`` and ``page_navigation()``'s
-        links, the page chosen as ``lenient_page()`` does.
+        links, the page chosen as ``lenient_page()`` does. ``name`` (e.g. ``theme:12``) keys
+        the number of positions, counted once per content generation for the public: on
+        PostgreSQL the count cost as much as the page's cards (2.8 ms, bench/README.md).
         """
-        page = lenient_page(self.cards(positions), POSITION_PAGE_SIZE, self.request)
+        count = per_generation(self.request, f"count:{name}", positions.count)
+        page = lenient_page(self.cards(positions), POSITION_PAGE_SIZE, self.request, count)
         return {"positions": page.object_list, "page_obj": page, **page_navigation(page)}
 
     def count_positions(self, lookup):
@@ -291,16 +295,6 @@ class HomeView(PublicMixin, TemplateView):
         # The way in: themes with something said on them. An empty one (the report's outlook
         # over its tasks) is reached from its question and forum pages, not promoted here.
         quoted = Exists(self.positions().filter(themes=OuterRef("pk")))
-        if request_generation(self.request) is not None:
-            # An EXISTS per theme shown cost 2.7 ms planning and 9.8 ms running at 100,000
-            # positions on PostgreSQL (bench/README.md): the ids, once per content generation.
-            quoted = Q(
-                pk__in=per_generation(
-                    self.request,
-                    "quoted-themes",
-                    lambda: list(self.themes().filter(quoted).values_list("pk", flat=True)),
-                )
-            )
         themes = Prefetch("themes", queryset=self.themes().filter(quoted).select_related("forum"))
         visible_forums = self.visible(Forum.objects.all())
         # Every theme of every forum was 436 ms at 50 forums (bench/README.md): the newest
@@ -309,22 +303,35 @@ class HomeView(PublicMixin, TemplateView):
             Prefetch("questions", queryset=Question.objects.prefetch_related(themes))
         )[:HOME_FORUMS]
         positions = self.positions()
-        # The candidates from one table and its (featured, order) or (fidelity, order) index,
-        # then the joins of what is public on those only: joined first, the planners walked
-        # every forum's positions (a full scan, and a whole one when none is featured).
-        # Editors feature a handful; verbatim quotations are many, so only the first
-        # FALLBACK_CANDIDATES published ones in reading order are candidates.
-        featured_ids = Position.objects.filter(featured=True).values("pk")
-        featured = list(self.cards(positions.filter(pk__in=featured_ids))[:FEATURED_POSITIONS])
-        if not featured:
-            verbatim_ids = (
+
+        def featured_ids():
+            # The candidates from one table and its (featured, order) or (fidelity, order)
+            # index, then the joins of what is public on those only: joined first, the
+            # planners walked every forum's positions (a full scan, and a whole one when none
+            # is featured). Editors feature a handful; verbatim quotations are many, so only
+            # the first FALLBACK_CANDIDATES published ones in reading order are candidates.
+            candidates = Position.objects.filter(featured=True).values("pk")
+            ids = positions.filter(pk__in=candidates).values_list("pk", flat=True)
+            if ids := list(ids[:FEATURED_POSITIONS]):
+                return ids
+            candidates = (
                 Position.objects.filter(fidelity=Position.Fidelity.VERBATIM)
                 .filter(status=Status.PUBLISHED)
                 .order_by("order", "pk")
                 .values("pk")[:FALLBACK_CANDIDATES]
             )
-            verbatim = positions.filter(pk__in=verbatim_ids)
-            featured = list(self.cards(verbatim)[:FALLBACK_POSITIONS])
+            return list(
+                positions.filter(pk__in=candidates).values_list("pk", flat=True)[
+                    :FALLBACK_POSITIONS
+                ]
+            )
+
+        # The forums with their questions and quoted themes (an EXISTS per theme: 12 ms at
+        # 100,000 positions on PostgreSQL) and which positions lead: once per content
+        # generation for the public, like the counts below.
+        forums = per_generation(self.request, "home-forums", lambda: list(forums))
+        ids = per_generation(self.request, "home-featured", featured_ids)
+        featured = list(self.cards(Position.objects.filter(pk__in=ids)))
         # The speaker list's "speakers": everyone with a role other than rapporteur.
         spoke = self.appearances().exclude(capacity=Appearance.Capacity.RAPPORTEUR)
         # Counting every published position joins five tables (60–90 ms at 100,000 on
@@ -497,8 +504,9 @@ class ThemeDetailView(ForumPartMixin, DetailView):
         on_theme = self.positions().filter(themes=theme)
         return super().get_context_data(
             parent=theme.parent if theme.parent_visible else None,
-            **self.page_of_cards(on_theme),
-            theme_speakers=self.speakers_of(on_theme),
+            **self.page_of_cards(on_theme, f"theme:{theme.pk}"),
+            # Rendered from the fragment cache for the public: not computed then.
+            theme_speakers=SimpleLazyObject(lambda: self.speakers_of(on_theme)),
             **kwargs,
         )
 
@@ -651,7 +659,7 @@ class TagDetailView(PublicMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         tag = get_object_or_404(Tag.objects.select_related("names"), slug=kwargs.pop("slug"))
-        page = self.page_of_cards(self.positions().filter(tags=tag))
+        page = self.page_of_cards(self.positions().filter(tags=tag), f"tag:{tag.pk}")
         if not page["positions"]:
             # A tag that only positions the public cannot see carry is not public yet.
             raise Http404("No public position has this tag.")

@@ -134,7 +134,10 @@ class InstitutionDetailView(PublicMixin, DetailView):
         )
         return super().get_context_data(
             people=distinct_speakers(appearances),
-            **self.page_of_cards(self.positions().filter(appearance__institution=institution)),
+            **self.page_of_cards(
+                self.positions().filter(appearance__institution=institution),
+                f"institution:{institution.pk}",
+            ),
             **kwargs,
         )
 
@@ -199,6 +202,6 @@ class SectorDetailView(PublicMixin, TemplateView):
             sector=sector,
             institutions=institutions,
             people=distinct_speakers(appearances),
-            **self.page_of_cards(positions),
+            **self.page_of_cards(positions, f"sector:{sector.value}"),
             **kwargs,
         )

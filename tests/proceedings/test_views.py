@@ -461,8 +461,9 @@ def test_500_page_renders_without_request_or_database(django_assert_num_queries)
 
 def test_home_query_count_is_constant(client, corpus, reader_language, django_assert_num_queries):
     # forums, their questions, the questions' themes; 5 counts (positions, speakers,
-    # institutions, themes, forums); featured positions, their themes, their tags, key phrases
-    with django_assert_num_queries(14):
+    # institutions, themes, forums); the featured positions' ids, then their cards: the
+    # positions, their roles, themes, tags and key phrases
+    with django_assert_num_queries(15):
         response = client.get(url("home"))
 
     assert response.context["featured_positions"] == corpus.positions

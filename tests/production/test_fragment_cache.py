@@ -79,8 +79,12 @@ def statements():
         yield run
 
 
-def card_keys():
+def fragment_keys():
     return sorted(key for key in cache._cache if ":fragments:" in key)
+
+
+def card_keys():
+    return [key for key in fragment_keys() if ":card:" in key]
 
 
 def theme_url(theme, language="zh-hant"):
@@ -265,9 +269,10 @@ def test_a_page_of_cached_cards_reads_none_of_their_prefetches(
     with statements() as cached:
         again = client.get(theme_url(theme)).content.decode()
 
-    # Roles (with person, institution and forum), themes, tags and key phrases: four queries
-    # (no row has a source, whose query is then skipped).
-    assert len(rendering) - len(cached) == 4
+    # The cards' roles (with person, institution and forum), themes, tags and key phrases
+    # (no row has a source, whose query is then skipped); the theme's count of positions;
+    # its speakers (their roles' ids, then the roles).
+    assert len(rendering) - len(cached) == 4 + 1 + 2
     assert not any("proceedings_keyphrase" in sql for sql in cached)
     assert sum("proceedings_keyphrase" in sql for sql in rendering) == 1
     assert again == first
@@ -373,23 +378,47 @@ def test_home_counts_are_counted_once_per_generation(
     assert [first, again, after] == [1, 1, 2]
 
 
-def test_home_counts_from_the_cache_save_five_queries(
-    client, fragment_cache, theme_with_quote, django_assert_num_queries
-):
+def test_home_from_the_cache_reads_only_its_featured_positions(
+    client, fragment_cache, theme_with_quote, django_assert_num_queries,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    theme, position = theme_with_quote
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=position.pk).update(featured=True)
     client.get("/zh-hant/")
 
-    # forums, their questions, the questions' themes; featured positions (none), so the first
-    # verbatim ones (none either); the five counts come from the cache.
-    with django_assert_num_queries(5):
+    # The forums with their questions and themes, the five counts and which positions lead
+    # come from the cache; the featured positions are read (their cards are cached too).
+    with django_assert_num_queries(1):
         response = client.get("/zh-hant/")
 
-    assert response.context["counts"] == {
+    context = response.context
+    assert context["counts"] == {
         "positions": 1,
         "speakers": 1,
         "institutions": 0,
         "themes": 1,
         "forums": 1,
     }
+    assert context["featured_positions"] == [position]
+    assert [t for f in context["forums"] for q in f.questions.all() for t in q.themes.all()] == [
+        theme
+    ]
+    assert QUOTE in response.content.decode()
+
+
+def test_home_follows_what_is_featured(
+    client, fragment_cache, theme_with_quote, django_capture_on_commit_callbacks
+):
+    theme, position = theme_with_quote
+    before = client.get("/zh-hant/").context["featured_positions"]
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=position.pk).update(
+            featured=True, fidelity=Position.Fidelity.PARAPHRASE
+        )
+    after = client.get("/zh-hant/").context["featured_positions"]
+
+    assert [before, after] == [[], [position]]
 
 
 def test_api_list_count_follows_the_content_and_the_filters(
@@ -499,7 +528,7 @@ def test_api_positions_are_serialized_once_per_generation(
     # The positions' page, then from the cache: the count and every position's JSON.
     assert len(cached) == 1
     assert len(serializing) == len(cached) + 5  # the count, roles, themes, tags, key phrases
-    assert len([key for key in card_keys() if ":api-position:" in key]) == 6
+    assert len([key for key in fragment_keys() if ":api-position:" in key]) == 6
 
 
 def test_api_positions_are_kept_apart_per_site_and_language(
@@ -531,3 +560,65 @@ def test_the_api_lists_only_public_positions_cached_or_not(
 
     assert [row["text"] for row in public] == THREE_QUOTES
     assert staff == public
+
+
+# ---------------------------------------------------------------------------------------------
+# Parts of pages ({% fragment %}) and counts of a list's positions
+# ---------------------------------------------------------------------------------------------
+
+
+def speakers_aside(html):
+    (aside,) = re.findall(r'<ul class="people">.*?</ul>', html, re.DOTALL)
+    return re.findall(r'class="person__name"[^>]*>([^<]+)', aside)
+
+
+def test_a_themes_speakers_come_from_the_cache_until_an_edit(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    theme, positions = theme_of_three
+    first = speakers_aside(client.get(theme_url(theme)).content.decode())
+    with statements() as cached:
+        again = speakers_aside(client.get(theme_url(theme)).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        Speaker.objects.filter(pk=positions[1].appearance.speaker_id).update(name="李小華")
+    renamed = speakers_aside(client.get(theme_url(theme)).content.decode())
+
+    assert [name.strip() for name in first] == SPEAKERS
+    assert again == first
+    assert [name.strip() for name in renamed] == ["王小明", "李小華", "陳美玲"]
+    # Neither the roles' ids nor the roles are read for a cached list.
+    assert not any("proceedings_appearance" in sql.split(" FROM ")[1] for sql in cached)
+    assert len([key for key in fragment_keys() if ":fragment:theme-speakers:" in key]) == 2
+
+
+def test_staff_render_a_themes_speakers_themselves(
+    client, django_user_model, fragment_cache, theme_of_three
+):
+    theme, positions = theme_of_three
+    make_position(
+        appearance=make_appearance(
+            session=positions[0].appearance.session, speaker=make_speaker(name="草稿人")
+        ),
+        themes=[theme],
+        published=False,
+        order=9,
+    )
+    client.get(theme_url(theme))  # the public's list, stored
+    client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
+
+    staff = speakers_aside(client.get(theme_url(theme)).content.decode())
+
+    assert [name.strip() for name in staff] == [*SPEAKERS, "草稿人"]
+
+
+def test_a_themes_count_of_positions_follows_the_content(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    theme, positions = theme_of_three
+    before = client.get(theme_url(theme)).context["page_obj"].paginator.count
+    again = client.get(theme_url(theme)).context["page_obj"].paginator.count
+    with django_capture_on_commit_callbacks(execute=True):
+        make_position(appearance=positions[0].appearance, themes=[theme], text="第四則")
+    after = client.get(theme_url(theme)).context["page_obj"].paginator.count
+
+    assert [before, again, after] == [3, 3, 4]
