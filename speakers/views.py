@@ -10,6 +10,7 @@ from collections import defaultdict
 
 from django.db.models import Count, Prefetch
 from django.http import Http404
+from django.utils.functional import SimpleLazyObject
 from django.views.generic import DetailView, ListView, TemplateView
 
 from forum_portal.cache import per_generation
@@ -89,7 +90,8 @@ class SpeakerDetailView(PublicMixin, DetailView):
         return super().get_context_data(
             appearances=appearances,
             links=speaker.links.all(),
-            positions_by_forum=group_by_forum_and_theme(positions),
+            # Rendered from the fragment cache for the public: not computed then.
+            positions_by_forum=SimpleLazyObject(lambda: group_by_forum_and_theme(positions)),
             **kwargs,
         )
 

@@ -622,3 +622,24 @@ def test_a_themes_count_of_positions_follows_the_content(
     after = client.get(theme_url(theme)).context["page_obj"].paginator.count
 
     assert [before, again, after] == [3, 3, 4]
+
+
+def test_a_speakers_positions_come_from_the_cache_until_an_edit(
+    client, fragment_cache, theme_with_quote, django_capture_on_commit_callbacks
+):
+    _, position = theme_with_quote
+    url = position.appearance.speaker.get_absolute_url()
+    first = client.get(url).content.decode()
+    with statements() as cached:
+        again = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=position.pk).update(text="新的引文內容")
+    edited = client.get(url).content.decode()
+
+    assert again == first
+    assert QUOTE in first
+    assert "新的引文內容" in edited
+    assert QUOTE not in edited
+    # The person, their roles and links; no position is read for the cached part.
+    assert len(cached) == 3
+    assert not any('FROM "proceedings_position"' in sql for sql in cached)
