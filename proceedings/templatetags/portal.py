@@ -87,6 +87,43 @@ def link(viewname, *args):
     return links.reverse(viewname, args)
 
 
+def _cached_block(parser, token, node_class, what):
+    """Parse ``{% tag first option … %}…{% endtag %}`` into ``node_class``."""
+    bits = token.split_contents()
+    if len(bits) < 2:
+        raise template.TemplateSyntaxError(f"{bits[0]} needs {what}")
+    nodelist = parser.parse((f"end{bits[0]}",))
+    parser.delete_first_token()
+    return node_class(nodelist, [parser.compile_filter(bit) for bit in bits[1:]])
+
+
+def _key_part(value):
+    if value is None or value == "":
+        return ""
+    pk = getattr(value, "pk", None)
+    return f"#{pk}" if pk is not None else str(value)
+
+
+class CachedBlockNode(template.Node):
+    """A block kept in the fragment cache: the first expression, then the options."""
+
+    def __init__(self, nodelist, expressions):
+        self.nodelist = nodelist
+        self.expressions = expressions
+
+    def resolve(self, context):
+        """Return ``(first, rest)``: the first expression's value, then the key's other parts
+        (the site and the options)."""
+        first, *options = (expression.resolve(context) for expression in self.expressions)
+        return first, [site_origin(context.get("request")), *map(_key_part, options)]
+
+    @staticmethod
+    def stored(key, html):
+        """Store ``html`` under ``key`` and return it, safe (a template's own escaped output)."""
+        cache.set(key, str(html), settings.FRAGMENT_CACHE_SECONDS)
+        return mark_safe(html)  # noqa: S308 - stored from a template's (escaped) output
+
+
 @register.tag
 def cardcache(parser, token):
     """``{% cardcache position option … %}…{% endcardcache %}``: a card from the fragment cache.
@@ -100,34 +137,16 @@ def cardcache(parser, token):
     card asks the cache for every row's card with the same options in one ``get_many``, and
     the list's prefetches run only when a card is not cached.
     """
-    bits = token.split_contents()
-    if len(bits) < 2:
-        raise template.TemplateSyntaxError("cardcache needs the position")
-    nodelist = parser.parse(("endcardcache",))
-    parser.delete_first_token()
-    return CardCacheNode(nodelist, [parser.compile_filter(bit) for bit in bits[1:]])
+    return _cached_block(parser, token, CardCacheNode, "the position")
 
 
-def _key_part(value):
-    if value is None or value == "":
-        return ""
-    pk = getattr(value, "pk", None)
-    return f"#{pk}" if pk is not None else str(value)
-
-
-class CardCacheNode(template.Node):
-    def __init__(self, nodelist, expressions):
-        self.nodelist = nodelist
-        self.expressions = expressions
-
+class CardCacheNode(CachedBlockNode):
     def render(self, context):
-        position, *options = (expression.resolve(context) for expression in self.expressions)
-        request = context.get("request")
+        position, rest = self.resolve(context)
         pending = position.__dict__.get("_pending_prefetch")
-        generation = request_generation(request)
+        generation = request_generation(context.get("request"))
         if generation is None or position.is_public is not None:
             return self.render_card(context, pending)
-        rest = [site_origin(request), *map(_key_part, options)]
         key = fragment_key(generation, "card", str(position.pk), *rest)
         if pending is None:
             html = cache.get(key)
@@ -142,9 +161,8 @@ class CardCacheNode(template.Node):
                 found = pending.memo[tuple(rest)] = cache.get_many(keys)
             html = found.get(key)
         if html is None:
-            html = self.render_card(context, pending)
-            cache.set(key, str(html), settings.FRAGMENT_CACHE_SECONDS)
-        return mark_safe(html)  # noqa: S308 - stored from the card template's (escaped) output
+            return self.stored(key, self.render_card(context, pending))
+        return mark_safe(html)  # noqa: S308 - stored by stored()
 
     def render_card(self, context, pending):
         if pending is not None:
@@ -162,29 +180,17 @@ def fragment(parser, token):
     drafts, always render it. A lazy context value (``SimpleLazyObject``) used only inside is
     never computed when the part comes from the cache.
     """
-    bits = token.split_contents()
-    if len(bits) < 2:
-        raise template.TemplateSyntaxError("fragment needs a name")
-    nodelist = parser.parse(("endfragment",))
-    parser.delete_first_token()
-    return FragmentNode(nodelist, [parser.compile_filter(bit) for bit in bits[1:]])
+    return _cached_block(parser, token, FragmentNode, "a name")
 
 
-class FragmentNode(template.Node):
-    def __init__(self, nodelist, expressions):
-        self.nodelist = nodelist
-        self.expressions = expressions
-
+class FragmentNode(CachedBlockNode):
     def render(self, context):
-        name, *options = (expression.resolve(context) for expression in self.expressions)
-        request = context.get("request")
-        generation = request_generation(request)
+        generation = request_generation(context.get("request"))
         if generation is None:
             return self.nodelist.render(context)
-        parts = ["fragment", str(name), site_origin(request), *map(_key_part, options)]
-        key = fragment_key(generation, *parts)
+        name, rest = self.resolve(context)
+        key = fragment_key(generation, "fragment", str(name), *rest)
         html = cache.get(key)
         if html is None:
-            html = self.nodelist.render(context)
-            cache.set(key, str(html), settings.FRAGMENT_CACHE_SECONDS)
-        return mark_safe(html)  # noqa: S308 - stored from the template's own (escaped) output
+            return self.stored(key, self.nodelist.render(context))
+        return mark_safe(html)  # noqa: S308 - stored by stored()
