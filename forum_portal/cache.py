@@ -28,17 +28,26 @@ Fragments
     A fragment is the same for every anonymous reader of a language and site: staff (who see
     drafts) never read or write it.
 
+The code's version
+    Every key also holds ``code_version()``, a digest of the code that renders what is kept
+    (Python files, templates, translations, the static files' manifest): a release never
+    serves pages, fragments or values (model instances pickled with another schema) that the
+    previous one stored under the same content generation, and servers of two releases side
+    by side never read each other's.
+
 Read replicas
     A replica may not have replayed the last edit yet. The bump also records the primary's WAL
     position; a cache miss renders from the primary instead of a replica that is behind it, so
     a page stored under the new generation never holds pre-edit content.
 """
 
+import functools
 import hashlib
 import logging
 import re
 import threading
 import time
+from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
@@ -303,6 +312,35 @@ def install_write_watch(sender=None, connection=None, **kwargs):
 
 
 # ---------------------------------------------------------------------------------------------
+# The code's version
+# ---------------------------------------------------------------------------------------------
+
+# What renders the cached pages, fragments and values, below BASE_DIR.
+CODE_DIRS = ("forum_portal", "proceedings", "speakers", "curation", "templates", "locale")
+CODE_SUFFIXES = frozenset({".py", ".html", ".txt", ".xml", ".mo", ".json"})
+
+
+@functools.cache
+def code_version():
+    """Return a digest of the code that renders what the cache keeps (see the module)."""
+    root = Path(settings.BASE_DIR)
+    files = [Path(settings.STATIC_ROOT) / "staticfiles.json"]  # the static files' hashed names
+    for name in CODE_DIRS:
+        files += sorted((root / name).rglob("*"))
+    return code_digest(root, files)
+
+
+def code_digest(root, files):
+    """Return a short digest of the names and contents of the code ``files`` below ``root``."""
+    digest = hashlib.sha256()
+    for path in files:
+        if path.suffix in CODE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
+            name = path.relative_to(root) if path.is_relative_to(root) else path.name
+            digest.update(str(name).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# ---------------------------------------------------------------------------------------------
 # Fragments and values of one content generation
 # ---------------------------------------------------------------------------------------------
 
@@ -333,8 +371,10 @@ def request_generation(request):
 
 
 def fragment_key(generation, *parts):
-    """Return the cache key of a fragment: the generation, the language, then ``parts``."""
-    return ":".join(["fragments", str(generation), translation.get_language() or "", *parts])
+    """Return the cache key of a fragment: the generation, the code's version, the language,
+    then ``parts``."""
+    language = translation.get_language() or ""
+    return ":".join(["fragments", str(generation), code_version(), language, *parts])
 
 
 def per_generation(request, name, compute):
@@ -345,7 +385,7 @@ def per_generation(request, name, compute):
     generation = request_generation(request)
     if generation is None:
         return compute()
-    key = f"values:{generation}:{name}"
+    key = f"values:{generation}:{code_version()}:{name}"
     value = cache.get(key)
     if value is None:
         value = compute()
@@ -440,4 +480,4 @@ class PageCacheMiddleware:
             request.path_info
         ) or translation.get_language_from_request(request)
         digest = hashlib.sha256(url.encode()).hexdigest()
-        return f"pages:{generation}:{language}:{digest}"
+        return f"pages:{generation}:{code_version()}:{language}:{digest}"

@@ -15,6 +15,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import translation
 
+from forum_portal.cache import code_digest, code_version
 from proceedings.models import Position, Status
 from speakers.models import Speaker
 from tests.factories import (
@@ -643,3 +644,46 @@ def test_a_speakers_positions_come_from_the_cache_until_an_edit(
     # The person, their roles and links; no position is read for the cached part.
     assert len(cached) == 3
     assert not any('FROM "proceedings_position"' in sql for sql in cached)
+
+
+# ---------------------------------------------------------------------------------------------
+# A release never reads what the previous one stored
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_code_digest_follows_names_and_contents(tmp_path):
+    (tmp_path / "templates").mkdir()
+    card_template = tmp_path / "templates" / "card.html"
+    card_template.write_text("<article>{{ position }}</article>")
+    (tmp_path / "notes.md").write_text("not code")
+
+    def digest():
+        return code_digest(tmp_path, sorted(tmp_path.rglob("*")))
+
+    first = digest()
+    (tmp_path / "notes.md").write_text("still not code")
+    unchanged = digest()
+    card_template.write_text("<article class=card>{{ position }}</article>")
+    edited = digest()
+    card_template.rename(tmp_path / "templates" / "other.html")
+    renamed = digest()
+
+    assert first == unchanged
+    assert len({first, edited, renamed}) == 3
+
+
+def test_a_new_release_renders_its_own_cards_and_values(client, fragment_cache, theme_with_quote):
+    theme, _ = theme_with_quote
+    client.get(theme_url(theme))
+    client.get("/zh-hant/")
+    with mock.patch("forum_portal.cache.code_version", return_value="next-release"):
+        with statements() as next_release:
+            html = client.get("/zh-hant/").content.decode()
+        client.get(theme_url(theme))
+
+    versions = {key.split(":")[4] for key in fragment_keys()}
+    assert versions == {code_version(), "next-release"}
+    assert len(card_keys()) == 2
+    # Home's counts and forums were computed again, not read from the other release's.
+    assert any("COUNT(" in sql for sql in next_release)
+    assert theme.title in html  # the quoted theme, from the forums computed again
