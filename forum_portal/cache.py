@@ -393,6 +393,30 @@ def per_generation(request, name, compute):
     return value
 
 
+def per_generation_many(request, name, keys, compute):
+    """Return ``{key: value}`` for ``keys``, each value computed once per content generation.
+
+    ``compute(missing)`` returns a dict of the values of the keys the cache does not have (a
+    key it leaves out is neither stored nor returned): one ``get_many`` and at most one
+    ``set_many``. Without a generation (staff, no fragment cache) it is ``compute(keys)``.
+    For values that do not depend on the language or the reader (``per_generation``).
+    """
+    generation = request_generation(request)
+    if generation is None:
+        return compute(list(keys))
+    prefix = f"values:{generation}:{code_version()}:{name}:"
+    found = cache.get_many([f"{prefix}{key}" for key in keys])
+    values = {key: found[f"{prefix}{key}"] for key in keys if f"{prefix}{key}" in found}
+    if missing := [key for key in keys if key not in values]:
+        fresh = compute(missing)
+        cache.set_many(
+            {f"{prefix}{key}": value for key, value in fresh.items()},
+            settings.FRAGMENT_CACHE_SECONDS,
+        )
+        values.update(fresh)
+    return values
+
+
 # ---------------------------------------------------------------------------------------------
 # Page cache middleware
 # ---------------------------------------------------------------------------------------------

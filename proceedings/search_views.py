@@ -155,7 +155,7 @@ def search_page(request):
     params = request.GET
     query, requested_sort, page_number = search_params(params)
     kind = params.get(KIND_PARAM) if params.get(KIND_PARAM) in GROUPS else None
-    result = search(query, params, requested_sort, page_number, kind=kind)
+    result = search(query, params, requested_sort, page_number, kind=kind, request=request)
 
     # Links keep the sort only when the reader chose one (a valid one).
     state = _State(query, result.filters, requested_sort if requested_sort in SORTS else "", kind)

@@ -428,7 +428,9 @@ class SearchView(APIView):
             raise ValidationError({"kind": [f"Choose one of {', '.join(GROUPS)}."]})
         number = positive_int(params, "page", default=1)
         per_page = positive_int(params, "page_size", default=PER_PAGE, maximum=MAX_PER_PAGE)
-        result = search(query, params, sort or "relevance", number, per_page, kind=kind)
+        result = search(
+            query, params, sort or "relevance", number, per_page, kind=kind, request=request
+        )
         unknown = {
             name: [value for value in values if value not in result.filters.get(name, ())]
             for name, values in requested_filters(params).items()

@@ -687,3 +687,50 @@ def test_a_new_release_renders_its_own_cards_and_values(client, fragment_cache, 
     # Home's counts and forums were computed again, not read from the other release's.
     assert any("COUNT(" in sql for sql in next_release)
     assert theme.title in html  # the quoted theme, from the forums computed again
+
+
+# ---------------------------------------------------------------------------------------------
+# Search: the page's positions and the facets' labels kept per generation
+# ---------------------------------------------------------------------------------------------
+
+
+def search_url(query):
+    with translation.override("zh-hant"):
+        return reverse("proceedings:search") + f"?q={query}"
+
+
+def test_searching_again_reads_no_position_rows_or_labels(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    _, positions = theme_of_three
+    client.get(search_url("主體"))
+    with statements() as again:
+        response = client.get(search_url("主體"))
+    with django_capture_on_commit_callbacks(execute=True):
+        Speaker.objects.filter(pk=positions[1].appearance.speaker_id).update(name="李小華")
+    renamed = client.get(search_url("主體"))
+
+    assert [hit.position.pk for hit in response.context["hits"]] == [positions[1].pk]
+    assert response.context["hits"][0].position.appearance.speaker.name == "李大華"
+    assert [v.label for v in response.context["result"].facets["speaker"]] == ["李大華"]
+    # Neither the position with its role, themes, tags and key phrases nor the labels.
+    assert not any(
+        table in sql
+        for sql in again
+        for table in ('FROM "proceedings_position"', "proceedings_keyphrase", "speakers_speaker")
+    )
+    assert renamed.context["hits"][0].position.appearance.speaker.name == "李小華"
+    assert [v.label for v in renamed.context["result"].facets["speaker"]] == ["李小華"]
+
+
+def test_staff_search_reads_its_rows_each_time(
+    client, django_user_model, fragment_cache, theme_of_three
+):
+    client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
+    client.get(search_url("主體"))
+    with statements() as again:
+        response = client.get(search_url("主體"))
+
+    assert [hit.position.text for hit in response.context["hits"]] == [THREE_QUOTES[1]]
+    assert any("proceedings_keyphrase" in sql for sql in again)
+    assert not [key for key in cache._cache if ":listed-position:" in key]
