@@ -734,3 +734,39 @@ def test_staff_search_reads_its_rows_each_time(
     assert [hit.position.text for hit in response.context["hits"]] == [THREE_QUOTES[1]]
     assert any("proceedings_keyphrase" in sql for sql in again)
     assert not [key for key in cache._cache if ":listed-position:" in key]
+
+
+def test_a_permalink_from_the_cache_reads_only_its_related_cards(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    _, positions = theme_of_three
+    url = positions[0].get_absolute_url()
+    first = client.get(url)
+    with statements() as again:
+        second = client.get(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[0].pk).update(text="耐心資本要投早投小")
+    edited = client.get(url)
+
+    assert second.context["position"] == positions[0]
+    assert (
+        [p.pk for p in second.context["related_positions"]]
+        == [p.pk for p in first.context["related_positions"]]
+        == [positions[1].pk, positions[2].pk]
+    )
+    assert len(again) == 1  # the related positions' cards, themselves from the cache
+    assert "耐心資本</mark>要投早投小" in edited.content.decode()
+
+
+@pytest.mark.parametrize("status", [Status.DRAFT, Status.WITHDRAWN])
+def test_a_permalink_that_is_not_public_is_never_kept(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks, status
+):
+    _, positions = theme_of_three
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[0].pk).update(status=status)
+
+    answers = [client.get(positions[0].get_absolute_url()).status_code for _ in range(2)]
+
+    assert answers == [404, 404] if status == Status.DRAFT else [410, 410]
+    assert not [key for key in cache._cache if ":listed-position:" in key]
