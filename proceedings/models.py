@@ -20,6 +20,7 @@ from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
 from taggit.models import Tag, TaggedItem
 
+from forum_portal.cache import per_generation_many
 from forum_portal.links import reverse
 from forum_portal.validators import http_url
 from forum_portal.workflow import Publishable, Status, status_q  # noqa: F401 - Status re-exported
@@ -733,6 +734,20 @@ class _FetchesPendingFirst(ForwardManyToOneDescriptor):
 # its descriptor would change the migrations' field paths for no change to the schema.
 for _name in ("appearance", "source"):
     setattr(Position, _name, _FetchesPendingFirst(Position._meta.get_field(_name)))
+
+
+def listed_positions(request, ids):
+    """Return ``{pk: position}`` of the published ones of ``ids``, as for_listing() reads them.
+
+    Kept per content generation for the public's ``request`` (``per_generation_many``): the
+    search's page of results and the permalinks read the same rows.
+    """
+    return per_generation_many(
+        request,
+        "listed-position",
+        ids,
+        lambda missing: Position.objects.published().for_listing().in_bulk(missing),
+    )
 
 
 class KeyPhrase(models.Model):

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag
 
-from forum_portal.cache import per_generation, per_generation_many, request_generation
+from forum_portal.cache import per_generation, request_generation
 from speakers.models import Institution, Sector, Speaker
 
 from .forms import CorrectionRequestForm
@@ -43,6 +43,7 @@ from .models import (
     SourceDocument,
     Status,
     Theme,
+    listed_positions,
     published_appearance_q,
 )
 from .pagination import PagedListMixin, lenient_page, page_navigation
@@ -533,12 +534,7 @@ class PositionDetailView(PublicMixin, DetailView):
         # The public's position as for_listing() reads it, kept per content generation with
         # the search's (the same rows): six queries, a third of the page on PostgreSQL.
         pk = self.kwargs["pk"]
-        found = per_generation_many(
-            self.request,
-            "listed-position",
-            [pk],
-            lambda missing: Position.objects.published().for_listing().in_bulk(missing),
-        )
+        found = listed_positions(self.request, [pk])
         if pk not in found:
             raise Http404("No such position.")
         return found[pk]

@@ -24,7 +24,15 @@ from taggit.models import Tag
 from forum_portal.cache import per_generation_many
 from speakers.models import Institution, Sector, Speaker
 
-from ..models import Forum, Position, Question, TagName, Theme, tag_name_en
+from ..models import (
+    Forum,
+    Position,
+    Question,
+    TagName,
+    Theme,
+    listed_positions,
+    tag_name_en,
+)
 from .backends import CANDIDATES, RANKED, MatchSpec, get_backend
 from .facets import FACETS, canonical_language, facet_token, parse_facet_token
 from .highlight import excerpt, highlight
@@ -650,12 +658,7 @@ def _hits(rows, parsed, request=None):
     ids = [pk_from_doc_key(key) for key, _score, _facets in rows]
     if not ids:
         return []
-    positions = per_generation_many(
-        request,
-        "listed-position",
-        ids,
-        lambda missing: Position.objects.published().for_listing().in_bulk(missing),
-    )
+    positions = listed_positions(request, ids)
     hits = []
     for (_key, score, _facets), pk in zip(rows, ids, strict=True):
         position = positions.get(pk)
