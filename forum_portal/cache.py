@@ -393,20 +393,27 @@ def per_generation(request, name, compute):
     return value
 
 
-def per_generation_many(request, name, keys, compute):
+def per_generation_many(request, name, keys, compute, *, local=False):
     """Return ``{key: value}`` for ``keys``, each value computed once per content generation.
 
     ``compute(missing)`` returns a dict of the values of the keys the cache does not have (a
     key it leaves out is neither stored nor returned): one ``get_many`` and at most one
     ``set_many``. Without a generation (staff, no fragment cache) it is ``compute(keys)``.
     For values that do not depend on the language or the reader (``per_generation``).
+
+    ``local``: the values are also kept in this process (``LocalValues``) and read from there
+    first, for small immutable values (strings, tuples of them) that many requests read, where
+    a round trip and an unpickling per key would cost more than computing them: never for
+    model instances, which a request may change.
     """
     generation = request_generation(request)
     if generation is None:
         return compute(list(keys))
     prefix = f"values:{generation}:{code_version()}:{name}:"
-    found = cache.get_many([f"{prefix}{key}" for key in keys])
-    values = {key: found[f"{prefix}{key}"] for key in keys if f"{prefix}{key}" in found}
+    values = _local_values.get_many(prefix, keys) if local else {}
+    if wanted := [key for key in keys if key not in values]:
+        found = cache.get_many([f"{prefix}{key}" for key in wanted])
+        values.update({key: found[f"{prefix}{key}"] for key in wanted if f"{prefix}{key}" in found})
     if missing := [key for key in keys if key not in values]:
         fresh = compute(missing)
         cache.set_many(
@@ -414,7 +421,49 @@ def per_generation_many(request, name, keys, compute):
             settings.FRAGMENT_CACHE_SECONDS,
         )
         values.update(fresh)
+    if local:
+        _local_values.set_many(prefix, values)
     return values
+
+
+class LocalValues:
+    """Values of the current content generation kept in this process, for ``per_generation_many``.
+
+    Holds the values of one generation and code version at a time: reading under another one
+    forgets them all, so a value is never read after the edit that made it stale (the request
+    learnt the generation from the cache, as every fragment key does). At most ``limit``
+    values: past that, the oldest half is dropped (dicts keep insertion order).
+    """
+
+    def __init__(self, limit=50_000):
+        self.limit = limit
+        self.scope = None  # "values:{generation}:{code version}:"
+        self.values = {}
+
+    def _enter(self, prefix):
+        scope = prefix.split(":", 3)[:3]
+        if scope != self.scope:
+            self.scope, self.values = scope, {}
+
+    def get_many(self, prefix, keys):
+        self._enter(prefix)
+        found = {}
+        for key in keys:
+            value = self.values.get(prefix + key, _MISSING)
+            if value is not _MISSING:
+                found[key] = value
+        return found
+
+    def set_many(self, prefix, values):
+        self._enter(prefix)
+        if len(self.values) + len(values) > self.limit:
+            for stale in list(self.values)[: len(self.values) // 2 + len(values)]:
+                del self.values[stale]
+        self.values.update((prefix + key, value) for key, value in values.items())
+
+
+_MISSING = object()
+_local_values = LocalValues()
 
 
 # ---------------------------------------------------------------------------------------------

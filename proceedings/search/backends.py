@@ -16,8 +16,9 @@ lists newest first and stops early; the ranked window is scored with BM25's term
 length parts, on the documents' token strings (see ``SQLiteBackend._scored``).
 
 PostgreSQL: a ``tsvector`` column written as a literal (``'融合':1 '合创':2 '_th7'``) with a GIN
-index, ``ts_rank`` over the window. The window is found with one of two plans, chosen inside the
-same statement from the planner's own statistics (``pg_stats`` most common elements):
+index, ``ts_rank`` over the window. The window is found with one of two plans, chosen from the
+planner's own statistics (``pg_stats`` most common elements, read by each process every few
+minutes: ``column_statistics``):
 
 - common terms: scan ``doc_key`` backwards and test each row until the window is full (stops
   after about ``CANDIDATES / frequency`` rows; the GIN bitmap of a word in half the rows costs
@@ -31,7 +32,9 @@ The SQL below is assembled from constants (table names, numbers); every value fr
 a filter is a bound parameter, hence the ``noqa: S608`` marks.
 """
 
+import math
 import re
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -324,56 +327,55 @@ class PostgresBackend:
             expression = f"{expression} & !{self._term(term)}"
         return expression
 
-    def _estimate(self, spec: MatchSpec, params):
-        """Return SQL estimating the fraction of rows ``spec`` matches, from pg_stats (in ``st``).
+    def _estimate(self, spec: MatchSpec, statistics):
+        """Return the estimated fraction of rows ``spec`` matches, from ``statistics``.
 
-        Within a phrase, the least frequent token bounds the phrase (the bigrams of one word
-        nearly always occur together). Between terms, halfway (in logarithms) between "always
-        together" (the least frequent term) and "independent" (the product): words typed
-        together often occur together (`Patient Capital`: each in 10% of rows, together in 10%;
-        taking 1% chose the bitmap, 450 ms instead of 15 at 1M rows), but not always (`深圳
-        集成電路`: 4% and 3%, together 0.05%; taking 3% chose the scan, 70 ms instead of 9).
-        Filter groups multiply, as if independent of the text. A prefix counts as common.
-        Tokens not among the most common elements count as rare (0): the migration raises the
-        column's statistics target so that the list reaches down to about 0.1% of rows.
+        ``statistics`` (``ColumnStatistics``): the most common lexemes ANALYZE found, with their
+        frequencies. Within a phrase, the least frequent token bounds the phrase (the bigrams
+        of one word nearly always occur together). Between terms, halfway (in logarithms)
+        between "always together" (the least frequent term) and "independent" (the product):
+        words typed together often occur together (`Patient Capital`: each in 10% of rows,
+        together in 10%; taking 1% chose the bitmap, 450 ms instead of 15 at 1M rows), but not
+        always (`深圳 集成電路`: 4% and 3%, together 0.05%; taking 3% chose the scan, 70 ms
+        instead of 9). Filter groups multiply, as if independent of the text. A prefix counts
+        as common. Tokens not among the most common elements count as rare (0): the migration
+        raises the column's statistics target so that the list reaches down to about 0.1% of
+        rows.
         """
-
-        def frequency(token):
-            params.append(token)
-            return "coalesce(st.f[array_position(st.e, %s::text)], 0.0)"
-
-        terms = []
-        for term in spec.terms:
-            phrases = [
-                "1.0"
-                if phrase.prefix
-                else "least(" + ", ".join(frequency(token) for token in phrase.tokens) + ")"
-                for phrase in term.phrases
-            ]
-            terms.append("least(1.0, " + " + ".join(phrases) + ")")
-        factors = []
-        if terms:
-            factors.append(
-                # min × √(product / min); ln() of 0 is an error even where CASE discards it.
-                "(SELECT CASE WHEN min(x) <= 0 THEN 0.0 ELSE min(x) * sqrt(exp("  # noqa: S608
-                "sum(ln(greatest(x, 1e-12))) - ln(min(x)))) END"
-                f" FROM unnest(ARRAY[{', '.join(terms)}]::float8[]) AS x)"
+        frequency = statistics.frequencies.get
+        terms = [
+            min(
+                1.0,
+                sum(
+                    1.0 if phrase.prefix else min(frequency(t, 0.0) for t in phrase.tokens)
+                    for phrase in term.phrases
+                ),
             )
+            for term in spec.terms
+        ]
+        estimate = 1.0
+        if terms:
+            least = min(terms)
+            if least <= 0:
+                return 0.0
+            # least × √(product / least)
+            estimate = least * math.sqrt(math.prod(terms) / least)
         for group in spec.facet_groups:
-            factors.append("least(1.0, " + " + ".join(frequency(t) for t in group) + ")")
-        return " * ".join(factors) or "1.0"
+            estimate *= min(1.0, sum(frequency(token, 0.0) for token in group))
+        return estimate
+
+    def _scan_rows(self, spec: MatchSpec, statistics):
+        """Return how many of the newest rows the scan may test for ``spec`` (0: the bitmap)."""
+        estimate = self._estimate(spec, statistics)
+        if estimate * estimate * statistics.rows < self._SCAN_THRESHOLD:
+            return 0
+        rows = math.ceil(self._SCAN_MARGIN * _FETCH / estimate)
+        return int(min(rows, statistics.rows, self._SCAN_LIMIT))
 
     def fetch(self, specs: list[MatchSpec]) -> list[Candidates]:
         """Return the candidates of each spec, in one statement."""
-        ctes = [
-            # pg_stats: what ANALYZE (autovacuum) found to be the most frequent lexemes.
-            "st AS MATERIALIZED (SELECT most_common_elems::text::text[] AS e,"
-            " most_common_elem_freqs AS f FROM pg_stats WHERE schemaname = current_schema()"
-            " AND tablename = %s AND attname = 'vector' LIMIT 1)",
-            "n AS MATERIALIZED (SELECT greatest(reltuples, 1.0)::float8 AS n FROM pg_class"
-            " WHERE oid = %s::regclass)",
-        ]
-        params = [DOC_TABLE, DOC_TABLE]
+        statistics = column_statistics(self.connection)
+        ctes, params = [], []
         selects, select_params = [], []
         for number, spec in enumerate(specs):
             c = f"c{number}"
@@ -384,36 +386,26 @@ class PostgresBackend:
                 )
             else:
                 query = self.tsquery(spec)
-                estimate_params = []
-                estimate = self._estimate(spec, estimate_params)
-                # e: the estimated fraction of rows matching, and w, the number of newest rows
-                # the scan may test (0: use the bitmap only).
-                ctes.append(
-                    f"e{number} AS MATERIALIZED (SELECT CASE WHEN x.v * x.v * n.n >= %s"  # noqa: S608
-                    " THEN least(ceil(%s / x.v), n.n, %s) ELSE 0 END::bigint AS w"
-                    f" FROM (SELECT ({estimate})::float8 AS v FROM (SELECT 1) AS one"
-                    " LEFT JOIN st ON true) AS x, n)"
+                scan = self._scan_rows(spec, statistics)
+                # Where the bitmap starts: below the rows the scan tested (a subquery either
+                # way, so the planner plans the bitmap alike whatever the number).
+                bound = (
+                    f"coalesce((SELECT doc_key FROM {DOC_TABLE} ORDER BY doc_key DESC"  # noqa: S608
+                    f" OFFSET {scan - 1} LIMIT 1), -1)"
+                    if scan
+                    else "(SELECT 9223372036854775807::bigint)"
                 )
-                params += [
-                    self._SCAN_THRESHOLD,
-                    self._SCAN_MARGIN * _FETCH,
-                    self._SCAN_LIMIT,
-                    *estimate_params,
-                ]
-                # The scan: the w newest rows, tested one by one (coalesce() hides the test from
-                # the GIN index). The bitmap: the older rows, only if the scan found too few;
-                # its bound is then computed ("+ 0" keeps doc_key's index out of the bitmap).
-                # Append runs its branches in order and LIMIT stops it when the window is full.
+                # The scan: the `scan` newest rows, tested one by one (coalesce() hides the test
+                # from the GIN index). The bitmap: the older rows, only if the scan found too
+                # few ("+ 0" keeps doc_key's index out of the bitmap). Append runs its branches
+                # in order and LIMIT stops it when the window is full.
                 ctes.append(
                     f"{c} AS MATERIALIZED (SELECT * FROM ("  # noqa: S608
                     "(SELECT s.doc_key, s.facets FROM (SELECT doc_key, facets, vector"
-                    f" FROM {DOC_TABLE} ORDER BY doc_key DESC LIMIT (SELECT w FROM e{number}))"
+                    f" FROM {DOC_TABLE} ORDER BY doc_key DESC LIMIT {scan})"
                     " AS s WHERE coalesce(s.vector @@ %s::tsquery, false))"
                     " UNION ALL "
-                    f"(SELECT d.doc_key, d.facets FROM {DOC_TABLE} d"
-                    " WHERE d.doc_key + 0 < (SELECT CASE WHEN w = 0 THEN 9223372036854775807"
-                    f" ELSE coalesce((SELECT doc_key FROM {DOC_TABLE} ORDER BY doc_key DESC"
-                    f" OFFSET w - 1 LIMIT 1), -1) END FROM e{number})"
+                    f"(SELECT d.doc_key, d.facets FROM {DOC_TABLE} d WHERE d.doc_key + 0 < {bound}"
                     " AND d.vector @@ %s::tsquery ORDER BY d.doc_key DESC)"
                     f") AS u LIMIT {_FETCH})"
                 )
@@ -462,6 +454,44 @@ class PostgresBackend:
         """Refresh the planner's statistics of every table."""
         with self.connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+
+
+@dataclass(frozen=True)
+class ColumnStatistics:
+    """What PostgreSQL's ANALYZE found of the documents: rows, and the most common lexemes."""
+
+    rows: float = 1.0
+    frequencies: dict = field(default_factory=dict)  # lexeme -> fraction of rows
+
+
+STATISTICS_SECONDS = 300  # how long a process reuses what it read of pg_stats
+_statistics = {}  # database name -> (read at, ColumnStatistics)
+
+
+def column_statistics(connection):
+    """Return the ``ColumnStatistics`` of the documents' vectors, read at most every few minutes.
+
+    They only steer the choice between the scan and the bitmap (never what is found), and
+    change when autovacuum analyses the table; reading them in each search cost 1-2 ms of
+    its statement (pg_stats' array of ~5,000 lexemes parsed, then searched per token).
+    """
+    name = connection.settings_dict["NAME"]
+    read_at, statistics = _statistics.get(name, (None, None))
+    if read_at is None or time.monotonic() - read_at > STATISTICS_SECONDS:
+        rows = _execute(
+            connection,
+            "SELECT greatest(c.reltuples, 1.0)::float8, s.most_common_elems::text::text[],"
+            " s.most_common_elem_freqs FROM pg_class c LEFT JOIN pg_stats s"
+            " ON s.schemaname = current_schema() AND s.tablename = %s AND s.attname = 'vector'"
+            " WHERE c.oid = %s::regclass LIMIT 1",
+            [DOC_TABLE, DOC_TABLE],
+        )
+        count, elements, frequencies = rows[0] if rows else (1.0, None, None)
+        statistics = ColumnStatistics(
+            float(count), dict(zip(elements or (), frequencies or (), strict=False))
+        )
+        _statistics[name] = (time.monotonic(), statistics)
+    return statistics
 
 
 @lru_cache(maxsize=1024)

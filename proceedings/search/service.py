@@ -538,7 +538,8 @@ def _facets(counted, active, request=None):
     # The most frequent values (ties in candidate order, which is the same on every backend).
     shown = {name: [key for key, _n in c.most_common(FACET_LIMIT)] for name, c in counts.items()}
     # The labels of ids: kept per content generation for the public (``per_generation_many``),
-    # each a query of up to six UNIONed tables otherwise.
+    # each a query of up to six UNIONed tables otherwise; in the process too, as a search reads
+    # about 230 of them and fetching them from the cache took 4 ms.
     wanted = {
         f"{name}:{key}": (name, key)
         for name, keys in shown.items()
@@ -553,6 +554,7 @@ def _facets(counted, active, request=None):
             f"{name}:{key}": label
             for (name, key), label in _labels_of([wanted[m] for m in missing]).items()
         },
+        local=True,
     )
     labels = {wanted[key]: label for key, label in found.items()}
 

@@ -18,7 +18,7 @@ from django.utils import translation
 
 from proceedings.models import SearchQueryStat
 from proceedings.search import search
-from proceedings.search_views import search_page
+from proceedings.search_views import _State, search_page
 from tests.bundled import QUOTES, add_quote
 
 pytestmark = pytest.mark.django_db
@@ -284,3 +284,24 @@ def test_search_results_say_who_translated_once(client, pujiang):
     assert content.count("Translated by: Forum Portal editors (machine-assisted draft)") == 1
     assert content.count("Translations reviewed by Forum Portal editors on") == 1
     assert "Unreviewed translation" not in content
+
+
+@pytest.mark.parametrize(
+    ("query", "filters", "sort", "kind"),
+    [
+        ("", {}, "", None),
+        ("融合 & more", {}, "date", None),
+        ("融合", {"speaker": ["a b", "c"], "tag": ["人才"]}, "", "position"),
+        ("", {"theme": [F + "x"], "fidelity": ["verbatim"]}, "relevance", None),
+    ],
+)
+@pytest.mark.parametrize("facet", ["theme", "speaker", "sector", "tag", "fidelity"])
+def test_facet_link_urls_equal_the_full_encoding(query, filters, sort, kind, facet):
+    # with_value() encodes the page's parameters once per facet: each URL must be what
+    # url() makes of the filters with the value added, for a new value and a present one.
+    state = _State(query, filters, sort, kind)
+    for value in ["新 value", "c", "人才", F + "x"]:
+        added = {name: list(values) for name, values in filters.items()}
+        if value not in added.setdefault(facet, []):
+            added[facet].append(value)
+        assert state.with_value(facet, value) == state.url(filters=added)

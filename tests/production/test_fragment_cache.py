@@ -770,3 +770,31 @@ def test_a_permalink_that_is_not_public_is_never_kept(
 
     assert answers == [404, 404] if status == Status.DRAFT else [410, 410]
     assert not [key for key in cache._cache if ":listed-position:" in key]
+
+
+def test_facet_labels_are_read_from_the_process_after_the_first_search(
+    client, fragment_cache, theme_of_three
+):
+    client.get(search_url("主體"))
+    with mock.patch.object(cache, "get_many", wraps=cache.get_many) as get_many:
+        response = client.get(search_url("主體"))
+
+    asked = [key for call in get_many.call_args_list for key in call.args[0]]
+    assert [v.label for v in response.context["result"].facets["speaker"]] == ["李大華"]
+    assert not [key for key in asked if ":facet-label:" in key]
+    assert [key for key in asked if ":listed-position:" in key]  # rows: from the cache
+
+
+def test_local_values_forget_another_generation_and_keep_to_their_limit():
+    from forum_portal.cache import LocalValues
+
+    local = LocalValues(limit=4)
+    local.set_many("values:1:abc:label:", {"a": 1, "b": 2, "c": 3})
+    assert local.get_many("values:1:abc:label:", ["a", "c", "z"]) == {"a": 1, "c": 3}
+    assert local.get_many("values:1:abc:other:", ["a"]) == {}
+    local.set_many("values:1:abc:label:", {"d": 4, "e": 5})  # past the limit: the oldest go
+    assert local.get_many("values:1:abc:label:", ["a", "b", "c", "d", "e"]) == {"d": 4, "e": 5}
+    assert local.get_many("values:2:abc:label:", ["d", "e"]) == {}  # an edit: all forgotten
+    local.set_many("values:2:abc:label:", {"d": 40})
+    assert local.get_many("values:1:abc:label:", ["d"]) == {}
+    assert local.get_many("values:2:def:label:", ["d"]) == {}  # a new release, the same

@@ -1,0 +1,111 @@
+"""
+PostgreSQL finds a search's newest matches with a newest-first scan, the GIN bitmap, or both
+(proceedings/search/backends.py): the choice, made from pg_stats, may change the time taken,
+never what is found.
+"""
+
+import pytest
+from django.db import connection
+
+from proceedings.search import backends
+from proceedings.search.backends import ColumnStatistics, MatchSpec, PostgresBackend
+from proceedings.search.facets import facet_token
+from proceedings.search.query import Phrase, Term, parse_query
+
+pytestmark = pytest.mark.django_db
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the scan and the bitmap are PostgreSQL's plans"
+)
+
+
+def term(*phrases, prefix=False):
+    return Term("x", tuple(Phrase(tuple(tokens), prefix) for tokens in phrases))
+
+
+STATISTICS = ColumnStatistics(
+    100_000.0, {"人才": 0.1, "深圳": 0.04, "集成": 0.03, "成電": 0.05, "_se_academia": 0.2}
+)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (MatchSpec((term(["人才"]),)), 0.1),
+        # A phrase: its least frequent token.
+        (MatchSpec((term(["集成", "成電"]),)), 0.03),
+        # Two terms: halfway between together (0.03) and independent (0.0012).
+        (MatchSpec((term(["深圳"]), term(["集成", "成電"]))), 0.03 * (0.04 * 0.03 / 0.03) ** 0.5),
+        # Alternatives add up; a prefix counts as common.
+        (MatchSpec((term(["深圳"], ["人才"]),)), 0.14),
+        (MatchSpec((term(["人"], prefix=True),)), 1.0),
+        # A token that is not among the most common ones is rare.
+        (MatchSpec((term(["人才"]), term(["晶片"]))), 0.0),
+        # Filter groups multiply.
+        (MatchSpec((term(["人才"]),), facet_groups=(("_se_academia",),)), 0.1 * 0.2),
+        (MatchSpec(facet_groups=(("_se_academia",),)), 0.2),
+    ],
+)
+def test_the_estimate_of_the_rows_a_search_matches(spec, expected):
+    assert PostgresBackend(None)._estimate(spec, STATISTICS) == pytest.approx(expected)
+
+
+def test_common_words_are_scanned_and_rare_ones_use_the_bitmap():
+    backend = PostgresBackend(None)
+
+    # 10% of 100,000 rows: the scan tests twice the rows expected to hold 1,001 matches.
+    assert backend._scan_rows(MatchSpec((term(["人才"]),)), STATISTICS) == 20_020
+    # 3%: 0.03² × 100,000 = 90 < 250, the bitmap.
+    assert backend._scan_rows(MatchSpec((term(["集成", "成電"]),)), STATISTICS) == 0
+    assert backend._scan_rows(MatchSpec((term(["晶片"]),)), STATISTICS) == 0
+    # Never more than _SCAN_LIMIT rows, nor more than the table has.
+    assert backend._scan_rows(MatchSpec((term(["人"], prefix=True),)), STATISTICS) == 2_002
+    small = ColumnStatistics(500.0, STATISTICS.frequencies)
+    assert backend._scan_rows(MatchSpec((term(["人"], prefix=True),)), small) == 500
+    tiny_share = ColumnStatistics(10_000_000.0, {"人才": 0.006})
+    assert backend._scan_rows(MatchSpec((term(["人才"]),)), tiny_share) == 40_000
+
+
+@postgres_only
+@pytest.mark.parametrize(
+    ("query", "groups"),
+    [
+        ("融合", ()),
+        ("科技創新", ()),
+        ('"industrial innovation"', ()),
+        ("人才 -深圳", ()),
+        ("融", ()),
+        ("企業", (("sector",),)),
+    ],
+)
+def test_every_split_between_scan_and_bitmap_finds_the_same(pujiang, monkeypatch, query, groups):
+    parsed = parse_query(query)
+    facet_groups = tuple((facet_token("sector", "enterprise"),) for _ in groups)
+    specs = [MatchSpec(parsed.terms, parsed.excluded, facet_groups, rank=True)]
+    backend = PostgresBackend(connection)
+    found = {}
+    for scan in (0, 1, 7, 60, 10**6):
+        monkeypatch.setattr(PostgresBackend, "_scan_rows", lambda self, spec, stats, n=scan: n)
+        (candidates,) = backend.fetch(specs)
+        found[scan] = candidates.rows
+
+    assert found[0], query  # the bundled forum has matches for each
+    assert all(rows == found[0] for rows in found.values()), query
+
+
+@postgres_only
+def test_statistics_are_what_analyze_found(pujiang, monkeypatch):
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {backends.DOC_TABLE}")
+    monkeypatch.setattr(backends, "_statistics", {})
+
+    statistics = backends.column_statistics(connection)
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {backends.DOC_TABLE}")  # noqa: S608
+        (rows,) = cursor.fetchone()
+    assert statistics.rows == rows
+    # Every document holds the "all" token: the most common element there is.
+    assert statistics.frequencies[backends.ALL_TOKEN] == pytest.approx(1.0)
+    # Read once: a second search in the next minutes asks nothing of pg_stats.
+    assert backends.column_statistics(connection) is statistics
