@@ -300,7 +300,7 @@ class HomeView(PublicMixin, TemplateView):
         visible_forums = self.visible(Forum.objects.all())
         # Every theme of every forum was 436 ms at 50 forums (bench/README.md): the newest
         # HOME_FORUMS, then a link to the list of all of them.
-        forums = newest_first(visible_forums).prefetch_related(
+        newest_forums = newest_first(visible_forums).prefetch_related(
             Prefetch("questions", queryset=Question.objects.prefetch_related(themes))
         )[:HOME_FORUMS]
         positions = self.positions()
@@ -329,8 +329,11 @@ class HomeView(PublicMixin, TemplateView):
 
         # The forums with their questions and quoted themes (an EXISTS per theme: 12 ms at
         # 100,000 positions on PostgreSQL) and which positions lead: once per content
-        # generation for the public, like the counts below.
-        forums = per_generation(self.request, "home-forums", lambda: list(forums))
+        # generation for the public, like the counts below. The forums are read only when
+        # their part of the page is not in the fragment cache.
+        forums = SimpleLazyObject(
+            lambda: per_generation(self.request, "home-forums", lambda: list(newest_forums))
+        )
         ids = per_generation(self.request, "home-featured", featured_ids)
         featured = list(self.cards(Position.objects.filter(pk__in=ids)))
         # The speaker list's "speakers": everyone with a role other than rapporteur.

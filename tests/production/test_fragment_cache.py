@@ -14,9 +14,10 @@ from django.core.cache import cache, caches
 from django.db import connection
 from django.urls import reverse
 from django.utils import translation
+from django.utils.functional import empty
 
 from forum_portal.cache import code_digest, code_version
-from proceedings.models import Position, Status
+from proceedings.models import Position, Status, Theme
 from speakers.models import Speaker
 from tests.factories import (
     make_appearance,
@@ -406,6 +407,24 @@ def test_home_from_the_cache_reads_only_its_featured_positions(
         theme
     ]
     assert QUOTE in response.content.decode()
+
+
+def test_home_forums_come_from_the_fragment_cache_until_an_edit(
+    client, fragment_cache, theme_with_quote, django_capture_on_commit_callbacks
+):
+    theme, _position = theme_with_quote
+    client.get("/zh-hant/")
+    again = client.get("/zh-hant/")
+    with django_capture_on_commit_callbacks(execute=True):
+        Theme.objects.filter(pk=theme.pk).update(title="新的主題名稱")
+    renamed = client.get("/zh-hant/")
+
+    # The forums (with their questions and themes) were not even read from the values cache.
+    assert again.context["forums"]._wrapped is empty
+    assert f">{theme.title}</a>" in again.content.decode()
+    assert ">新的主題名稱</a>" in renamed.content.decode()
+    assert f">{theme.title}</a>" not in renamed.content.decode()
+    assert [key for key in fragment_keys() if ":fragment:home-forums:" in key]
 
 
 def test_home_follows_what_is_featured(
