@@ -10,7 +10,7 @@ from collections import defaultdict
 
 from django.db.models import Count, Prefetch
 from django.http import Http404
-from django.utils.functional import SimpleLazyObject
+from django.utils.functional import SimpleLazyObject, cached_property
 from django.views.generic import DetailView, ListView, TemplateView
 
 from forum_portal.cache import per_generation
@@ -48,9 +48,18 @@ class SpeakerListView(PublicMixin, ListView):
         )
         # Counting every person's positions is a grouped scan of them all (about 300 ms at
         # 100,000 positions, bench/README.md): once per content generation for the public.
-        return per_generation(self.request, "speaker-list", lambda: list(speakers))
+        # Read only when the page's list is not in the fragment cache (the template).
+        return SimpleLazyObject(
+            lambda: per_generation(self.request, "speaker-list", lambda: list(speakers))
+        )
 
-    def get_context_data(self, **kwargs):
+    def get_template_names(self):
+        # ListView's would look at object_list (for its model), reading the lazy list.
+        return [self.template_name]
+
+    @cached_property
+    def listing(self):
+        """Return ``(speakers, groups by sector, rapporteurs)`` of ``object_list``."""
         speakers, rapporteurs, by_sector = [], [], defaultdict(list)
         for person in self.object_list:
             spoke = [r for r in person.roles if r.capacity != Appearance.Capacity.RAPPORTEUR]
@@ -63,11 +72,14 @@ class SpeakerListView(PublicMixin, ListView):
                 by_sector[sector].append(person)
         groups = [(value, label, by_sector[value]) for value, label in Sector.choices]
         groups.append(("", None, by_sector[""]))
+        return speakers, [group for group in groups if group[2]], rapporteurs
+
+    def get_context_data(self, **kwargs):
         return super().get_context_data(
             by_name=self.request.GET.get("order") == "name",
-            speakers=speakers,
-            speakers_by_sector=[group for group in groups if group[2]],
-            rapporteurs=rapporteurs,
+            speakers=SimpleLazyObject(lambda: self.listing[0]),
+            speakers_by_sector=SimpleLazyObject(lambda: self.listing[1]),
+            rapporteurs=SimpleLazyObject(lambda: self.listing[2]),
             **kwargs,
         )
 
@@ -113,12 +125,22 @@ class InstitutionListView(PublicMixin, ListView):
             .order_by("name_en", "pk")
         )
         # Two counts per institution over every role and position (about 680 ms at 100,000
-        # positions, bench/README.md): once per content generation for the public.
-        return per_generation(self.request, "institution-list", lambda: list(institutions))
+        # positions, bench/README.md): once per content generation for the public, and read
+        # only when the page's list is not in the fragment cache (the template).
+        return SimpleLazyObject(
+            lambda: per_generation(self.request, "institution-list", lambda: list(institutions))
+        )
+
+    def get_template_names(self):
+        # ListView's would look at object_list (for its model), reading the lazy list.
+        return [self.template_name]
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            institutions_by_sector=group_by_sector(self.object_list, lambda i: i.sector), **kwargs
+            institutions_by_sector=SimpleLazyObject(
+                lambda: group_by_sector(self.object_list, lambda i: i.sector)
+            ),
+            **kwargs,
         )
 
 

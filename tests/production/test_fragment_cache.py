@@ -18,7 +18,7 @@ from django.utils.functional import empty
 
 from forum_portal.cache import code_digest, code_version
 from proceedings.models import Position, Status, Theme
-from speakers.models import Speaker
+from speakers.models import Institution, Speaker
 from tests.factories import (
     make_appearance,
     make_forum,
@@ -479,6 +479,37 @@ def one_of_each(django_capture_on_commit_callbacks):
         )
         make_position(appearance=appearance, tags=["耐心資本"], text=QUOTE)
     return appearance
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "listed", "old", "new"),
+    [
+        ("speaker-list", {}, "speakers", "王小明", "王大明"),
+        ("speaker-list", {"order": "name"}, "speakers", "王小明", "王大明"),
+        ("institution-list", {}, "institution_list", "復旦大學", "上海交通大學"),
+    ],
+)
+def test_people_lists_come_from_the_fragment_cache_until_an_edit(
+    client, fragment_cache, one_of_each, django_capture_on_commit_callbacks,
+    name, params, listed, old, new,
+):  # fmt: skip
+    url = reverse(f"proceedings:{name}")
+    client.get(url, params)
+    with statements() as cached:
+        again = client.get(url, params)
+    model = Speaker if name == "speaker-list" else Institution
+    row = one_of_each.speaker if name == "speaker-list" else one_of_each.institution
+    with django_capture_on_commit_callbacks(execute=True):
+        model.objects.filter(pk=row.pk).update(name=new)
+    renamed = client.get(url, params).content.decode()
+
+    # Nobody was read, not even from the values cache: the list is one page part.
+    assert again.context[listed]._wrapped is empty
+    assert again.context["object_list"]._wrapped is empty
+    assert not [sql for sql in cached if "speakers_" in sql]
+    assert f">{old}" in again.content.decode()
+    assert f">{new}" in renamed
+    assert f">{old}" not in renamed
 
 
 @pytest.mark.parametrize("name", LIST_PAGES)
