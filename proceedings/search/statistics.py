@@ -7,7 +7,7 @@ Stores no personal data (no user, address or time of day).
 
 import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Max, Min, Sum
 from django.utils import timezone
 
@@ -32,16 +32,23 @@ def record_search(*, query, filters, result_count, day=None):
         return
     day = day or timezone.localdate()
     lookup = {"day": day, "query": query, "filters": filters_key}
-    updated = SearchQueryStat.objects.filter(**lookup).update(
-        searches=F("searches") + 1, result_count=result_count
-    )
-    if not updated:
-        with transaction.atomic():
-            stat, created = SearchQueryStat.objects.get_or_create(
-                **lookup, defaults={"result_count": result_count}
-            )
-            if not created:  # another request created it between our two statements
-                SearchQueryStat.objects.filter(pk=stat.pk).update(searches=F("searches") + 1)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A count lost in a crash does not matter; waiting for the disk on every search
+            # does (the commit's WAL flush was most of the write: 1.2 ms alone, more under
+            # load). Only this transaction's commit is asynchronous.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        updated = SearchQueryStat.objects.filter(**lookup).update(
+            searches=F("searches") + 1, result_count=result_count
+        )
+        if not updated:
+            with transaction.atomic():
+                stat, created = SearchQueryStat.objects.get_or_create(
+                    **lookup, defaults={"result_count": result_count}
+                )
+                if not created:  # another request created it between our two statements
+                    SearchQueryStat.objects.filter(pk=stat.pk).update(searches=F("searches") + 1)
 
 
 def search_summary(*, days=30, limit=20, today=None):

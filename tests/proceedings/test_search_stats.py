@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from proceedings.models import SearchQueryStat
@@ -74,3 +75,20 @@ def test_admin_shows_frequent_and_zero_result_searches(client, django_user_model
         "zero": [{"query": "晶片", "filters": "sector=finance", "searches": 1, "result_count": 0}],
     }
     assert "<td>晶片</td><td>sector=finance</td><td>1</td>" in response.content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="asynchronous commit is PostgreSQL's")
+def test_counting_a_search_does_not_wait_for_the_disk():
+    statements = []
+
+    def collect(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(collect):
+        record_search(query="融合", filters={}, result_count=3, day=DAY)
+
+    written = [sql for sql in statements if not sql.startswith(("SAVEPOINT", "RELEASE"))]
+    assert written[0] == "SET LOCAL synchronous_commit TO OFF"
+    assert written[1].startswith('UPDATE "proceedings_searchquerystat"')
+    assert SearchQueryStat.objects.get().searches == 1
