@@ -503,6 +503,17 @@ class ThemeDetailView(ForumPartMixin, DetailView):
             )
         )
 
+    def get_object(self, queryset=None):
+        if request_generation(self.request) is None:
+            return super().get_object(queryset)
+        # For the public, the theme with its forum, parent, questions and children (three
+        # queries, the theme's with an EXISTS for its parent) once per content generation.
+        return per_generation(
+            self.request,
+            f"theme:{self.kwargs['forum_slug']}:{self.kwargs['slug']}",
+            lambda: super(ThemeDetailView, self).get_object(queryset),
+        )
+
     def get_context_data(self, **kwargs):
         theme = self.object
         on_theme = self.positions().filter(themes=theme)

@@ -273,8 +273,9 @@ def test_a_page_of_cached_cards_reads_none_of_their_prefetches(
 
     # The cards' roles (with person, institution and forum), themes, tags and key phrases
     # (no row has a source, whose query is then skipped); the theme's count of positions;
-    # its speakers (their roles' ids, then the roles).
-    assert len(rendering) - len(cached) == 4 + 1 + 2
+    # its speakers (their roles' ids, then the roles); the theme with its questions and
+    # children.
+    assert len(rendering) - len(cached) == 4 + 1 + 2 + 3
     assert not any("proceedings_keyphrase" in sql for sql in cached)
     assert sum("proceedings_keyphrase" in sql for sql in rendering) == 1
     assert again == first
@@ -673,6 +674,37 @@ def test_a_themes_count_of_positions_follows_the_content(
     after = client.get(theme_url(theme)).context["page_obj"].paginator.count
 
     assert [before, again, after] == [3, 3, 4]
+
+
+def test_a_theme_is_read_once_per_generation(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    theme, positions = theme_of_three
+    client.get(theme_url(theme))
+    with statements() as cached:
+        again = client.get(theme_url(theme))
+    with django_capture_on_commit_callbacks(execute=True):
+        Theme.objects.filter(pk=theme.pk).update(title="改過的主題")
+    renamed = client.get(theme_url(theme))
+
+    # The theme, its questions and its children are not read again; only its cards' rows.
+    assert not [sql for sql in cached if 'FROM "proceedings_theme"' in sql]
+    assert len(cached) == 1
+    assert again.context["theme"] == theme
+    assert [q.pk for q in again.context["theme"].questions.all()] == [
+        q.pk for q in theme.questions.all()
+    ]
+    assert "<h1>改過的主題</h1>" in renamed.content.decode()
+
+
+def test_staff_read_the_theme_each_time(client, django_user_model, fragment_cache, theme_of_three):
+    theme, _positions = theme_of_three
+    client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
+    client.get(theme_url(theme))
+    with statements() as again:
+        client.get(theme_url(theme))
+
+    assert [sql for sql in again if 'FROM "proceedings_theme"' in sql]
 
 
 def test_a_speakers_positions_come_from_the_cache_until_an_edit(
