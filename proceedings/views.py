@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
@@ -586,7 +587,12 @@ class PositionDetailView(PublicMixin, DetailView):
                 self.request, f"related-positions:{position.pk}", lambda: list(first_related)
             )
         related = self.cards(Position.objects.filter(pk__in=first_related))
-        context = super().get_context_data(related_positions=related, **kwargs)
+        context = super().get_context_data(
+            related_positions=related,
+            # Citations record the day they are read: the page's cached parts are per day.
+            today=timezone.localdate(),
+            **kwargs,
+        )
         if context["preview"] is None:
             # Readers report errors on what is public; staff correct drafts in the admin.
             context["report_form"] = CorrectionRequestForm()

@@ -5,6 +5,7 @@ A cached card must change as soon as its position, its speaker or role, or the r
 language changes, and nothing the public cannot see may come out of it (staff render their own).
 """
 
+import datetime
 import re
 from contextlib import contextmanager
 from unittest import mock
@@ -13,7 +14,7 @@ import pytest
 from django.core.cache import cache, caches
 from django.db import connection
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.functional import empty
 
 from forum_portal.cache import code_digest, code_version
@@ -838,6 +839,35 @@ def test_a_permalink_from_the_cache_reads_only_its_related_cards(
     )
     assert len(again) == 1  # the related positions' cards, themselves from the cache
     assert "耐心資本</mark>要投早投小" in edited.content.decode()
+
+
+def test_a_permalinks_text_and_citations_are_page_parts_of_the_day(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    _, positions = theme_of_three
+    url = positions[0].get_absolute_url()
+    first = client.get(url).content.decode()
+    with mock.patch("proceedings.templatetags.sharing.citations") as citing:
+        again = client.get(url).content.decode()
+    today = timezone.localdate()
+    tomorrow = today + datetime.timedelta(days=1)
+    with mock.patch("django.utils.timezone.localdate", return_value=tomorrow):
+        next_day = client.get(url).content.decode()
+
+    assert not citing.called  # the citations came with their part of the page
+    assert without_token(again) == without_token(first)
+    assert f"[{today.isoformat()}]" in first  # GB/T 7714's day read
+    assert f"[{tomorrow.isoformat()}]" in next_day
+    assert len([key for key in fragment_keys() if ":fragment:position-cite:" in key]) == 2
+    # The report form is never kept: each reader gets a token of their own.
+    assert 'name="csrfmiddlewaretoken"' in again
+    kept = [cache.get(key.removeprefix(":1:")) for key in fragment_keys()]
+    assert kept
+    assert not [html for html in kept if "csrfmiddlewaretoken" in html]
+
+
+def without_token(html):
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
 
 
 @pytest.mark.parametrize("status", [Status.DRAFT, Status.WITHDRAWN])
