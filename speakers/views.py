@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.views.generic import DetailView, ListView, TemplateView
 
-from forum_portal.cache import per_generation
+from forum_portal.cache import per_generation, request_generation
 from proceedings.models import Appearance
 from proceedings.views import (
     PublicMixin,
@@ -88,20 +88,38 @@ class SpeakerDetailView(PublicMixin, DetailView):
     model = Speaker
     section = "speakers"
 
-    def get_context_data(self, **kwargs):
-        speaker = self.object
-        appearances = list(
+    def get_object(self, queryset=None):
+        if queryset is not None or request_generation(self.request) is None:
+            return super().get_object(queryset)
+        # For the public, the person with their roles and links once per content generation
+        # (three queries), as a theme page keeps its theme.
+        return per_generation(
+            self.request,
+            f"speaker:{self.kwargs['slug']}",
+            lambda: self.with_roles(super(SpeakerDetailView, self).get_object()),
+        )
+
+    def with_roles(self, speaker):
+        """Return ``speaker`` with ``roles`` (their public appearances) and ``listed_links``."""
+        speaker.roles = list(
             self.appearances()
             .filter(speaker=speaker)
             .select_related("session__forum", "institution")
             .order_by("-session__forum__edition_year", "session__forum", "session__order", "pk")
         )
+        speaker.listed_links = list(speaker.links.all())
+        return speaker
+
+    def get_context_data(self, **kwargs):
+        speaker = self.object
+        if not hasattr(speaker, "roles"):
+            self.with_roles(speaker)
         positions = self.cards(self.positions().filter(appearance__speaker=speaker)).order_by(
             "-appearance__session__forum__edition_year", "order", "pk"
         )
         return super().get_context_data(
-            appearances=appearances,
-            links=speaker.links.all(),
+            appearances=speaker.roles,
+            links=speaker.listed_links,
             # Rendered from the fragment cache for the public: not computed then.
             positions_by_forum=SimpleLazyObject(lambda: group_by_forum_and_theme(positions)),
             **kwargs,

@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.functional import empty
 
 from forum_portal.cache import code_digest, code_version
-from proceedings.models import Position, Status, Theme
+from proceedings.models import Appearance, Position, Status, Theme
 from speakers.models import Institution, Speaker
 from tests.factories import (
     make_appearance,
@@ -724,9 +724,38 @@ def test_a_speakers_positions_come_from_the_cache_until_an_edit(
     assert QUOTE in first
     assert "新的引文內容" in edited
     assert QUOTE not in edited
-    # The person, their roles and links; no position is read for the cached part.
-    assert len(cached) == 3
-    assert not any('FROM "proceedings_position"' in sql for sql in cached)
+    # Nothing: the person with their roles and links is kept per generation, and no
+    # position is read for the cached part.
+    assert cached == []
+
+
+def test_a_renamed_role_shows_on_the_speakers_page(
+    client, fragment_cache, theme_with_quote, django_capture_on_commit_callbacks
+):
+    _, position = theme_with_quote
+    url = position.appearance.speaker.get_absolute_url()
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Appearance.objects.filter(pk=position.appearance_id).update(role="榮譽院長")
+    renamed = client.get(url)
+
+    assert "首席經濟學家" in first
+    assert "榮譽院長" in renamed.content.decode()
+    assert "首席經濟學家" not in renamed.content.decode()
+    assert [a.role for a in renamed.context["appearances"]] == ["榮譽院長"]
+
+
+def test_staff_read_the_speaker_each_time(
+    client, django_user_model, fragment_cache, theme_with_quote
+):
+    _, position = theme_with_quote
+    client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
+    client.get(position.appearance.speaker.get_absolute_url())
+    with statements() as again:
+        client.get(position.appearance.speaker.get_absolute_url())
+
+    assert [sql for sql in again if 'FROM "speakers_speaker"' in sql]
+    assert [sql for sql in again if 'FROM "proceedings_appearance"' in sql]
 
 
 # ---------------------------------------------------------------------------------------------
