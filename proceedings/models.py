@@ -449,6 +449,18 @@ class PositionQuerySet(models.QuerySet):
         public_role = Appearance.objects.published().filter(pk=models.OuterRef("appearance_id"))
         return self.filter(status_q(), models.Exists(public_role))
 
+    def count_published(self):
+        """Return the number of ``published()`` positions among these (filter them no further).
+
+        The roles' conditions as ``appearance IN (public roles)``, counted from the
+        (appearance, status) index: ``published().count()`` tests the EXISTS row by row (95 ms
+        at 100,000 on SQLite, 45 on PostgreSQL; this way 6 and 13). Lists keep ``published()``:
+        with IN, SQLite's plans for a page of cards were slower, and without fresh statistics
+        a thousand times so.
+        """
+        public_roles = Appearance.objects.published().values("pk")
+        return self.filter(status_q(), appearance__in=public_roles).count()
+
     def for_listing(self, themes=None):
         """Everything a position card renders (speaker, role, institution, themes, tags).
 
@@ -547,6 +559,7 @@ class Position(Publishable):
         models.PROTECT,
         related_name="positions",
         verbose_name=_("speaker and role"),
+        db_index=False,  # position_appearance_status_idx starts with it
     )
     themes = models.ManyToManyField(
         Theme, related_name="positions", blank=True, verbose_name=_("themes")
@@ -640,6 +653,10 @@ class Position(Publishable):
             # index's condition against a bound parameter, and Django binds booleans there.
             models.Index(fields=["featured", "order"], name="position_featured_idx"),
             models.Index(fields=["fidelity", "order"], name="position_fidelity_idx"),
+            # Counting the public positions (published ones of public roles) from the index
+            # alone: 95 -> 7 ms on SQLite at 100,000 (bench/README.md). It also serves the
+            # foreign key's lookups, so the key has no index of its own.
+            models.Index(fields=["appearance", "status"], name="position_appearance_status_idx"),
         ]
 
     def __str__(self):

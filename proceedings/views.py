@@ -345,7 +345,9 @@ class HomeView(PublicMixin, TemplateView):
             self.request,
             "home-counts",
             lambda: {
-                "positions": positions.count(),
+                "positions": positions.count()
+                if self.shows_drafts
+                else Position.objects.count_published(),
                 "speakers": self.visible(Speaker.objects.all())
                 .filter(Exists(spoke.filter(speaker=OuterRef("pk"))))
                 .count(),

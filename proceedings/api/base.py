@@ -76,8 +76,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
             # The count of a long list (every published position: a five-table join, 60–90 ms
             # at 100,000 on PostgreSQL) once per content generation; it depends only on the
             # view, its URL and its filters, never on the reader.
+            # A view may know a cheaper count (``PositionList.count_list``).
+            count = getattr(view, "count_list", None)
             paginator.count = per_generation(
-                request, self.count_key(view, request), lambda: queryset.count()
+                request,
+                self.count_key(view, request),
+                lambda: count(queryset) if count else queryset.count(),
             )
         check_page(number, paginator)
         self.page = paginator.page(number)

@@ -301,6 +301,12 @@ class PositionList(generics.ListAPIView):
         positions = filter_positions(public_positions(), self.request.query_params)
         return positions.order_by("order", "pk")
 
+    def count_list(self, positions):
+        """Count ``positions`` for the paginator: unfiltered, that is every public position."""
+        if requested_filters(self.request.query_params):
+            return positions.count()
+        return Position.objects.count_published()
+
 
 @extend_schema_view(get=extend_schema(summary="A published position"))
 class PositionDetail(generics.RetrieveAPIView):
