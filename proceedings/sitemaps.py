@@ -140,6 +140,14 @@ class PositionSitemap(PortalSitemap):
     def items(self):
         return Position.objects.published().only("pk", "updated_at").order_by("pk")
 
+    @property
+    def paginator(self):
+        paginator = super().paginator
+        # The same number as counting items(), from an index (Position.count_published): the
+        # index of sections counted every position (100 ms at 100,000 on SQLite).
+        paginator.count = Position.objects.count_published()
+        return paginator
+
     def lastmod(self, item):
         return item.updated_at
 
