@@ -507,7 +507,7 @@ class ThemeDetailView(ForumPartMixin, DetailView):
         )
 
     def get_object(self, queryset=None):
-        if request_generation(self.request) is None:
+        if queryset is not None or request_generation(self.request) is None:
             return super().get_object(queryset)
         # For the public, the theme with its forum, parent, questions and children (three
         # queries, the theme's with an EXISTS for its parent) once per content generation.
