@@ -4,19 +4,23 @@ last or first page (never a 404 or a 500), and one context for ``includes/_pagin
 """
 
 from django.core.paginator import Paginator
+from django.utils.functional import SimpleLazyObject
 
 
-def lenient_page(items, per_page, request, count=None):
+def lenient_page(items, per_page, request, count=None, *, lazy=False):
     """Return the page of ``items`` that ``?page=`` asks for, its object list a list.
 
     ``get_page()``: a page number past the end or not a number is the last or first page.
     ``count``: the number of ``items`` when it is known (``len(items)`` otherwise, a query).
+    ``lazy``: the list is read when first used, not at all by a page whose part listing it
+    comes from the fragment cache.
     """
     paginator = Paginator(items, per_page)
     if count is not None:
         paginator.count = count  # a cached_property, as the API's pages set it
     page = paginator.get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
+    objects = page.object_list
+    page.object_list = SimpleLazyObject(lambda: list(objects)) if lazy else list(objects)
     return page
 
 

@@ -181,13 +181,16 @@ class PublicMixin:
     def page_of_cards(self, positions, name):
         """Return the context of one page of ``positions`` as cards.
 
-        ``positions`` (the page's cards, a list), ``page_obj`` and ``page_navigation()``'s
-        links, the page chosen as ``lenient_page()`` does. ``name`` (e.g. ``theme:12``) keys
-        the number of positions, counted once per content generation for the public: on
-        PostgreSQL the count cost as much as the page's cards (2.8 ms, bench/README.md).
+        ``positions`` (the page's cards, a list read when first used: not at all under a
+        cached ``{% fragment %}``), ``page_obj`` and ``page_navigation()``'s links, the page
+        chosen as ``lenient_page()`` does. ``name`` (e.g. ``theme:12``) keys the number of
+        positions, counted once per content generation for the public: on PostgreSQL the
+        count cost as much as the page's cards (2.8 ms, bench/README.md).
         """
         count = per_generation(self.request, f"count:{name}", positions.count)
-        page = lenient_page(self.cards(positions), POSITION_PAGE_SIZE, self.request, count)
+        page = lenient_page(
+            self.cards(positions), POSITION_PAGE_SIZE, self.request, count, lazy=True
+        )
         return {"positions": page.object_list, "page_obj": page, **page_navigation(page)}
 
     def count_positions(self, lookup):
