@@ -13,9 +13,10 @@ from django.http import Http404
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.views.generic import DetailView, ListView, TemplateView
 
-from forum_portal.cache import per_generation, request_generation
+from forum_portal.cache import per_generation
 from proceedings.models import Appearance
 from proceedings.views import (
+    KeptObjectMixin,
     PublicMixin,
     appearance_sector,
     distinct_speakers,
@@ -84,22 +85,14 @@ class SpeakerListView(PublicMixin, ListView):
         )
 
 
-class SpeakerDetailView(PublicMixin, DetailView):
+class SpeakerDetailView(KeptObjectMixin, PublicMixin, DetailView):
     model = Speaker
     section = "speakers"
 
-    def get_object(self, queryset=None):
-        if queryset is not None or request_generation(self.request) is None:
-            return super().get_object(queryset)
-        # For the public, the person with their roles and links once per content generation
-        # (three queries), as a theme page keeps its theme.
-        return per_generation(
-            self.request,
-            f"speaker:{self.kwargs['slug']}",
-            lambda: self.with_roles(super(SpeakerDetailView, self).get_object()),
-        )
+    def kept_object_key(self):
+        return f"speaker:{self.kwargs['slug']}"
 
-    def with_roles(self, speaker):
+    def with_parts(self, speaker):
         """Return ``speaker`` with ``roles`` (their public appearances) and ``listed_links``."""
         speaker.roles = list(
             self.appearances()
@@ -112,8 +105,6 @@ class SpeakerDetailView(PublicMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         speaker = self.object
-        if not hasattr(speaker, "roles"):
-            self.with_roles(speaker)
         positions = self.cards(self.positions().filter(appearance__speaker=speaker)).order_by(
             "-appearance__session__forum__edition_year", "order", "pk"
         )
