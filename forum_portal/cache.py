@@ -413,16 +413,17 @@ def per_generation_many(request, name, keys, compute, *, local=False):
     values = _local_values.get_many(prefix, keys) if local else {}
     if wanted := [key for key in keys if key not in values]:
         found = cache.get_many([f"{prefix}{key}" for key in wanted])
-        values.update({key: found[f"{prefix}{key}"] for key in wanted if f"{prefix}{key}" in found})
-    if missing := [key for key in keys if key not in values]:
-        fresh = compute(missing)
-        cache.set_many(
-            {f"{prefix}{key}": value for key, value in fresh.items()},
-            settings.FRAGMENT_CACHE_SECONDS,
-        )
-        values.update(fresh)
-    if local:
-        _local_values.set_many(prefix, values)
+        shared = {key: found[f"{prefix}{key}"] for key in wanted if f"{prefix}{key}" in found}
+        if missing := [key for key in wanted if key not in shared]:
+            fresh = compute(missing)
+            cache.set_many(
+                {f"{prefix}{key}": value for key, value in fresh.items()},
+                settings.FRAGMENT_CACHE_SECONDS,
+            )
+            shared.update(fresh)
+        if local:
+            _local_values.set_many(prefix, shared)
+        values.update(shared)
     return values
 
 

@@ -27,7 +27,20 @@ from proceedings.views import (
 from .models import Institution, Sector, Speaker
 
 
-class SpeakerListView(PublicMixin, ListView):
+class KeptListMixin:
+    """A list of everyone, counted over every position: kept per content generation for the
+    public (``per_generation``), and read only when the page's list is not in the fragment
+    cache (its template wraps the list in ``{% fragment %}``)."""
+
+    def kept_list(self, name, queryset):
+        return SimpleLazyObject(lambda: per_generation(self.request, name, lambda: list(queryset)))
+
+    def get_template_names(self):
+        # ListView's would look at object_list (for its model), reading the lazy list.
+        return [self.template_name]
+
+
+class SpeakerListView(KeptListMixin, PublicMixin, ListView):
     model = Speaker
     section = "speakers"
     # get_queryset() returns a list, which names neither the template nor the list
@@ -48,15 +61,8 @@ class SpeakerListView(PublicMixin, ListView):
             .order_by("sort_name", "pk")
         )
         # Counting every person's positions is a grouped scan of them all (about 300 ms at
-        # 100,000 positions, bench/README.md): once per content generation for the public.
-        # Read only when the page's list is not in the fragment cache (the template).
-        return SimpleLazyObject(
-            lambda: per_generation(self.request, "speaker-list", lambda: list(speakers))
-        )
-
-    def get_template_names(self):
-        # ListView's would look at object_list (for its model), reading the lazy list.
-        return [self.template_name]
+        # 100,000 positions, bench/README.md).
+        return self.kept_list("speaker-list", speakers)
 
     @cached_property
     def listing(self):
@@ -117,7 +123,7 @@ class SpeakerDetailView(KeptObjectMixin, PublicMixin, DetailView):
         )
 
 
-class InstitutionListView(PublicMixin, ListView):
+class InstitutionListView(KeptListMixin, PublicMixin, ListView):
     model = Institution
     section = "institutions"
     template_name = "speakers/institution_list.html"  # get_queryset() returns a list
@@ -134,15 +140,8 @@ class InstitutionListView(PublicMixin, ListView):
             .order_by("name_en", "pk")
         )
         # Two counts per institution over every role and position (about 680 ms at 100,000
-        # positions, bench/README.md): once per content generation for the public, and read
-        # only when the page's list is not in the fragment cache (the template).
-        return SimpleLazyObject(
-            lambda: per_generation(self.request, "institution-list", lambda: list(institutions))
-        )
-
-    def get_template_names(self):
-        # ListView's would look at object_list (for its model), reading the lazy list.
-        return [self.template_name]
+        # positions, bench/README.md).
+        return self.kept_list("institution-list", institutions)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
