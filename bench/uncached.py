@@ -138,7 +138,7 @@ def profile(client, paths, args):
     for _ in range(args.runs):
         client.get(path)
     profiler.disable()
-    pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
+    pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.limit)
 
 
 def percentile(samples, p):
@@ -156,6 +156,7 @@ def main():
         help="profile one page (a name above, e.g. home) with cProfile and print its top calls",
     )
     parser.add_argument("--sort", default="tottime", help="with --profile: pstats sort order")
+    parser.add_argument("--limit", type=int, default=40, help="with --profile: rows printed")
     args = parser.parse_args()
     if args.no_fragments or not settings.REDIS_URL:
         settings.FRAGMENT_CACHE_SECONDS = 0
