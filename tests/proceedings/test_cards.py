@@ -1,0 +1,95 @@
+"""
+A position's card and a search hit, built in Python (proceedings/templatetags/cards.py, hits.py):
+every value they show is escaped for HTML, in every language, as the templates did.
+"""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from proceedings.models import Position
+from tests.factories import (
+    make_appearance,
+    make_forum,
+    make_institution,
+    make_key_phrase,
+    make_position,
+    make_session,
+    make_source,
+    make_speaker,
+    make_theme,
+)
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = re.compile(r"<(?:script|b|i|u|em|s)>|\" onmouseover")
+
+
+@pytest.fixture
+def hostile():
+    """A position whose every curated value is markup, on two themes, with a tag and a source."""
+    forum = make_forum(name="<b>論壇</b>", name_en="<b>Forum</b>")
+    source = make_source(title="<i>報告</i>", full_text="<s>融合創新</s>\n\n第二段")
+    session = make_session(forum=forum, source=source)
+    theme = make_theme(forum=forum, title="<i>主題</i>", title_en="<i>Theme</i>")
+    other = make_theme(forum=forum, title="<u>另一主題</u>", title_en="<u>Other</u>")
+    speaker = make_speaker(name="<script>王戰</script>", name_en="<b>Wang</b>")
+    appearance = make_appearance(
+        session=session,
+        speaker=speaker,
+        institution=make_institution(name="<u>機構</u>", name_en="<u>Institute</u>"),
+        as_printed="<em>機構</em>主席",
+        role_en="<em>Chair</em>",
+    )
+    position = make_position(
+        appearance=appearance,
+        themes=[theme, other],
+        tags=["<u>標籤</u>"],
+        text="<script>alert('說')</script>融合創新",
+        translation="<b>Integrated</b> innovation",
+        translation_language="en",
+        attribution=Position.Attribution.IN_CONTEXT,
+        attribution_note='" onmouseover="alert(1)',
+        source=source,
+        paragraph=1,
+    )
+    make_key_phrase(position=position, text="融合創新", translation="innovation")
+    return theme, position
+
+
+@pytest.mark.parametrize("code", ["zh-hant", "zh-hans", "en"])
+def test_a_card_escapes_every_value(code, hostile):
+    theme, position = hostile
+    with translation.override(code):
+        html = Client().get(theme.get_absolute_url()).content.decode()
+        source_url = position.source.get_absolute_url()
+    card = re.search(rf'<article[^>]* id="position-{position.pk}".*?</article>', html, re.S)[0]
+
+    assert HOSTILE.findall(card) == []
+    assert 'title="&quot; onmouseover=&quot;alert(1)"' in card
+    assert "&lt;u&gt;" in card  # the other theme ("Also under") and the tag
+    assert '<mark class="key-phrase">' in card
+    if code == "en":
+        assert "&lt;b&gt;Integrated&lt;/b&gt;" in card  # the translation is the text shown
+        assert "&lt;b&gt;Wang&lt;/b&gt;" in card
+    else:
+        assert "&lt;script&gt;alert(&#x27;" in card
+        assert "&lt;b&gt;Integrated&lt;/b&gt;" in card  # one click away
+    assert f'href="{source_url}#p1"' in card
+
+
+@pytest.mark.parametrize("code", ["zh-hant", "zh-hans", "en"])
+def test_a_search_hit_escapes_every_value(code, hostile):
+    _theme, position = hostile
+    with translation.override(code):
+        html = Client().get(reverse("proceedings:search"), {"q": "alert"}).content.decode()
+        url = position.get_absolute_url()
+    hits = re.findall(r'<article class="position search-hit.*?</article>', html, re.S)
+
+    assert len(hits) == 1
+    assert HOSTILE.findall(hits[0]) == []
+    assert "&lt;i&gt;" in hits[0]  # the theme's title
+    assert f'href="{url}"' in hits[0]
