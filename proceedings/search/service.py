@@ -9,6 +9,7 @@ themes, people, forums, with words to search for), one for the facet labels, and
 filters, the positions' candidates (their count) and the records.
 """
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language_info, gettext
 from taggit.models import Tag
 
-from forum_portal.cache import per_generation_many
+from forum_portal.cache import per_generation, per_generation_many
 from speakers.models import Institution, Sector, Speaker
 
 from ..models import (
@@ -229,7 +230,7 @@ def search(
                 tuple(tokens for other, tokens in groups.items() if other != name),
             )
         )
-    candidate_sets = get_backend(connection).fetch(specs)
+    candidate_sets = _candidates(specs, request)
     main = candidate_sets[0]
     rows = _ordered_rows(main, result.sort)
     result.total = len(rows)
@@ -267,6 +268,22 @@ def search(
                 % {"query": parsed.summary}
             )
     return result
+
+
+def _candidates(specs, request=None):
+    """Return the backend's ``fetch(specs)``, kept per content generation for the public.
+
+    What Solr calls its query result cache: paging through a search, or the same search by
+    another reader, reuses the candidate sets (at most ``CANDIDATES`` rows each: keys, scores,
+    facet tokens) instead of running the statement again. The index's tables are curated
+    content, so any write to them moves the generation on (``forum_portal.cache``); keyed by
+    the specs alone, as they do not depend on the reader's language.
+    """
+    backend = get_backend(connection)
+    digest = hashlib.blake2b(repr(specs).encode(), digest_size=16).hexdigest()
+    return per_generation(
+        request, f"candidates:{connection.vendor}:{digest}", lambda: backend.fetch(specs)
+    )
 
 
 def _search_records(result, parsed, groups, page, per_page):

@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.functional import empty
 
 from forum_portal.cache import code_digest, code_version
-from proceedings.models import Appearance, Position, Status, Theme
+from proceedings.models import Appearance, Position, PositionSearchDocument, Status, Theme
 from speakers.models import Institution, Speaker
 from tests.factories import (
     make_appearance,
@@ -970,3 +970,47 @@ def test_local_values_forget_another_generation_and_keep_to_their_limit():
     local.set_many("values:2:abc:label:", {"d": 40})
     assert local.get_many("values:1:abc:label:", ["d"]) == {}
     assert local.get_many("values:2:def:label:", ["d"]) == {}  # a new release, the same
+
+
+def candidates_statements(run):
+    """The statements of ``run`` that read the positions' search documents."""
+    table = PositionSearchDocument._meta.db_table
+    return [
+        sql for sql in run if table in sql and sql.lstrip().upper().startswith(("SELECT", "WITH"))
+    ]
+
+
+def test_searching_again_reuses_the_candidates_until_an_edit(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    theme, positions = theme_of_three
+    with statements() as first:
+        client.get(search_url("主體"))
+    with statements() as again:
+        response = client.get(search_url("主體"))
+    with statements() as filtered:
+        narrowed = client.get(search_url("主體") + "&tag=耐心資本")
+    with django_capture_on_commit_callbacks(execute=True):
+        added = make_position(
+            appearance=positions[0].appearance, themes=[theme], text="企業是主體", order=9
+        )
+    after_edit = client.get(search_url("主體"))
+
+    assert len(candidates_statements(first)) == 1
+    assert candidates_statements(again) == []
+    assert len(candidates_statements(filtered)) == 1  # other specs: other candidates
+    assert [hit.position.pk for hit in response.context["hits"]] == [positions[1].pk]
+    assert narrowed.context["result"].total == 0
+    assert [hit.position.pk for hit in after_edit.context["hits"]] == [added.pk, positions[1].pk]
+
+
+def test_staff_search_runs_the_candidates_each_time(
+    client, django_user_model, fragment_cache, theme_of_three
+):
+    client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
+    client.get(search_url("主體"))
+    with statements() as again:
+        client.get(search_url("主體"))
+
+    assert len(candidates_statements(again)) == 1
+    assert not [key for key in cache._cache if ":candidates:" in key]
