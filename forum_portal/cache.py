@@ -377,14 +377,18 @@ def fragment_key(generation, *parts):
     return ":".join(["fragments", str(generation), code_version(), language, *parts])
 
 
-def per_generation(request, name, compute):
+def per_generation(request, name, compute, *, parts=None):
     """Return ``compute()``, computed once per content generation (``name`` keys it).
 
     For values that do not depend on the language or the reader: counts of public rows.
+    ``parts``: a structured value that also keys it (a search's specs), by a digest of its
+    ``repr()``, which must be stable from one process to the next.
     """
     generation = request_generation(request)
     if generation is None:
         return compute()
+    if parts is not None:
+        name += ":" + hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
     key = f"values:{generation}:{code_version()}:{name}"
     value = cache.get(key)
     if value is None:

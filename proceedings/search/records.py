@@ -27,6 +27,7 @@ from functools import lru_cache
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
+from forum_portal.cache import per_generation
 from speakers.models import Institution, Speaker
 
 from ..models import (
@@ -409,16 +410,26 @@ class RecordResults:
         return sum(self.counts.values()) > CANDIDATES
 
 
-def search_records(terms, excluded, facet_groups, *, group=None, first=1, last=PREVIEW):
+def search_records(
+    terms, excluded, facet_groups, *, group=None, first=1, last=PREVIEW, request=None
+):
     """Return the records matching, counted per result kind; hits ranked ``first``..``last``.
 
-    One statement. ``group`` limits the search to one result kind.
+    One statement. ``group`` limits the search to one result kind. With the public's
+    ``request``, its rows are kept per content generation, as the positions' candidates are
+    (``service._candidates``).
     """
     groups = tuple(facet_groups)
     if group is not None:
         groups += ((group_token(group),),)
     spec = MatchSpec(tuple(terms), tuple(excluded), groups)
-    rows = get_backend(connection).fetch_records(spec, first=first, last=last)
+    backend = get_backend(connection)
+    rows = per_generation(
+        request,
+        f"records:{connection.vendor}",
+        lambda: backend.fetch_records(spec, first=first, last=last),
+        parts=(spec, first, last),
+    )
     results = RecordResults()
     for _pk, kind, object_id, paragraph, row_group, score, _rank, count, data in rows:
         results.counts[row_group] = int(count)

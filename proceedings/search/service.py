@@ -9,7 +9,6 @@ themes, people, forums, with words to search for), one for the facet labels, and
 filters, the positions' candidates (their count) and the records.
 """
 
-import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -246,7 +245,7 @@ def search(
         ]
 
     if records and parsed.terms and set(groups) <= {"forum"}:
-        _search_records(result, parsed, groups, page, per_page)
+        _search_records(result, parsed, groups, page, per_page, request)
     if kind in (None, POSITION):
         paginator = Paginator(range(len(rows)), per_page)
         page_obj = paginator.get_page(page)
@@ -280,13 +279,12 @@ def _candidates(specs, request=None):
     the specs alone, as they do not depend on the reader's language.
     """
     backend = get_backend(connection)
-    digest = hashlib.blake2b(repr(specs).encode(), digest_size=16).hexdigest()
     return per_generation(
-        request, f"candidates:{connection.vendor}:{digest}", lambda: backend.fetch(specs)
+        request, f"candidates:{connection.vendor}", lambda: backend.fetch(specs), parts=specs
     )
 
 
-def _search_records(result, parsed, groups, page, per_page):
+def _search_records(result, parsed, groups, page, per_page, request=None):
     """Add the matching records to ``result``: a page of one kind, or the best of each.
 
     One statement; two when a record kind's page number is past its last page (the last page
@@ -299,9 +297,11 @@ def _search_records(result, parsed, groups, page, per_page):
             first = (number - 1) * per_page + 1
             return search_records(
                 parsed.terms, parsed.excluded, groups.values(), group=kind,
-                first=first, last=first + per_page - 1,
+                first=first, last=first + per_page - 1, request=request,
             )  # fmt: skip
-        return search_records(parsed.terms, parsed.excluded, groups.values(), last=PREVIEW)
+        return search_records(
+            parsed.terms, parsed.excluded, groups.values(), last=PREVIEW, request=request
+        )
 
     number = _int(page, 1, 1, 10**9)
     records = fetch(number)

@@ -18,7 +18,14 @@ from django.utils import timezone, translation
 from django.utils.functional import empty
 
 from forum_portal.cache import code_digest, code_version
-from proceedings.models import Appearance, Position, PositionSearchDocument, Status, Theme
+from proceedings.models import (
+    Appearance,
+    Position,
+    PositionSearchDocument,
+    RecordSearchDocument,
+    Status,
+    Theme,
+)
 from speakers.models import Institution, Speaker
 from tests.factories import (
     make_appearance,
@@ -1014,3 +1021,25 @@ def test_staff_search_runs_the_candidates_each_time(
 
     assert len(candidates_statements(again)) == 1
     assert not [key for key in cache._cache if ":candidates:" in key]
+
+
+def test_searching_again_reuses_the_other_records_until_an_edit(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    theme, _positions = theme_of_three
+    table = RecordSearchDocument._meta.db_table
+    with statements() as first:
+        client.get(search_url("主體"))
+    with statements() as again:
+        client.get(search_url("主體"))
+    with django_capture_on_commit_callbacks(execute=True):
+        make_theme(forum=theme.forum, title="企業主體")
+    after_edit = client.get(search_url("主體"))
+
+    assert len([sql for sql in first if table in sql]) == 1
+    assert not [sql for sql in again if table in sql]
+    assert [
+        shown.hit.obj.title
+        for _g, _l, shown_records, _c, _u in after_edit.context["record_sections"]
+        for shown in shown_records
+    ] == ["企業主體"]
