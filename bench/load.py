@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -160,6 +161,7 @@ urls["API positions list"] = reverse("api:position-list", kwargs={"version": "v1
 print(json.dumps({"urls": urls, "speaker_positions": count,
                   "theme_positions": Position.objects.published().filter(themes=theme).count()}))
 """
+
     out = subprocess.run(  # noqa: S603
         [PYTHON, "-c", script],
         cwd=ROOT,
@@ -169,6 +171,65 @@ print(json.dumps({"urls": urls, "speaker_positions": count,
         check=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+# The "search, each a new one" row: words of the corpus (bench/corpus.py) alone, with a sector,
+# and with a sector and a fidelity: 36 x (1 + 7 + 21) = 1,044 searches, each with its own
+# candidates, so that no request reuses what an earlier one kept (search's candidate sets are
+# kept per content generation: the "search" row asks the same one again and again).
+SEARCH_WORDS = [
+    "融合", "企業", "人才", "數據", "企业", "台湾", "科技創新", "成果轉化", "耐心資本", "科技创新",
+    "数据要素", "知识产权保护", "6G通信", "集成電路", "innovation", "enterprises", "capital",
+    "企業創新主體", "知識產權", "人才引進", "科技金融", "未來產業", "區域創新", "開放合作",
+    "基礎研究", "科研評價", "產業鏈", "新型研發機構", "數字化轉型", "綠色低碳", "概念驗證",
+    "創新生態", "國際合作", "標準制定", "深圳", "大學",
+]  # fmt: skip
+SEARCH_SECTORS = [
+    "government", "academia", "research", "enterprise", "finance", "association", "foreign",
+]  # fmt: skip
+SEARCH_FIDELITIES = ["verbatim", "paraphrase", "summary"]
+
+
+def varied_searches(search_path):
+    """Return the query strings of the "search, each a new one" row."""
+    paths = []
+    for word in SEARCH_WORDS:
+        q = f"q={urllib.parse.quote(word)}"
+        paths.append(f"{search_path}?{q}")
+        paths += [f"{search_path}?{q}&sector={sector}" for sector in SEARCH_SECTORS]
+        paths += [
+            f"{search_path}?{q}&sector={sector}&fidelity={fidelity}"
+            for sector in SEARCH_SECTORS
+            for fidelity in SEARCH_FIDELITIES
+        ]
+    return paths
+
+
+def wrk_script(paths):
+    """Write a wrk Lua script that requests ``paths`` in turn, each thread its own share."""
+    quoted = ",\n".join(json.dumps(path) for path in paths)
+    script = f"""
+paths = {{
+{quoted}
+}}
+local threads = 0
+function setup(thread)
+  thread:set("first", threads)
+  threads = threads + 1
+end
+function init(args)
+  step = 0
+end
+function request()
+  step = step + 1
+  local i = (first * 7919 + step) % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+"""
+    handle = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115
+    with handle:
+        handle.write(script)
+    return handle.name
 
 
 def wait_until_up(base, seconds=120):
@@ -206,6 +267,7 @@ def fetch_status(url):
         return error.code
 
 
+VARIED = "search, each a new one"
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
@@ -214,8 +276,11 @@ def milliseconds(text):
     return float(number) * UNITS[unit]
 
 
-def run_wrk(url, connections, duration, threads):
-    """Run wrk; return requests/s, p50 and p99 in ms, requests, non-2xx/3xx, socket errors."""
+def run_wrk(url, connections, duration, threads, script=None):
+    """Run wrk; return requests/s, p50 and p99 in ms, requests, non-2xx/3xx, socket errors.
+
+    ``script``: a Lua script choosing each request's path (``wrk_script``).
+    """
     out = subprocess.run(  # noqa: S603
         [  # noqa: S607 - wrk from PATH (apt-get install wrk)
             "wrk",
@@ -225,6 +290,7 @@ def run_wrk(url, connections, duration, threads):
             "--timeout",
             "30s",
             "--latency",
+            *(["-s", script] if script else []),
             url,
         ],
         capture_output=True,
@@ -261,6 +327,17 @@ def main():
     )
     chosen = pick_urls(env)
     urls = chosen["urls"]
+    scripts = {}
+    if "search" in urls:
+        # After "search", in the table's order: the same page, a new search each request.
+        search_path = urls["search"].partition("?")[0]
+        varied = varied_searches(search_path)
+        urls = {
+            **{name: path for name, path in urls.items() if name != "API positions list"},
+            VARIED: varied[0],
+            "API positions list": urls["API positions list"],
+        }
+        scripts[VARIED] = wrk_script(varied)
     if args.only:
         urls = {name: path for name, path in urls.items() if name in args.only}
     base = f"http://127.0.0.1:{args.port}"
@@ -287,7 +364,9 @@ def main():
             for connections in args.connections:
                 print(f"wrk {name} {path} -c{connections} -d{args.duration}s …", flush=True)
                 drain(base)
-                result = run_wrk(base + path, connections, args.duration, args.threads)
+                result = run_wrk(
+                    base + path, connections, args.duration, args.threads, scripts.get(name)
+                )
                 rows.append((name, path, connections, result))
                 print(
                     f"  {result['rps']:.1f} req/s, p50 {result['p50']:.1f} ms, "
@@ -318,6 +397,8 @@ def main():
     for name, path, connections, r in rows:
         errors = r["non_2xx_3xx"] + r["socket_errors"]
         share = r["rps"] / static[connections] * 100 if static.get(connections) else 0
+        if name == VARIED:
+            path = f"{path} … ({len(varied_searches(path.partition('?')[0])):,} searches in turn)"
         lines.append(
             f"| {name} `{path}` | {connections} | {r['rps']:.1f} | {share:.2f}% | {r['p50']:.1f} | "
             f"{r['p99']:.1f} | {r['requests']:,} | {errors} |"
