@@ -17,6 +17,7 @@ under their own prefix; nothing is flushed. See bench/README.md.
 
 import argparse
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -50,7 +51,6 @@ from django.urls import reverse  # noqa: E402
 from django.utils import translation  # noqa: E402
 
 from bench.load import varied_searches  # noqa: E402
-from forum_portal.cache import bump_generation  # noqa: E402
 from proceedings.models import Position, Theme  # noqa: E402
 from proceedings.views import THEME_PAGE_SIZE, PublicMixin  # noqa: E402
 from speakers.models import Speaker  # noqa: E402
@@ -102,14 +102,12 @@ def time_new_searches(client, path, runs):
     """Time ``runs`` searches that are each a new one (bench/load.py's ``varied_searches``).
 
     A search's candidate sets are kept per content generation, so the "search" row, which asks
-    the same one again, reads them from the cache; here none was asked before. The generation
-    is moved on first (the searches of an earlier run are forgotten), then two searches warm
-    what searches share (the facet labels, the positions of a page), and the next ``runs`` are
-    timed, each once.
+    the same one again, reads them from the cache; here none was asked before (a new ``nonce``
+    each run), while what searches share (facet labels, the positions of a page) is as warm as
+    earlier runs left it. ``runs`` searches are timed, each once, after three others.
     """
-    if getattr(settings, "FRAGMENT_CACHE_SECONDS", 0):
-        bump_generation()
-    searches = varied_searches(path.partition("?")[0])[7::29][: runs + 3]
+    nonce = f"x{secrets.token_hex(4)}"
+    searches = varied_searches(path.partition("?")[0], nonce)[7::29][: runs + 3]
     for warm_up in searches[:2]:
         client.get(warm_up)
     queries = []
