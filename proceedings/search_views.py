@@ -10,9 +10,14 @@ shared and bookmarked.
 
 from dataclasses import dataclass
 
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+
+from forum_portal.cache import per_generation
 
 from . import localize
 from .pagination import page_navigation
@@ -169,8 +174,50 @@ class _State:
 
 
 def search_page(request):
+    """The search page: its results are a page part kept per content generation.
+
+    The results (facets, people, other records, positions) depend on nothing but the query
+    string, the language and the content: rendered once per generation for the public
+    (``per_generation``, keyed by both), as a theme's page of cards is. The part records what
+    counting the search needs; staff, who read the index as it is, render it each time.
+    """
     params = request.GET
     query, requested_sort, page_number = search_params(params)
+    computed = {}
+
+    def render_results():
+        context = _results_context(request, params, query, requested_sort, page_number)
+        computed.update(context)
+        result = context["result"]
+        html = render_to_string("proceedings/_search_results.html", context, request)
+        return SearchResults(html, result.filters, result.total, context["indexable"])
+
+    key = (translation.get_language(), request.get_host(), sorted(params.lists()))
+    results = per_generation(request, "search-results", render_results, parts=key)
+    if query or results.filters:
+        record_search(query=query, filters=results.filters, result_count=results.total)
+    context = {
+        **computed,  # for tests and debugging: the results' context when rendered here
+        "section": "search",
+        "query": query,
+        "indexable": results.indexable,
+        "results": mark_safe(results.html),  # noqa: S308 - rendered by render_results()
+    }
+    return TemplateResponse(request, "proceedings/search.html", context)
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """The search page's results part, and what the page needs of it besides."""
+
+    html: str
+    filters: dict  # facet -> values in effect, for counting the search
+    total: int
+    indexable: bool
+
+
+def _results_context(request, params, query, requested_sort, page_number):
+    """Return the context of ``_search_results.html``: one ``search()`` and its links."""
     kind = params.get(KIND_PARAM) if params.get(KIND_PARAM) in GROUPS else None
     result = search(query, params, requested_sort, page_number, kind=kind, request=request)
 
@@ -224,11 +271,7 @@ def search_page(request):
         FacetLink(value, state.with_value("speaker", value.value)) for value in result.who_says_most
     ]
 
-    if query or result.filters:
-        record_search(query=query, filters=result.filters, result_count=result.total)
-
-    context = {
-        "section": "search",
+    return {
         "query": query,
         "result": result,
         # A search for one query and nothing else, that finds something, may be indexed; every
@@ -272,4 +315,3 @@ def search_page(request):
         "page_obj": result.page,
         **page_navigation(result.page, lambda number: state.url(page=number)),
     }
-    return TemplateResponse(request, "proceedings/search.html", context)
