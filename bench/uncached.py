@@ -11,8 +11,9 @@ settings (DEBUG off), the page cache off and, when ``REDIS_URL`` is set, the fra
 (``--no-fragments`` turns it off): the time a gunicorn worker spends on a page nobody has
 cached, without the network. Median and p95 over ``--runs`` requests after two warm-ups, and
 the number of SQL queries. "card" is one position card all in: the theme page's cards query,
-its model instances and the card template, divided by the number of cards. Keys go to Redis
-under their own prefix; nothing is flushed. See bench/README.md.
+its model instances and the card template, divided by the number of cards. "search, each a
+new one" times searches nobody asked before (``time_new_searches``). Keys go to Redis under a
+prefix of the run's own; nothing is flushed. See bench/README.md.
 """
 
 import argparse
@@ -29,7 +30,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forum_portal.settings")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret")  # noqa: S105
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
-os.environ.setdefault("DJANGO_CACHE_KEY_PREFIX", "forum-portal-bench")
+# A prefix of its own each run: searches kept by an earlier run are not found again.
+os.environ.setdefault("DJANGO_CACHE_KEY_PREFIX", f"forum-portal-bench-{secrets.token_hex(4)}")
 os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
 os.environ["DJANGO_PAGE_CACHE_SECONDS"] = "0"
 
@@ -101,13 +103,13 @@ def time_page(client, path, runs):
 def time_new_searches(client, path, runs):
     """Time ``runs`` searches that are each a new one (bench/load.py's ``varied_searches``).
 
-    A search's candidate sets are kept per content generation, so the "search" row, which asks
-    the same one again, reads them from the cache; here none was asked before (a new ``nonce``
-    each run), while what searches share (facet labels, the positions of a page) is as warm as
-    earlier runs left it. ``runs`` searches are timed, each once, after three others.
+    A search's results and candidate sets are kept per content generation, so the "search"
+    row, which asks the same one again, reads them from the cache; here none was asked before
+    (each run has a cache key prefix of its own), while what searches share (facet labels,
+    the positions of a page) is kept as the other rows and three searches first left it.
+    ``runs`` searches are timed, each once.
     """
-    nonce = f"x{secrets.token_hex(4)}"
-    searches = varied_searches(path.partition("?")[0], nonce)[7::29][: runs + 3]
+    searches = varied_searches(path.partition("?")[0])[7::29][: runs + 3]
     for warm_up in searches[:2]:
         client.get(warm_up)
     queries = []
