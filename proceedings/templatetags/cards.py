@@ -11,6 +11,8 @@ translated labels: through the template engine a card cost about 0.9 ms before t
 cache kept it (staff, and the first reader after an edit, pay that on every card). These
 functions build the same markup with ``format_html``, which escapes every value as the
 templates did; the labels keep the templates' msgids, so the translations are unchanged.
+That departs from shared fragments as templates (../shared/STYLE.md, "Templates") for the
+cost alone: the includes in templates/includes/ stay the way pages call them, one line each.
 """
 
 from django import template
