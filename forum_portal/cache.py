@@ -380,9 +380,10 @@ def fragment_key(generation, *parts):
 def per_generation(request, name, compute, *, parts=None):
     """Return ``compute()``, computed once per content generation (``name`` keys it).
 
-    For values that do not depend on the language or the reader: counts of public rows.
-    ``parts``: a structured value that also keys it (a search's specs), by a digest of its
-    ``repr()``, which must be stable from one process to the next.
+    For values that do not depend on the reader: counts of public rows, a search's candidates.
+    ``parts``: a structured value that also keys it (a search's specs; the language, for a
+    value that depends on it), by a digest of its ``repr()``, which must be stable from one
+    process to the next.
     """
     generation = request_generation(request)
     if generation is None:
