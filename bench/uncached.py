@@ -167,7 +167,10 @@ def profile(client, paths, args):
     for _ in range(args.runs):
         client.get(path)
     profiler.disable()
-    pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.limit)
+    stats = pstats.Stats(profiler)
+    if args.dump:
+        stats.dump_stats(args.dump)
+    stats.sort_stats(args.sort).print_stats(args.limit)
 
 
 def percentile(samples, p):
@@ -186,6 +189,9 @@ def main():
     )
     parser.add_argument("--sort", default="tottime", help="with --profile: pstats sort order")
     parser.add_argument("--limit", type=int, default=40, help="with --profile: rows printed")
+    parser.add_argument(
+        "--dump", metavar="FILE", help="with --profile: also write the stats there (pstats)"
+    )
     args = parser.parse_args()
     if args.no_fragments or not settings.REDIS_URL:
         settings.FRAGMENT_CACHE_SECONDS = 0

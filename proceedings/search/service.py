@@ -9,9 +9,10 @@ themes, people, forums, with words to search for), one for the facet labels, and
 filters, the positions' candidates (their count) and the records.
 """
 
+import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -21,7 +22,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language_info, gettext
 from taggit.models import Tag
 
-from forum_portal.cache import per_generation, per_generation_many
+from forum_portal.cache import per_generation_many
 from speakers.models import Institution, Sector, Speaker
 
 from ..models import (
@@ -270,18 +271,46 @@ def search(
 
 
 def _candidates(specs, request=None):
-    """Return the backend's ``fetch(specs)``, kept per content generation for the public.
+    """Return the backend's ``fetch(specs)``, each set kept per content generation for the public.
 
-    What Solr calls its query result cache: paging through a search, or the same search by
-    another reader, reuses the candidate sets (at most ``CANDIDATES`` rows each: keys, scores,
-    facet tokens) instead of running the statement again. The index's tables are curated
-    content, so any write to them moves the generation on (``forum_portal.cache``); keyed by
-    the specs alone, as they do not depend on the reader's language.
+    What Solr calls its query result and filter caches: paging through a search, the same
+    search by another reader, and the next search of a reader narrowing one down reuse the
+    candidate sets (at most ``CANDIDATES`` rows each: keys, scores, facet tokens) instead of
+    running their statement again. A set is kept by its spec, not by the search: one more
+    filter makes a new set for the results, while the set that counts that filter's values
+    is the previous search's results. An unranked spec (a facet's) is also served by the same
+    spec's ranked set, whose scores it ignores. The index's tables are curated content, so any
+    write to them moves the generation on (``forum_portal.cache``); specs do not depend on the
+    reader's language. The sets not kept are fetched in one statement.
     """
     backend = get_backend(connection)
-    return per_generation(
-        request, f"candidates:{connection.vendor}", lambda: backend.fetch(specs), parts=specs
+    keys = [_spec_key(spec) for spec in specs]
+    ranked = {
+        key: _spec_key(replace(spec, rank=True))
+        for key, spec in zip(keys, specs, strict=True)
+        if spec.terms and not spec.rank
+    }
+
+    def fetch(missing):
+        # A set is fetched when neither it nor its ranked twin was found; missing twins are
+        # only looked up, never stored from here.
+        wanted = {
+            key: spec
+            for key, spec in zip(keys, specs, strict=True)
+            if key in missing and ranked.get(key, key) in missing
+        }
+        if not wanted:
+            return {}
+        return dict(zip(wanted, backend.fetch(list(wanted.values())), strict=True))
+
+    found = per_generation_many(
+        request, f"candidates:{connection.vendor}", [*keys, *ranked.values()], fetch
     )
+    return [found[key] if key in found else found[ranked[key]] for key in keys]
+
+
+def _spec_key(spec):
+    return hashlib.blake2b(repr(spec).encode(), digest_size=16).hexdigest()
 
 
 def _search_records(result, parsed, groups, page, per_page, request=None):

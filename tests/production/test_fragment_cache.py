@@ -1036,6 +1036,60 @@ def test_searching_again_reuses_the_candidates_until_an_edit(
     assert [hit.position.pk for hit in after_edit.context["hits"]] == [added.pk, positions[1].pk]
 
 
+def test_narrowing_a_search_reuses_its_results_to_count_the_filter(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    from proceedings.search import search
+    from proceedings.search.backends import get_backend
+
+    theme, positions = theme_of_three
+    with django_capture_on_commit_callbacks(execute=True):
+        both = make_position(
+            appearance=positions[0].appearance,
+            themes=[theme],
+            tags=["耐心資本"],
+            text="耐心資本是創新的主體",
+            order=5,
+        )
+    speaker = positions[1].appearance.speaker.slug
+    backend = type(get_backend(connection))
+    with mock.patch.object(backend, "fetch", autospec=True, side_effect=backend.fetch) as fetch:
+        client.get(search_url("主體"))
+        narrowed = client.get(search_url("主體") + "&tag=耐心資本")
+        twice = client.get(search_url("主體") + f"&tag=耐心資本&speaker={speaker}")
+        client.get(search_url("主體") + "&tag=耐心資本&page=2")  # another part, every set kept
+
+    # Sets fetched: the first search's results; the narrowed results (the tags are counted
+    # from the first search's); the results, and the tags counted with the speaker's filter
+    # (the speakers are counted from the previous search's results); none for another page.
+    assert [len(specs) for _backend, specs in (call.args for call in fetch.call_args_list)] == [
+        1,
+        1,
+        2,
+    ]
+    assert [hit.position.pk for hit in narrowed.context["hits"]] == [both.pk]
+    assert twice.context["result"].total == 0
+    for response, filters in [
+        (narrowed, {"tag": "耐心資本"}),
+        (twice, {"tag": "耐心資本", "speaker": speaker}),
+    ]:
+        with translation.override("zh-hant"):
+            fresh = search("主體", filters)  # no request: nothing kept
+        kept = response.context["result"]
+        assert kept.total == fresh.total
+        assert {
+            name: [(v.value, v.count, v.selected) for v in values]
+            for name, values in kept.facets.items()
+        } == {
+            name: [(v.value, v.count, v.selected) for v in values]
+            for name, values in fresh.facets.items()
+        }
+    assert [(v.label, v.count) for v in narrowed.context["result"].facets["tag"]] == [
+        ("產業創新", 1),
+        ("耐心資本", 1),
+    ]
+
+
 def test_staff_search_runs_the_candidates_each_time(
     client, django_user_model, fragment_cache, theme_of_three
 ):
