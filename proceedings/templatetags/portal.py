@@ -8,7 +8,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from forum_portal import languages, links
-from forum_portal.cache import fragment_key, request_generation
+from forum_portal.cache import content_digest, fragment_key, request_generation
 from forum_portal.site import site_origin
 
 from .. import localize
@@ -136,6 +136,12 @@ def cardcache(parser, token):
     Rows from ``prefetch_on_demand()`` (``PublicMixin.cards()``) share their list: the first
     card asks the cache for every row's card with the same options in one ``get_many``, and
     the list's prefetches run only when a card is not cached.
+
+    A card this generation has not kept may have been rendered under an earlier one from the
+    same rows: cards are also kept by a digest of their rows (``content_digest()``: the
+    position, its role, person, institution, session, forum, source, themes, tags and key
+    phrases as fetched), which an edit to any of them changes. After an edit, a list's cards
+    are looked up that way (one ``get_many``) and only the others are rendered.
     """
     return _cached_block(parser, token, CardCacheNode, "the position")
 
@@ -160,14 +166,64 @@ class CardCacheNode(CachedBlockNode):
                 ]
                 found = pending.memo[tuple(rest)] = cache.get_many(keys)
             html = found.get(key)
+        if html is not None:
+            return mark_safe(html)  # noqa: S308 - stored by stored()
+        # Not kept in this generation: perhaps in an earlier one, if none of the card's rows
+        # changed since (an edit elsewhere), by a digest of them.
+        if pending is not None:
+            pending.run()
+        kept = self.kept_by_content(position, pending, rest, generation)
+        digests = pending.memo.get("digests") if pending is not None else None
+        html = kept.get(key)
         if html is None:
-            return self.stored(key, self.render_card(context, pending))
-        return mark_safe(html)  # noqa: S308 - stored by stored()
+            html = str(self.render_card(context, None))
+            cache.set_many(
+                {key: html, content_key(position, rest, digests): html},
+                settings.FRAGMENT_CACHE_SECONDS,
+            )
+        return mark_safe(html)  # noqa: S308 - a template's (escaped) output, or stored so
+
+    @staticmethod
+    def kept_by_content(position, pending, rest, generation):
+        """Return ``{generation key: card}`` of the cards of the list kept by their content.
+
+        One ``get_many`` for the list's cards that this generation has not kept, the first time
+        one is missed (``pending.memo``); those found are kept under this generation too.
+        """
+        if pending is None:
+            rows, memo = [position], {}
+        else:
+            rows, memo = pending.rows, pending.memo
+        found = memo.get(("content", *rest))
+        if found is None:
+            kept_now = memo.get(tuple(rest), {})
+            digests = memo.setdefault("digests", {})  # the list's rows, whatever the options
+            keys = {
+                content_key(row, rest, digests): fragment_key(
+                    generation, "card", str(row.pk), *rest
+                )
+                for row in rows
+            }
+            keys = {by_content: key for by_content, key in keys.items() if key not in kept_now}
+            found = {keys[by_content]: html for by_content, html in cache.get_many(keys).items()}
+            if found:
+                cache.set_many(found, settings.FRAGMENT_CACHE_SECONDS)
+            memo[("content", *rest)] = found
+        return found
 
     def render_card(self, context, pending):
         if pending is not None:
             pending.run()  # the card reads what for_listing() prefetches
         return self.nodelist.render(context)
+
+
+def content_key(position, rest, memo=None):
+    """The key of a card by what it shows: the digest of its rows, not the generation.
+
+    ``memo``: ``content_digest()``'s, for the rows of a list's cards.
+    """
+    digest = content_digest(position, memo)
+    return fragment_key("content", "card", str(position.pk), digest, *rest)
 
 
 @register.tag

@@ -95,7 +95,13 @@ def fragment_keys():
 
 
 def card_keys():
-    return [key for key in fragment_keys() if ":card:" in key]
+    """The cards kept under a content generation."""
+    return [key for key in fragment_keys() if ":card:" in key and ":content:" not in key]
+
+
+def content_card_keys():
+    """The cards kept by a digest of their rows (``{% cardcache %}``)."""
+    return [key for key in fragment_keys() if ":card:" in key and ":content:" in key]
 
 
 def forget_card_sections():
@@ -345,6 +351,70 @@ def test_one_card_missing_renders_the_page_the_same(client, fragment_cache, them
 
     assert again == first
     assert key in card_keys()
+
+
+@contextmanager
+def rendered_cards():
+    """Collect the pks of the cards rendered inside (not read from the cache)."""
+    from proceedings.templatetags.portal import CardCacheNode
+
+    rendered = []
+    real = CardCacheNode.render_card
+
+    def render_card(self, context, pending):
+        rendered.append(context["position"].pk)
+        return real(self, context, pending)
+
+    with mock.patch.object(CardCacheNode, "render_card", render_card):
+        yield rendered
+
+
+def test_after_an_edit_elsewhere_the_cards_are_kept_by_their_rows(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    theme, positions = theme_of_three
+    with rendered_cards() as first_render:
+        first = client.get(theme_url(theme)).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_speaker(name="無關的人")  # an edit: a new content generation
+    with rendered_cards() as after_edit, statements() as run:
+        again = client.get(theme_url(theme)).content.decode()
+    with rendered_cards() as third:
+        client.get(theme_url(theme))
+
+    assert first_render == [position.pk for position in positions]
+    assert after_edit == []
+    assert again == first
+    # Their rows were read to compare them (the cards' prefetches ran), their markup was not
+    # rendered again; kept under the new generation too, so the next reader reads neither.
+    assert any("proceedings_keyphrase" in sql for sql in run)
+    assert len(content_card_keys()) == 3
+    assert len(card_keys()) == 6  # three a generation
+    assert third == []
+
+
+@pytest.mark.parametrize("edit", ["speaker", "position"])
+def test_a_card_whose_rows_changed_is_rendered_again(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks, edit
+):
+    theme, positions = theme_of_three
+    client.get(theme_url(theme))
+    with django_capture_on_commit_callbacks(execute=True):
+        if edit == "speaker":  # a row the card reads through the position's role
+            Speaker.objects.filter(pk=positions[1].appearance.speaker_id).update(name="李大中")
+        else:
+            Position.objects.filter(pk=positions[1].pk).update(text="企業是創新的主體力量")
+    with rendered_cards() as after_edit:
+        html = client.get(theme_url(theme)).content.decode()
+
+    assert after_edit == [positions[1].pk]
+    cards = re.findall(r'<article class="position .*?</article>', html, re.DOTALL)
+    if edit == "speaker":
+        assert ["李大中" in card for card in cards] == [False, True, False]
+        assert "李大華" not in html
+    else:
+        assert ["企業是創新的主體力量" in card for card in cards] == [False, True, False]
+    assert len(content_card_keys()) == 4
 
 
 def test_rows_fetch_their_pending_prefetches_when_first_read(
