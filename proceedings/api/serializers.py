@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from taggit.models import Tag
 
-from forum_portal.cache import fragment_key, request_generation
+from forum_portal.cache import content_digest, fragment_key, request_generation
 from forum_portal.links import reverse
 from speakers.models import Institution, Speaker, SpeakerLink
 
@@ -387,7 +387,8 @@ class CachedPositionListSerializer(serializers.ListSerializer):
     API version, which key it beside the content generation as the cards are keyed
     (``forum_portal.cache.fragment_key``). One ``get_many`` a list; serializing a list of 50
     took about 20 ms (bench/README.md). The rows' prefetches, pending when they come from
-    ``prefetch_on_demand()``, run only for a list with a position not cached.
+    ``prefetch_on_demand()``, run only for a list with a position not cached. After an edit,
+    a position whose rows did not change is found by their digest (``kept_by_content()``).
     """
 
     def to_representation(self, data):
@@ -399,15 +400,37 @@ class CachedPositionListSerializer(serializers.ListSerializer):
         rest = (request.version or "", absolute(request, ""))
         keys = [fragment_key(generation, "api-position", str(row.pk), *rest) for row in rows]
         found = cache.get_many(keys)
+        missing = {key: row for key, row in zip(keys, rows, strict=True) if key not in found}
+        if missing:
+            found.update(self.kept_by_content(missing, rest))
+        return [found[key] for key in keys]
+
+    def kept_by_content(self, missing, rest):
+        """Return ``{key: JSON}`` of ``missing``: kept under an earlier generation while their
+        rows have not changed (``content_digest()``, as ``{% cardcache %}`` keeps cards), or
+        serialized; kept under this generation and by their rows."""
+        for row in missing.values():
+            if (pending := row.__dict__.get("_pending_prefetch")) is not None:
+                pending.run()  # the rows' digests read what for_listing() prefetches
+        memo = {}
+        by_content = {
+            key: fragment_key(
+                "content", "api-position", str(row.pk), content_digest(row, memo), *rest
+            )
+            for key, row in missing.items()
+        }
+        kept = cache.get_many(list(by_content.values()))
+        found = {key: kept[by_content[key]] for key in missing if by_content[key] in kept}
         fresh = {
             key: self.child.to_representation(row)
-            for key, row in zip(keys, rows, strict=True)
+            for key, row in missing.items()
             if key not in found
         }
-        if fresh:
-            cache.set_many(fresh, settings.FRAGMENT_CACHE_SECONDS)
-            found.update(fresh)
-        return [found[key] for key in keys]
+        cache.set_many(
+            {**found, **fresh, **{by_content[key]: data for key, data in fresh.items()}},
+            settings.FRAGMENT_CACHE_SECONDS,
+        )
+        return {**found, **fresh}
 
 
 class PositionSerializer(serializers.ModelSerializer):

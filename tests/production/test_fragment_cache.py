@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.functional import empty
 
 from forum_portal.cache import code_digest, code_version
+from proceedings.api.serializers import PositionSerializer
 from proceedings.models import (
     Appearance,
     Position,
@@ -656,7 +657,15 @@ def test_api_positions_are_serialized_once_per_generation(
         again = client.get(url).json()
     with django_capture_on_commit_callbacks(execute=True):
         Position.objects.filter(pk=positions[1].pk).update(text="新的引文內容")
-    edited = client.get(url).json()
+    serialized = []
+    real = PositionSerializer.to_representation
+
+    def to_representation(self, position):
+        serialized.append(position.pk)
+        return real(self, position)
+
+    with mock.patch.object(PositionSerializer, "to_representation", to_representation):
+        edited = client.get(url).json()
 
     assert again == first
     assert [row["text"] for row in first["results"]] == THREE_QUOTES
@@ -669,7 +678,13 @@ def test_api_positions_are_serialized_once_per_generation(
     # The positions' page, then from the cache: the count and every position's JSON.
     assert len(cached) == 1
     assert len(serializing) == len(cached) + 5  # the count, roles, themes, tags, key phrases
-    assert len([key for key in fragment_keys() if ":api-position:" in key]) == 6
+    # After the edit, only the edited position is serialized again: the others' JSON is
+    # found by their rows' digest (three, and the edited one's), and kept under the new
+    # generation too (three a generation).
+    assert serialized == [positions[1].pk]
+    api_keys = [key for key in fragment_keys() if ":api-position:" in key]
+    assert len([key for key in api_keys if ":content:" in key]) == 4
+    assert len([key for key in api_keys if ":content:" not in key]) == 6
 
 
 def test_api_positions_are_kept_apart_per_site_and_language(
