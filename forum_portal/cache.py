@@ -438,12 +438,13 @@ def per_generation_many(request, name, keys, compute, *, local=False):
 def content_digest(instance, memo=None):
     """Return a digest of what ``instance`` and the rows fetched with it hold.
 
-    Its concrete fields as loaded (deferred ones are not), then, recursively, the rows
-    ``select_related()`` and ``prefetch_related()`` cached on it, and the lists of rows a
-    ``Prefetch(to_attr=…)`` set. Markup rendered from these rows alone (a position's card,
-    which queries nothing of its own) is the same while the digest is: a key to keep it by
-    across edits to other rows (``{% cardcache %}``). Values are taken by ``repr()``, which is
-    stable from one process to the next for the fields' types.
+    Its attributes as loaded: fields (deferred ones are not), annotations and any value set
+    on it, by ``repr()``, which is stable from one process to the next for the fields' types
+    (a value whose ``repr()`` is not, say an object's address, only makes the digest miss);
+    then, recursively, the rows ``select_related()`` and ``prefetch_related()`` cached on it,
+    and the rows set on it (``Prefetch(to_attr=…)``). Markup rendered from these rows alone (a
+    position's card, which queries nothing of its own) is the same while the digest is: a key
+    to keep it by across edits to other rows (``{% cardcache %}``).
 
     ``memo``: ``{(model, pk): digest}`` of rows digested before, added to: the rows of a page's
     cards share their forum, people and themes.
@@ -456,18 +457,21 @@ def _row_digest(row, memo, path):
     digest = memo.get(key)
     if digest is not None:
         return digest
-    values = row.__dict__
-    fields = [values.get(f.attname, ...) for f in row._meta.concrete_fields]  # ...: deferred
-    related = sorted(row._state.fields_cache.items())
-    related += sorted(getattr(row, "_prefetched_objects_cache", {}).items())
-    related += sorted(
-        (name, value)
-        for name, value in values.items()
-        if isinstance(value, list) and value and isinstance(value[0], Model)
-    )
-    parts = [row._meta.label, repr(fields)]
+    scalars, related = [], []
+    for name, value in row.__dict__.items():
+        if name.startswith("_"):  # _state, a pending prefetch: not what the row holds
+            continue
+        if isinstance(value, (Model, QuerySet)) or (
+            isinstance(value, list) and value and all(isinstance(v, Model) for v in value)
+        ):
+            related.append((name, value))
+        else:
+            scalars.append((name, value))
+    related += row._state.fields_cache.items()
+    related += getattr(row, "_prefetched_objects_cache", {}).items()
+    parts = [row._meta.label, repr(sorted(scalars, key=_first))]
     path = (*path, key)
-    for name, value in related:
+    for name, value in sorted(related, key=_first):
         rows = value if isinstance(value, (list, QuerySet)) else [value]
         parts.append(
             name
@@ -481,6 +485,10 @@ def _row_digest(row, memo, path):
         )
     digest = memo[key] = hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
     return digest
+
+
+def _first(pair):
+    return pair[0]
 
 
 class LocalValues:

@@ -370,6 +370,35 @@ def rendered_cards():
         yield rendered
 
 
+def test_a_rows_digest_covers_its_values_and_the_rows_fetched_with_it(theme_of_three):
+    from django.db.models import Value
+
+    from forum_portal.cache import content_digest
+
+    _, positions = theme_of_three
+    pk = positions[0].pk
+
+    def fetched(queryset=None):
+        if queryset is None:
+            queryset = Position.objects.for_listing()
+        return queryset.get(pk=pk)
+
+    first, again = fetched(), fetched()
+    assert content_digest(first) == content_digest(again)  # the same rows, read twice
+    again.listed_key_phrases[0].text = "耐心"  # a row fetched with it (to_attr)
+    assert content_digest(again) != content_digest(first)
+    again = fetched()
+    again.appearance.speaker.name = "王大明"  # a row two relations away
+    assert content_digest(again) != content_digest(first)
+    # Its own values: a field, an annotation; a deferred field is not a value it holds.
+    assert content_digest(fetched(Position.objects.annotate(n=Value(1)))) != content_digest(
+        fetched(Position.objects.annotate(n=Value(2)))
+    )
+    assert content_digest(fetched(Position.objects.defer("text"))) != content_digest(
+        fetched(Position.objects.all())
+    )
+
+
 def test_after_an_edit_elsewhere_the_cards_are_kept_by_their_rows(
     client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
 ):
