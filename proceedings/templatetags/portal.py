@@ -170,30 +170,28 @@ class CardCacheNode(CachedBlockNode):
             return mark_safe(html)  # noqa: S308 - stored by stored()
         # Not kept in this generation: perhaps in an earlier one, if none of the card's rows
         # changed since (an edit elsewhere), by a digest of them.
-        if pending is not None:
+        if pending is None:
+            rows, memo = [position], {}
+        else:
             pending.run()
-        kept = self.kept_by_content(position, pending, rest, generation)
-        digests = pending.memo.get("digests") if pending is not None else None
-        html = kept.get(key)
+            rows, memo = pending.rows, pending.memo
+        html = self.kept_by_content(rows, memo, rest, generation).get(key)
         if html is None:
             html = str(self.render_card(context, None))
             cache.set_many(
-                {key: html, content_key(position, rest, digests): html},
+                {key: html, content_key(position, rest, memo["digests"]): html},
                 settings.FRAGMENT_CACHE_SECONDS,
             )
         return mark_safe(html)  # noqa: S308 - a template's (escaped) output, or stored so
 
     @staticmethod
-    def kept_by_content(position, pending, rest, generation):
-        """Return ``{generation key: card}`` of the cards of the list kept by their content.
+    def kept_by_content(rows, memo, rest, generation):
+        """Return ``{generation key: card}`` of the cards of ``rows`` kept by their content.
 
         One ``get_many`` for the list's cards that this generation has not kept, the first time
-        one is missed (``pending.memo``); those found are kept under this generation too.
+        one is missed (``memo``: the list's, ``pending.memo``); those found are kept under this
+        generation too.
         """
-        if pending is None:
-            rows, memo = [position], {}
-        else:
-            rows, memo = pending.rows, pending.memo
         found = memo.get(("content", *rest))
         if found is None:
             kept_now = memo.get(tuple(rest), {})
