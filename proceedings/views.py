@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -364,25 +364,34 @@ class HomeView(PublicMixin, TemplateView):
         )
         ids = per_generation(self.request, "home-featured", featured_ids)
         featured = list(self.cards(Position.objects.filter(pk__in=ids)))
-        # The speaker list's "speakers": everyone with a role other than rapporteur.
-        spoke = self.appearances().exclude(capacity=Appearance.Capacity.RAPPORTEUR)
-        # Counting every published position joins five tables (60–90 ms at 100,000 on
-        # PostgreSQL, bench/README.md): counted once per content generation for the public.
-        counts = per_generation(
-            self.request,
-            "home-counts",
-            lambda: {
+
+        def count():
+            # The speaker list's "speakers" (everyone with a role other than rapporteur) and
+            # the public institutions (those a public role names) are counted from the roles
+            # this request sees, in one query: as people and institutions with such a role,
+            # two EXISTS scans of their tables were 10 ms at 100,000 positions on PostgreSQL
+            # (bench/README.md). Staff see every institution, named or not.
+            people = self.appearances().aggregate(
+                speakers=Count(
+                    "speaker", distinct=True, filter=~Q(capacity=Appearance.Capacity.RAPPORTEUR)
+                ),
+                institutions=Count("institution", distinct=True),
+            )
+            return {
                 "positions": positions.count()
                 if self.shows_drafts
                 else Position.objects.count_published(),
-                "speakers": self.visible(Speaker.objects.all())
-                .filter(Exists(spoke.filter(speaker=OuterRef("pk"))))
-                .count(),
-                "institutions": self.visible(Institution.objects.all()).count(),
+                "speakers": people["speakers"],
+                "institutions": Institution.objects.count()
+                if self.shows_drafts
+                else people["institutions"],
                 "themes": self.themes().count(),
                 "forums": visible_forums.count(),
-            },
-        )
+            }
+
+        # Counting every published position joins five tables (60–90 ms at 100,000 on
+        # PostgreSQL, bench/README.md): counted once per content generation for the public.
+        counts = per_generation(self.request, "home-counts", count)
         return super().get_context_data(
             forums=forums, featured_positions=featured, counts=counts, **kwargs
         )

@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.html import strip_tags
 from pytest_django.asserts import assertContains, assertNotContains, assertTemplateUsed
 
-from proceedings.models import Position, Status
+from proceedings.models import Appearance, Position, Status
 from proceedings.workflow import transition
 from speakers.models import Sector
 from tests.bundled import QUOTES, add_quote
@@ -400,6 +400,38 @@ def test_draft_forum_and_its_people_are_404_for_anonymous_visitors(client):
     assert list(client.get(url("speaker-list")).context["speakers"]) == []
 
 
+def test_home_counts_speakers_and_institutions_as_their_lists_do(client, django_user_model):
+    forum = make_forum()
+    session = make_session(forum=forum)
+    spoke, wrote, draft = make_institution(), make_institution(), make_institution()
+    make_institution()  # named by no role
+    speaker = make_speaker()
+    make_appearance(session=session, speaker=speaker, institution=spoke)
+    make_appearance(session=make_session(forum=forum), speaker=speaker, institution=spoke)
+    make_appearance(
+        session=session,
+        speaker=make_speaker(),
+        institution=wrote,
+        capacity=Appearance.Capacity.RAPPORTEUR,
+    )
+    make_appearance(session=session, speaker=make_speaker(published=False), institution=draft)
+    make_appearance(session=make_session(forum=make_forum(published=False)), speaker=speaker)
+
+    public = client.get(url("home")).context["counts"]
+    speaker_list = client.get(url("speaker-list")).context["speakers"]
+    institution_list = client.get(url("institution-list")).context["object_list"]
+    client.force_login(django_user_model.objects.create_user("editor", is_staff=True))
+    staff = client.get(url("home")).context["counts"]
+
+    # Speakers: people with a public role other than rapporteur, as the speaker list shows
+    # them; institutions: those a public role names, a rapporteur's too.
+    assert (public["speakers"], public["institutions"]) == (1, 2)
+    assert [person.pk for person in speaker_list] == [speaker.pk]
+    assert {institution.pk for institution in institution_list} == {spoke.pk, wrote.pk}
+    # Staff: the draft person too, and every institution, named or not.
+    assert (staff["speakers"], staff["institutions"]) == (2, 4)
+
+
 def test_draft_forum_is_shown_to_staff_marked_as_draft(staff_client):
     forum = make_forum(published=False)
     speaker = make_speaker()
@@ -460,10 +492,10 @@ def test_500_page_renders_without_request_or_database(django_assert_num_queries)
 
 
 def test_home_query_count_is_constant(client, corpus, reader_language, django_assert_num_queries):
-    # forums, their questions, the questions' themes; 5 counts (positions, speakers,
-    # institutions, themes, forums); the featured positions' ids, then their cards: the
-    # positions, their roles, themes, tags and key phrases
-    with django_assert_num_queries(15):
+    # forums, their questions, the questions' themes; 4 counts (positions, speakers and
+    # institutions together, themes, forums); the featured positions' ids, then their cards:
+    # the positions, their roles, themes, tags and key phrases
+    with django_assert_num_queries(14):
         response = client.get(url("home"))
 
     assert response.context["featured_positions"] == corpus.positions
