@@ -435,6 +435,26 @@ def per_generation_many(request, name, keys, compute, *, local=False):
     return values
 
 
+def kept_by_rows(name, rows, rest, memo=None):
+    """Return ``(found, by_rows)`` for ``rows``, ``{generation key: row}`` this generation lacks.
+
+    ``found``: the values kept under an earlier generation by a digest of the rows they were
+    computed from (``content_digest``), by generation key, and now kept under it too (an edit
+    elsewhere did not change them); ``by_rows``: each generation key's key by rows, under which
+    to keep a value computed now. One ``get_many``, and a ``set_many`` for what was found.
+    ``name`` and ``rest`` key the values as in ``fragment_key``; ``memo`` is the digests'.
+    """
+    by_rows = {
+        key: fragment_key("content", name, str(row.pk), content_digest(row, memo), *rest)
+        for key, row in rows.items()
+    }
+    kept = cache.get_many(list(by_rows.values()))
+    found = {key: kept[content] for key, content in by_rows.items() if content in kept}
+    if found:
+        cache.set_many(found, settings.FRAGMENT_CACHE_SECONDS)
+    return found, by_rows
+
+
 def content_digest(instance, memo=None):
     """Return a digest of what ``instance`` and the rows fetched with it hold.
 

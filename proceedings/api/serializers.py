@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from taggit.models import Tag
 
-from forum_portal.cache import content_digest, fragment_key, request_generation
+from forum_portal.cache import fragment_key, kept_by_rows, request_generation
 from forum_portal.links import reverse
 from speakers.models import Institution, Speaker, SpeakerLink
 
@@ -406,30 +406,23 @@ class CachedPositionListSerializer(serializers.ListSerializer):
         return [found[key] for key in keys]
 
     def kept_by_content(self, missing, rest):
-        """Return ``{key: JSON}`` of ``missing``: kept under an earlier generation while their
-        rows have not changed (``content_digest()``, as ``{% cardcache %}`` keeps cards), or
-        serialized; kept under this generation and by their rows."""
+        """Return ``{key: JSON}`` of ``missing``: kept by their rows while those have not
+        changed (``kept_by_rows()``, as ``{% cardcache %}`` keeps cards), or serialized and
+        kept under this generation and by their rows."""
         for row in missing.values():
             if (pending := row.__dict__.get("_pending_prefetch")) is not None:
                 pending.run()  # the rows' digests read what for_listing() prefetches
-        memo = {}
-        by_content = {
-            key: fragment_key(
-                "content", "api-position", str(row.pk), content_digest(row, memo), *rest
-            )
-            for key, row in missing.items()
-        }
-        kept = cache.get_many(list(by_content.values()))
-        found = {key: kept[by_content[key]] for key in missing if by_content[key] in kept}
+        found, by_rows = kept_by_rows("api-position", missing, rest)
         fresh = {
             key: self.child.to_representation(row)
             for key, row in missing.items()
             if key not in found
         }
-        cache.set_many(
-            {**found, **fresh, **{by_content[key]: data for key, data in fresh.items()}},
-            settings.FRAGMENT_CACHE_SECONDS,
-        )
+        if fresh:
+            cache.set_many(
+                {**fresh, **{by_rows[key]: data for key, data in fresh.items()}},
+                settings.FRAGMENT_CACHE_SECONDS,
+            )
         return {**found, **fresh}
 
 

@@ -8,7 +8,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from forum_portal import languages, links
-from forum_portal.cache import content_digest, fragment_key, request_generation
+from forum_portal.cache import fragment_key, kept_by_rows, request_generation
 from forum_portal.site import site_origin
 
 from .. import localize
@@ -167,7 +167,7 @@ class CardCacheNode(CachedBlockNode):
                 found = pending.memo[tuple(rest)] = cache.get_many(keys)
             html = found.get(key)
         if html is not None:
-            return mark_safe(html)  # noqa: S308 - stored by stored()
+            return mark_safe(html)  # noqa: S308 - kept by this node, from a template
         # Not kept in this generation: perhaps in an earlier one, if none of the card's rows
         # changed since (an edit elsewhere), by a digest of them.
         if pending is None:
@@ -175,53 +175,36 @@ class CardCacheNode(CachedBlockNode):
         else:
             pending.run()
             rows, memo = pending.rows, pending.memo
-        html = self.kept_by_content(rows, memo, rest, generation).get(key)
+        found, by_rows = self.kept_by_rows(rows, memo, rest, generation)
+        html = found.get(key)
         if html is None:
             html = str(self.render_card(context, None))
-            cache.set_many(
-                {key: html, content_key(position, rest, memo["digests"]): html},
-                settings.FRAGMENT_CACHE_SECONDS,
-            )
+            cache.set_many({key: html, by_rows[key]: html}, settings.FRAGMENT_CACHE_SECONDS)
         return mark_safe(html)  # noqa: S308 - a template's (escaped) output, or stored so
 
     @staticmethod
-    def kept_by_content(rows, memo, rest, generation):
-        """Return ``{generation key: card}`` of the cards of ``rows`` kept by their content.
+    def kept_by_rows(rows, memo, rest, generation):
+        """Return ``kept_by_rows()`` for the cards of ``rows`` that this generation lacks.
 
-        One ``get_many`` for the list's cards that this generation has not kept, the first time
-        one is missed (``memo``: the list's, ``pending.memo``); those found are kept under this
-        generation too.
+        Asked once per list and options, the first time one of its cards is missed (``memo``:
+        the list's, ``pending.memo``); the digests are shared by the list's options.
         """
-        found = memo.get(("content", *rest))
-        if found is None:
+        answer = memo.get(("by rows", *rest))
+        if answer is None:
             kept_now = memo.get(tuple(rest), {})
-            digests = memo.setdefault("digests", {})  # the list's rows, whatever the options
-            keys = {
-                content_key(row, rest, digests): fragment_key(
-                    generation, "card", str(row.pk), *rest
-                )
-                for row in rows
-            }
-            keys = {by_content: key for by_content, key in keys.items() if key not in kept_now}
-            found = {keys[by_content]: html for by_content, html in cache.get_many(keys).items()}
-            if found:
-                cache.set_many(found, settings.FRAGMENT_CACHE_SECONDS)
-            memo[("content", *rest)] = found
-        return found
+            keys = {fragment_key(generation, "card", str(row.pk), *rest): row for row in rows}
+            answer = memo[("by rows", *rest)] = kept_by_rows(
+                "card",
+                {key: row for key, row in keys.items() if key not in kept_now},
+                rest,
+                memo.setdefault("digests", {}),
+            )
+        return answer
 
     def render_card(self, context, pending):
         if pending is not None:
             pending.run()  # the card reads what for_listing() prefetches
         return self.nodelist.render(context)
-
-
-def content_key(position, rest, memo=None):
-    """The key of a card by what it shows: the digest of its rows, not the generation.
-
-    ``memo``: ``content_digest()``'s, for the rows of a list's cards.
-    """
-    digest = content_digest(position, memo)
-    return fragment_key("content", "card", str(position.pk), digest, *rest)
 
 
 @register.tag
