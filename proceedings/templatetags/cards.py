@@ -15,9 +15,11 @@ That departs from shared fragments as templates (../shared/STYLE.md, "Templates"
 cost alone: the includes in templates/includes/ stay the way pages call them, one line each.
 """
 
+import re
+
 from django import template
 from django.template.defaultfilters import linebreaks_filter as linebreaks
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
@@ -142,12 +144,48 @@ def translation(position):
     )
 
 
+# The card's own id, which opens its markup.
+_CARD_ID = re.compile(r'^(<article [^>]*\bid="position-\d+)"')
+
+
+@register.tag
+def card_id_suffix(parser, token):
+    """``{% card_id_suffix suffix %}{% cardcache … %}…{% endcard_id_suffix %}``.
+
+    Adds ``-suffix`` to the card's id (``id="position-12-outlook"``) when ``suffix`` is set: a
+    page that lists a position more than once (a person's page, under each of its themes).
+    Applied to the card as kept, so that the cache keeps one card a position for every listing
+    of it, and a list's cards are looked up in one ``get_many`` whatever its groups.
+    """
+    try:
+        _tag, suffix = token.split_contents()
+    except ValueError:
+        raise template.TemplateSyntaxError("card_id_suffix takes one argument") from None
+    nodelist = parser.parse(("endcard_id_suffix",))
+    parser.delete_first_token()
+    return CardIdSuffixNode(nodelist, parser.compile_filter(suffix))
+
+
+class CardIdSuffixNode(template.Node):
+    def __init__(self, nodelist, suffix):
+        self.nodelist = nodelist
+        self.suffix = suffix
+
+    def render(self, context):
+        card = self.nodelist.render(context)
+        suffix = self.suffix.resolve(context, ignore_failures=True)
+        if not suffix:
+            return card
+        return mark_safe(  # noqa: S308 - a card's markup, with an escaped suffix
+            _CARD_ID.sub(lambda match: f'{match[1]}-{escape(suffix)}"', card, count=1)
+        )
+
+
 @register.simple_tag(takes_context=True)
 def position_card(context):
     """The card of ``position``, with the context's options (includes/_position_card.html)."""
     position = context["position"]
     current_theme = context.get("current_theme")
-    id_suffix = context.get("id_suffix")
     r = localize.rendition(position)
     draft = position.is_public is False
     badges = [fidelity_badge(position)]
@@ -165,12 +203,11 @@ def position_card(context):
     badges.append(unreviewed_marker(position))
     parts = [
         format_html(
-            '<article class="position position--{}{}" id="position-{}{}">\n'
+            '<article class="position position--{}{}" id="position-{}">\n'
             '  <p class="position__badges">\n    {}\n  </p>\n',
             position.fidelity,
             " is-draft" if draft else "",
             position.pk,
-            f"-{id_suffix}" if id_suffix else "",
             mark_safe("\n    ".join(badges)),  # noqa: S308 - format_html pieces
         ),
         position_text(position, r, "position__text"),

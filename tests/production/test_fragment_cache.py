@@ -882,6 +882,42 @@ def test_a_speakers_positions_come_from_the_cache_until_an_edit(
     assert cached == []
 
 
+def test_a_position_under_several_themes_is_one_card_looked_up_once(
+    client, fragment_cache, django_capture_on_commit_callbacks
+):
+    # A person's page lists a position under each of its themes, each with an id of its own;
+    # the card is kept once for all of them, so after an edit the page's cards are looked up
+    # in two calls (this generation's, then by their rows) however many themes they span.
+    with django_capture_on_commit_callbacks(execute=True):
+        forum = make_forum(published=True)
+        themes = [make_theme(forum=forum, slug=f"t{n}", order=n) for n in range(3)]
+        speaker = make_speaker(name="王小明")
+        appearance = make_appearance(session=make_session(forum=forum), speaker=speaker)
+        both = make_position(appearance=appearance, themes=themes[:2], text=QUOTE, order=0)
+        one = make_position(appearance=appearance, themes=themes[2:], text="第二句引文", order=1)
+    url = speaker.get_absolute_url()
+    with rendered_cards() as rendered:
+        first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_speaker(name="無關的人")  # an edit: a new content generation
+    backend = caches["default"]
+    with (
+        rendered_cards() as rendered_again,
+        mock.patch.object(backend, "get_many", wraps=backend.get_many) as get_many,
+    ):
+        again = client.get(url).content.decode()
+
+    ids = re.findall(r'<article class="position [^"]*" id="([^"]+)"', first)
+    assert ids == [f"position-{both.pk}-t0", f"position-{both.pk}-t1", f"position-{one.pk}-t2"]
+    assert rendered == [both.pk, one.pk]
+    assert again == first
+    assert rendered_again == []
+    card_calls = [call.args[0] for call in get_many.call_args_list]
+    card_calls = [keys for keys in card_calls if any(":card:" in key for key in keys)]
+    assert len(card_calls) == 2
+    assert [len(keys) for keys in card_calls] == [2, 2]
+
+
 def test_a_renamed_role_shows_on_the_speakers_page(
     client, fragment_cache, theme_with_quote, django_capture_on_commit_callbacks
 ):
