@@ -55,7 +55,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.utils import translation
@@ -78,6 +78,26 @@ _down_until = {}
 _down_lock = threading.Lock()
 
 
+class _RedisCacheClient(RedisCacheClient):
+    # SET with an expiry for each key, in one command: Django's client queues MSET then an
+    # EXPIRE a key in MULTI/EXEC, and building and reading a command a key was most of a
+    # set_many (216 facet labels: 6.0 ms that way, 2.1 ms this way, bench/README.md).
+    _SET_MANY = (
+        "for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i], 'EX', ARGV[#ARGV]) end"
+    )
+
+    def set_many(self, data, timeout):
+        if timeout is None or timeout <= 0:
+            return super().set_many(data, timeout)  # kept forever, or expired at once
+        client = self.get_client(None, write=True)
+        values = [self._serializer.dumps(value) for value in data.values()]
+        try:
+            client.register_script(self._SET_MANY)(keys=list(data), args=[*values, timeout])
+        except self._lib.exceptions.ResponseError:
+            # A server that refuses scripts (an ACL, a managed service): Django's way.
+            super().set_many(data, timeout)
+
+
 class ResilientRedisCache(RedisCache):
     """Django's RedisCache, with connection failures logged and treated as cache misses.
 
@@ -88,6 +108,7 @@ class ResilientRedisCache(RedisCache):
 
     def __init__(self, server, params):
         super().__init__(server, params)
+        self._class = _RedisCacheClient
         self.retry_after = float(params.get("RETRY_AFTER", 5))
         self._location = ",".join(self._servers)
 
@@ -117,6 +138,11 @@ class ResilientRedisCache(RedisCache):
                     exc,
                 )
             return fallback()
+
+    def validate_key(self, key):
+        """Accept every key: the warnings of the base class are memcached's limits (250
+        characters, no spaces or control characters), which Redis does not have, and checking
+        each character of each key was a tenth of a ``set_many``."""
 
     def ping(self):
         """Raise unless Redis answers (ignores the circuit breaker)."""

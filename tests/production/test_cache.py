@@ -5,6 +5,7 @@ treats an unreachable Redis as a cache miss.
 
 import socket
 import uuid
+from unittest import mock
 
 import pytest
 from django.core.cache import cache, caches
@@ -341,6 +342,33 @@ def test_live_redis_stores_and_counts(live_redis):
         2,
         False,
     )
+
+
+def test_live_redis_stores_many_with_their_expiry(live_redis):
+    values = {"a": ("標籤", "Label"), "b": 2, "c": "<p>卡片</p>"}
+    live_redis.set_many(values, 30)
+    client = live_redis._cache.get_client(None)
+    ttls = [client.ttl(live_redis.make_key(key)) for key in values]
+    live_redis.set_many({"c": "gone"}, 0)  # a timeout of 0 expires at once, as Django's does
+
+    assert live_redis.get_many(["a", "b", "c", "z"]) == {"a": ("標籤", "Label"), "b": 2}
+    assert all(0 < ttl <= 30 for ttl in ttls), ttls
+    live_redis.delete_many(list(values))
+
+
+def test_live_redis_stores_many_without_scripts(live_redis):
+    # A server that refuses Lua scripts (an ACL): the values are stored Django's way.
+    import redis
+
+    refused = redis.exceptions.ResponseError("NOPERM this user has no permissions")
+    with mock.patch.object(redis.Redis, "register_script", side_effect=refused) as script:
+        live_redis.set_many({"a": "卡片", "b": 2}, 30)
+    client = live_redis._cache.get_client(None)
+
+    assert script.called
+    assert live_redis.get_many(["a", "b"]) == {"a": "卡片", "b": 2}
+    assert 0 < client.ttl(live_redis.make_key("a")) <= 30
+    live_redis.delete_many(["a", "b"])
 
 
 def test_default_cache_is_local_memory_without_redis_url():
