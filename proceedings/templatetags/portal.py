@@ -1,5 +1,7 @@
 """Small filters the public templates share: labels and language tags."""
 
+import hashlib
+
 from django import template
 from django.conf import settings
 from django.core.cache import cache
@@ -8,7 +10,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from forum_portal import languages, links
-from forum_portal.cache import fragment_key, kept_by_rows, request_generation
+from forum_portal.cache import content_digest, fragment_key, kept_by_rows, request_generation
 from forum_portal.site import site_origin
 
 from .. import localize
@@ -87,14 +89,22 @@ def link(viewname, *args):
     return links.reverse(viewname, args)
 
 
-def _cached_block(parser, token, node_class, what):
-    """Parse ``{% tag first option … %}…{% endtag %}`` into ``node_class``."""
+def _cached_block(parser, token, node_class, what, keywords=()):
+    """Parse ``{% tag first option … [keyword=value …] %}…{% endtag %}`` into ``node_class``.
+
+    ``keywords``: the names the tag takes as ``name=value`` after its options, passed to
+    ``node_class`` by name.
+    """
     bits = token.split_contents()
+    tag, named = bits[0], {}
+    while len(bits) > 2 and bits[-1].partition("=")[0] in keywords:
+        name, _equals, value = bits.pop().partition("=")
+        named[name] = parser.compile_filter(value)
     if len(bits) < 2:
-        raise template.TemplateSyntaxError(f"{bits[0]} needs {what}")
-    nodelist = parser.parse((f"end{bits[0]}",))
+        raise template.TemplateSyntaxError(f"{tag} needs {what}")
+    nodelist = parser.parse((f"end{tag}",))
     parser.delete_first_token()
-    return node_class(nodelist, [parser.compile_filter(bit) for bit in bits[1:]])
+    return node_class(nodelist, [parser.compile_filter(bit) for bit in bits[1:]], **named)
 
 
 def _key_part(value):
@@ -212,18 +222,27 @@ class CardCacheNode(CachedBlockNode):
 
 @register.tag
 def fragment(parser, token):
-    """``{% fragment "name" option … %}…{% endfragment %}``: a part of a page from the cache.
+    """``{% fragment "name" option … [rows=list] %}…{% endfragment %}``: a part of a page from
+    the cache.
 
     For what every reader of a language sees the same and costs more than a ``GET`` (a theme's
     177 speakers, each with a role): keyed like ``{% cardcache %}``, by the name, the options
     (a model by its pk), the site, the language and the content generation. Staff, who see
     drafts, always render it. A lazy context value (``SimpleLazyObject``) used only inside is
     never computed when the part comes from the cache.
+
+    ``rows``: the model instances the part is rendered from, and nothing else (with what was
+    fetched with them). The part is then also kept by a digest of them, as cards are: after an
+    edit elsewhere, its first reader reads the rows but does not render the part again.
     """
-    return _cached_block(parser, token, FragmentNode, "a name")
+    return _cached_block(parser, token, FragmentNode, "a name", keywords=("rows",))
 
 
 class FragmentNode(CachedBlockNode):
+    def __init__(self, nodelist, expressions, rows=None):
+        super().__init__(nodelist, expressions)
+        self.rows = rows  # the rows it is rendered from, when given (``rows=``)
+
     def render(self, context):
         generation = request_generation(context.get("request"))
         if generation is None:
@@ -231,6 +250,19 @@ class FragmentNode(CachedBlockNode):
         name, rest = self.resolve(context)
         key = fragment_key(generation, "fragment", str(name), *rest)
         html = cache.get(key)
-        if html is None:
+        if html is not None:
+            return mark_safe(html)  # noqa: S308 - stored by stored()
+        if self.rows is None:
             return self.stored(key, self.nodelist.render(context))
-        return mark_safe(html)  # noqa: S308 - stored by stored()
+        # Not kept in this generation: perhaps in an earlier one, from the same rows.
+        memo = {}
+        digests = "\0".join(content_digest(row, memo) for row in self.rows.resolve(context))
+        digest = hashlib.blake2b(digests.encode(), digest_size=16).hexdigest()
+        by_rows = fragment_key("content", "fragment", str(name), digest, *rest)
+        html = cache.get(by_rows)
+        if html is None:
+            html = str(self.nodelist.render(context))
+            cache.set_many({key: html, by_rows: html}, settings.FRAGMENT_CACHE_SECONDS)
+        else:
+            cache.set(key, html, settings.FRAGMENT_CACHE_SECONDS)
+        return mark_safe(html)  # noqa: S308 - a template's (escaped) output, or stored so

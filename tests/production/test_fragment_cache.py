@@ -773,7 +773,33 @@ def test_a_themes_speakers_come_from_the_cache_until_an_edit(
     assert [name.strip() for name in renamed] == ["王小明", "李小華", "陳美玲"]
     # Neither the roles' ids nor the roles are read for a cached list.
     assert not any("proceedings_appearance" in sql.split(" FROM ")[1] for sql in cached)
-    assert len([key for key in fragment_keys() if ":fragment:theme-speakers:" in key]) == 2
+    # One a generation, and one by the digest of its rows for each list of them.
+    kept = [key for key in fragment_keys() if ":fragment:theme-speakers:" in key]
+    assert len([key for key in kept if ":content:" not in key]) == 2
+    assert len([key for key in kept if ":content:" in key]) == 2
+
+
+def test_after_an_edit_elsewhere_a_themes_speakers_are_kept_by_their_rows(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    from proceedings import localize
+
+    theme, _ = theme_of_three
+    first = client.get(theme_url(theme)).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_speaker(name="無關的人")  # an edit: a new content generation
+    with (
+        mock.patch.object(localize, "role", wraps=localize.role) as roles,
+        statements() as run,
+    ):
+        again = client.get(theme_url(theme)).content.decode()
+
+    assert again == first
+    assert [name.strip() for name in speakers_aside(again)] == SPEAKERS
+    # The roles were read to compare them, and no role was rendered: neither the cards (kept
+    # by their rows) nor the list of people.
+    assert any(' FROM "proceedings_appearance"' in sql for sql in run)
+    assert roles.call_count == 0
 
 
 def test_staff_render_a_themes_speakers_themselves(
