@@ -5,7 +5,7 @@ Read rules ("what is public") live in the QuerySets below and nowhere else: ever
 and later search, feeds and exports, go through ``.published()``.
 """
 
-from functools import cached_property
+from functools import cache, cached_property
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
@@ -411,6 +411,17 @@ class PendingPrefetch:
         models.prefetch_related_objects(self.rows, *lookups)
 
 
+@cache
+def _public_role():
+    """Return ``EXISTS (a public role of the row's appearance)``, built once per process.
+
+    Building it (a queryset of roles with the people's and forums' conditions, then the
+    subquery) was half of a ``published()`` query's own cost: 0.5 ms a call, 0.2 ms reused. An
+    expression is copied, never changed, when a query takes it (``resolve_expression``).
+    """
+    return models.Exists(Appearance.objects.published().filter(pk=models.OuterRef("appearance_id")))
+
+
 class PositionQuerySet(models.QuerySet):
     _prefetch_on_demand = False
 
@@ -446,8 +457,7 @@ class PositionQuerySet(models.QuerySet):
         position before a LIMIT (SQLite: the API's first page, 430 ms at 100,000); this way a
         list in reading order walks the (status, order) index and stops at the page's end.
         """
-        public_role = Appearance.objects.published().filter(pk=models.OuterRef("appearance_id"))
-        return self.filter(status_q(), models.Exists(public_role))
+        return self.filter(status_q(), _public_role())
 
     def count_published(self):
         """Return the number of ``published()`` positions among these (filter them no further).
