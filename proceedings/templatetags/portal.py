@@ -192,7 +192,6 @@ class CardCacheNode(CachedBlockNode):
             cache.set_many({key: html, by_rows[key]: html}, settings.FRAGMENT_CACHE_SECONDS)
             if pending is not None:
                 pending.memo[tuple(rest)][key] = html  # the list may show it again
-
         return mark_safe(html)  # noqa: S308 - a template's (escaped) output, or stored so
 
     @staticmethod
