@@ -503,9 +503,14 @@ def _row_digest(row, memo, path):
     digest = memo.get(key)
     if digest is not None:
         return digest
-    scalars, related = [], []
-    for name, value in row.__dict__.items():
-        if name.startswith("_"):  # _state, a pending prefetch: not what the row holds
+    fields = _field_names(type(row))
+    # In the order they were set (the fields' order when loaded, then what was added): the
+    # same for the same rows read by the same code, which keys the digests' values too.
+    items = row.__dict__.items()
+    scalars = [item for item in items if item[0] in fields]
+    related = []
+    for name, value in items:
+        if name in fields or name.startswith("_"):  # _state, a pending prefetch: not held
             continue
         if isinstance(value, (Model, QuerySet)) or (
             isinstance(value, list) and value and all(isinstance(v, Model) for v in value)
@@ -515,7 +520,7 @@ def _row_digest(row, memo, path):
             scalars.append((name, value))
     related += row._state.fields_cache.items()
     related += getattr(row, "_prefetched_objects_cache", {}).items()
-    parts = [row._meta.label, repr(sorted(scalars, key=_first))]
+    parts = [row._meta.label, repr(scalars)]
     path = (*path, key)
     for name, value in sorted(related, key=_first):
         rows = value if isinstance(value, (list, QuerySet)) else [value]
@@ -535,6 +540,12 @@ def _row_digest(row, memo, path):
 
 def _first(pair):
     return pair[0]
+
+
+@functools.cache
+def _field_names(model):
+    """Return the attribute names of ``model``'s columns: values, never rows, on an instance."""
+    return frozenset(field.attname for field in model._meta.concrete_fields)
 
 
 class LocalValues:

@@ -390,6 +390,9 @@ def test_a_rows_digest_covers_its_values_and_the_rows_fetched_with_it(theme_of_t
     again = fetched()
     again.appearance.speaker.name = "王大明"  # a row two relations away
     assert content_digest(again) != content_digest(first)
+    again = fetched()
+    again.text = "耐心資本"  # its own column
+    assert content_digest(again) != content_digest(first)
     # Its own values: a field, an annotation; a deferred field is not a value it holds.
     assert content_digest(fetched(Position.objects.annotate(n=Value(1)))) != content_digest(
         fetched(Position.objects.annotate(n=Value(2)))
