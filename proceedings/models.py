@@ -6,6 +6,7 @@ and later search, feeds and exports, go through ``.published()``.
 """
 
 from functools import cache, cached_property
+from itertools import islice
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
@@ -13,6 +14,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
+from django.db.models.query import ModelIterable
 from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -395,20 +397,20 @@ class PendingPrefetch:
     belongs to what reads the rows: ``{% cardcache %}`` keeps the cached cards it found there.
     """
 
-    def __init__(self, rows, lookups):
+    def __init__(self, rows, fetch):
         self.rows = rows
-        self.lookups = lookups
+        self.fetch = fetch  # called with the rows
         self.memo = {}
 
     @property
     def pending(self):
-        return self.lookups is not None
+        return self.fetch is not None
 
     def run(self):
-        if self.lookups is None:
+        if self.fetch is None:
             return
-        lookups, self.lookups = self.lookups, None  # first: prefetching reads the rows too
-        models.prefetch_related_objects(self.rows, *lookups)
+        fetch, self.fetch = self.fetch, None  # first: fetching reads the rows too
+        fetch(self.rows)
 
 
 @cache
@@ -424,10 +426,13 @@ def _public_role():
 
 class PositionQuerySet(models.QuerySet):
     _prefetch_on_demand = False
+    # for_listing()'s themes, as a 1-tuple (None: the published ones); None: not for listing.
+    _listing = None
 
     def _clone(self):
         clone = super()._clone()
         clone._prefetch_on_demand = self._prefetch_on_demand
+        clone._listing = self._listing
         return clone
 
     def prefetch_on_demand(self):
@@ -441,13 +446,45 @@ class PositionQuerySet(models.QuerySet):
         clone._prefetch_on_demand = True
         return clone
 
-    def _prefetch_related_objects(self):
-        if not self._prefetch_on_demand:
-            return super()._prefetch_related_objects()
-        pending = PendingPrefetch(self._result_cache, self._prefetch_related_lookups)
-        for row in self._result_cache:
-            row._pending_prefetch = pending
+    def _lists_models(self):
+        return self._listing is not None and issubclass(self._iterable_class, ModelIterable)
+
+    def _fetch_needs(self, rows):
+        """Fetch what ``rows`` need: for_listing()'s (``read_listing()``), then prefetches."""
+        if self._lists_models():
+            from .listing import read_listing  # it imports this module's models
+
+            read_listing(rows, self._listing[0], using=self.db)
+        if self._prefetch_related_lookups:
+            models.prefetch_related_objects(rows, *self._prefetch_related_lookups)
+
+    def _fetch_all(self):
+        # QuerySet._fetch_all(), with for_listing()'s rows fetched as prefetches are.
+        if self._result_cache is None:
+            self._result_cache = list(self._iterable_class(self))
+        if self._prefetch_done or not (self._prefetch_related_lookups or self._lists_models()):
+            return
         self._prefetch_done = True
+        if self._prefetch_on_demand:
+            pending = PendingPrefetch(self._result_cache, self._fetch_needs)
+            for row in self._result_cache:
+                row._pending_prefetch = pending
+        else:
+            self._fetch_needs(self._result_cache)
+
+    def _iterator(self, use_chunked_fetch, chunk_size):
+        # QuerySet._iterator() (iterator(chunk_size=…)), with for_listing()'s rows fetched a
+        # chunk at a time as prefetches are.
+        if not self._lists_models():
+            yield from super()._iterator(use_chunked_fetch, chunk_size)
+            return
+        chunk_size = chunk_size or 2000
+        rows = iter(
+            self._iterable_class(self, chunked_fetch=use_chunked_fetch, chunk_size=chunk_size)
+        )
+        while chunk := list(islice(rows, chunk_size)):
+            self._fetch_needs(chunk)
+            yield from chunk
 
     def published(self):
         """Positions that are published and belong to a published forum.
@@ -474,48 +511,23 @@ class PositionQuerySet(models.QuerySet):
     def for_listing(self, themes=None):
         """Everything a position card renders (speaker, role, institution, themes, tags).
 
-        Six queries however many rows: the positions, their roles (with person, institution and
-        forum), their sources, their themes (with each theme's forum, which a theme's URL
-        needs), their tags (with their English names) and their key phrases
-        (``listed_key_phrases``, in order). Cards link only the ``themes`` given: by default
-        the published ones, so a draft theme never shows.
+        Five queries however many rows, after the positions' own: their roles (with person,
+        institution, session and forum), their sources (without their full text), their themes
+        (with each theme's forum, which a theme's URL needs), their tags (with their English
+        names) and their key phrases (``listed_key_phrases``, in order). Cards link only the
+        ``themes`` given (a queryset): by default the published ones, so a draft theme never
+        shows.
 
         Themes and tags land in plain lists, ``listed_themes`` and ``listed_tags``, not in the
         managers' prefetch cache: filling that cache builds a filtered QuerySet per row (for
         taggit's manager a whole ``tags_for()`` query), 0.5–1 ms a row, which was a third of the
         time of a 20-result search page and most of a long theme page's (bench/README.md).
+        The rows are read by ``listing.read_listing()`` when the positions are, as prefetches
+        would be, and chunk by chunk under ``iterator(chunk_size=…)``.
         """
-        themes = Theme.objects.published() if themes is None else themes
-        # The role (with its person, institution and forum) and the source are prefetched by
-        # id, not joined: PostgreSQL spent 20-25 ms planning the cards query with six tables
-        # joined to the public rows' conditions, for rows it then found in under 1 ms, and a
-        # joined source carried the whole report's text in every row (bench/README.md).
-        return self.prefetch_related(
-            models.Prefetch(
-                "appearance",
-                queryset=Appearance.objects.select_related(
-                    "speaker", "institution", "session__forum"
-                ),
-            ),
-            models.Prefetch(
-                "source", queryset=SourceDocument.objects.defer("full_text", "provenance_note")
-            ),
-            models.Prefetch(
-                "themes", queryset=themes.select_related("forum"), to_attr="listed_themes"
-            ),
-            # Taggit's own prefetch takes no queryset, so the tags come through their tagged
-            # items, joined to each tag and its English name in one query (see listed_tags).
-            models.Prefetch(
-                "tagged_items",
-                queryset=TaggedItem.objects.select_related("tag__names").order_by("tag__name"),
-                to_attr="listed_tagged_items",
-            ),
-            models.Prefetch(
-                "key_phrases",
-                queryset=KeyPhrase.objects.order_by("order", "pk"),
-                to_attr="listed_key_phrases",
-            ),
-        )
+        clone = self._chain()
+        clone._listing = (themes,)
+        return clone
 
     # Bulk writes bypass save() and its signals, so these two send ``positions_bulk_written``
     # themselves, which keeps derived data (the search index) in step; see search/signals.py.

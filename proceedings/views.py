@@ -169,7 +169,8 @@ class PublicMixin:
         come from the fragment cache, the prefetches wait for a card that is not cached
         (``prefetch_on_demand()``).
         """
-        cards = positions.for_listing(themes=self.themes())
+        # The public's themes are for_listing()'s default, whose SQL is built once per process.
+        cards = positions.for_listing(themes=self.themes() if self.shows_drafts else None)
         if self.shows_drafts:
             cards = cards.annotate(
                 is_public=Exists(Position.objects.published().filter(pk=OuterRef("pk")))

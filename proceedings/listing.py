@@ -1,0 +1,226 @@
+"""
+What a position card renders, read for a list of positions in five plain statements.
+
+``read_listing(positions, themes)`` fetches what ``PositionQuerySet.for_listing()`` promises: each
+position's role (with its person, institution, session and forum), its source (without its
+full text), its themes (with their forums) as ``listed_themes``, its tagged items (with each
+tag and its English name) as ``listed_tagged_items`` and its key phrases as
+``listed_key_phrases``. The rows are the ones ``prefetch_related()`` with ``select_related()``
+querysets would build, model instances made by ``Model.from_db()`` with the fields' own
+database converters, and related the same way: a position's card digest
+(``forum_portal.cache.content_digest``) is the same either way, which the tests check.
+
+Why not the ORM: building and compiling the five prefetch querysets, and prefetch's own
+bookkeeping, cost more than running them. For a page of 20 search results on PostgreSQL they
+were 12 ms of a 30 ms search, 5 of them SQL (bench/README.md). The statements here are built
+from the models' metadata once per process and database; every value is a bound parameter.
+The roles and sources are read by id, not joined to the positions: PostgreSQL spent 20-25 ms
+planning a cards query with six tables joined to the public rows' conditions, and a joined
+source carried the whole report's text in every row.
+"""
+
+from functools import cache
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import connections
+from taggit.models import Tag, TaggedItem
+
+from speakers.models import Institution, Speaker
+
+from .models import Appearance, Forum, KeyPhrase, Position, Session, SourceDocument, TagName, Theme
+
+# The source's long texts, which no card shows (for_listing() defers them too).
+SOURCE_DEFERRED = frozenset({"full_text", "provenance_note"})
+
+
+class _Columns:
+    """A model's columns in a statement, from ``alias``: instances from its slice of a row."""
+
+    def __init__(self, model, alias, connection, exclude=frozenset()):
+        quote = connection.ops.quote_name
+        fields = [f for f in model._meta.concrete_fields if f.attname not in exclude]
+        self.model = model
+        self.attnames = [f.attname for f in fields]
+        self.sql = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+        self.width = len(fields)
+        # As the SQL compiler applies them (SQLCompiler.get_converters): the backend's, then
+        # the field's (SQLite's dates and booleans, JSON, …).
+        self.converters = []
+        for index, field in enumerate(fields):
+            column = field.get_col(alias)
+            converters = connection.ops.get_db_converters(column)
+            converters += field.get_db_converters(connection)
+            if converters:
+                self.converters.append((index, converters, column))
+
+    def build(self, row, start, connection):
+        """Return the instance in ``row[start:start + width]``, or None when its key is NULL."""
+        values = row[start : start + self.width]
+        if values[0] is None:
+            return None  # an outer join found nothing (the primary key comes first)
+        if self.converters:
+            values = list(values)
+            for index, converters, column in self.converters:
+                value = values[index]
+                for converter in converters:
+                    value = converter(value, column, connection)
+                values[index] = value
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+class _Statements:
+    """The five statements of ``read_listing()`` for one database, built once per process."""
+
+    def __init__(self, connection):
+        quote = connection.ops.quote_name
+        table = lambda model: quote(model._meta.db_table)  # noqa: E731
+
+        self.appearance = _Columns(Appearance, "a", connection)
+        self.speaker = _Columns(Speaker, "s", connection)
+        self.institution = _Columns(Institution, "i", connection)
+        self.session = _Columns(Session, "se", connection)
+        self.session_forum = _Columns(Forum, "sf", connection)
+        role = (self.appearance, self.speaker, self.institution, self.session, self.session_forum)
+        # Table and column names come from the models; the ids are bound parameters.
+        self.roles = (
+            f"SELECT {', '.join(c.sql for c in role)} FROM {table(Appearance)} a"  # noqa: S608
+            f" INNER JOIN {table(Speaker)} s ON s.id = a.speaker_id"
+            f" LEFT OUTER JOIN {table(Institution)} i ON i.id = a.institution_id"
+            f" INNER JOIN {table(Session)} se ON se.id = a.session_id"
+            f" INNER JOIN {table(Forum)} sf ON sf.id = se.forum_id"
+            " WHERE a.id IN ({ids})"
+        )
+
+        self.source = _Columns(SourceDocument, "d", connection, exclude=SOURCE_DEFERRED)
+        self.sources = (
+            f"SELECT {self.source.sql} FROM {table(SourceDocument)} d WHERE d.id IN ({{ids}})"  # noqa: S608
+        )
+
+        self.theme = _Columns(Theme, "t", connection)
+        self.theme_forum = _Columns(Forum, "tf", connection)
+        through = Position.themes.through
+        # Theme's ordering (forum, order, pk), the forum's being (-edition_year, name): what
+        # the ORM's prefetch orders by.
+        self.themes = (
+            f"SELECT pt.position_id, {self.theme.sql}, {self.theme_forum.sql}"  # noqa: S608
+            f" FROM {table(through)} pt INNER JOIN {table(Theme)} t ON t.id = pt.theme_id"
+            f" INNER JOIN {table(Forum)} tf ON tf.id = t.forum_id"
+            " WHERE pt.position_id IN ({ids}) AND t.id IN ({themes})"
+            f" ORDER BY tf.edition_year DESC, tf.name ASC, t.{quote('order')} ASC, t.id ASC"
+        )
+
+        self.tagged_item = _Columns(TaggedItem, "ti", connection)
+        self.tag = _Columns(Tag, "tg", connection)
+        self.tag_name = _Columns(TagName, "n", connection)
+        self.tags = (
+            f"SELECT {self.tagged_item.sql}, {self.tag.sql}, {self.tag_name.sql}"  # noqa: S608
+            f" FROM {table(TaggedItem)} ti INNER JOIN {table(Tag)} tg ON tg.id = ti.tag_id"
+            f" LEFT OUTER JOIN {table(TagName)} n ON n.tag_id = tg.id"
+            " WHERE ti.content_type_id = %s AND ti.object_id IN ({ids}) ORDER BY tg.name ASC"
+        )
+
+        self.key_phrase = _Columns(KeyPhrase, "k", connection)
+        self.key_phrases = (
+            f"SELECT {self.key_phrase.sql} FROM {table(KeyPhrase)} k"  # noqa: S608
+            f" WHERE k.position_id IN ({{ids}}) ORDER BY k.{quote('order')} ASC, k.id ASC"
+        )
+
+
+@cache
+def _statements(alias):
+    return _Statements(connections[alias])
+
+
+@cache
+def _public_themes_sql(alias):
+    """Return the SQL and parameters of the published themes' ids (their one read rule)."""
+    return Theme.objects.published().order_by().values("pk").query.sql_with_params()
+
+
+def _themes_sql(themes, alias):
+    if themes is None:
+        return _public_themes_sql(alias)
+    return themes.order_by().values("pk").query.sql_with_params()
+
+
+def read_listing(positions, themes=None, using="default"):
+    """Set on each of ``positions`` what for_listing() promises (see the module docstring).
+
+    ``themes``: the themes a card may link (a queryset), the published ones by default.
+    Five statements whatever the number of positions, none for none.
+    """
+    positions = [p for p in positions if p.pk is not None]
+    if not positions:
+        return
+    connection = connections[using]
+    statements = _statements(using)
+
+    def fetch(sql, ids, before=(), after=()):
+        placeholders = ", ".join(["%s"] * len(ids))
+        with connection.cursor() as cursor:
+            cursor.execute(sql.replace("{ids}", placeholders), [*before, *ids, *after])
+            return cursor.fetchall()
+
+    # The roles, with their people, institutions, sessions and forums (select_related()).
+    roles = {}
+    c = statements
+    for row in fetch(c.roles, sorted({p.appearance_id for p in positions})):
+        role = c.appearance.build(row, 0, connection)
+        start = c.appearance.width
+        speaker = c.speaker.build(row, start, connection)
+        start += c.speaker.width
+        institution = c.institution.build(row, start, connection)
+        start += c.institution.width
+        session = c.session.build(row, start, connection)
+        start += c.session.width
+        session._state.fields_cache["forum"] = c.session_forum.build(row, start, connection)
+        role._state.fields_cache.update(speaker=speaker, institution=institution, session=session)
+        roles[role.pk] = role
+
+    source_ids = sorted({p.source_id for p in positions if p.source_id is not None})
+    sources = {}
+    if source_ids:
+        for row in fetch(c.sources, source_ids):
+            source = c.source.build(row, 0, connection)
+            sources[source.pk] = source
+
+    ids = [p.pk for p in positions]
+    themes_sql, themes_params = _themes_sql(themes, using)
+    listed_themes = {pk: [] for pk in ids}
+    for row in fetch(c.themes.replace("{themes}", themes_sql), ids, after=themes_params):
+        theme = c.theme.build(row, 1, connection)
+        theme._state.fields_cache["forum"] = c.theme_forum.build(row, 1 + c.theme.width, connection)
+        listed_themes[row[0]].append(theme)
+
+    content_type = ContentType.objects.get_for_model(Position)
+    listed_tagged_items = {pk: [] for pk in ids}
+    # Tagged items hold their object's id as text or as an integer, by taggit's version.
+    object_id = TaggedItem._meta.get_field("object_id")
+    for row in fetch(
+        c.tags, [object_id.get_prep_value(pk) for pk in ids], before=[content_type.pk]
+    ):
+        item = c.tagged_item.build(row, 0, connection)
+        tag = c.tag.build(row, c.tagged_item.width, connection)
+        name = c.tag_name.build(row, c.tagged_item.width + c.tag.width, connection)
+        # select_related("tag__names"): the reverse one-to-one is cached, found or not.
+        tag._state.fields_cache["names"] = name
+        if name is not None:
+            name._state.fields_cache["tag"] = tag
+        item._state.fields_cache["tag"] = tag
+        listed_tagged_items[int(item.object_id)].append(item)
+
+    by_pk = {p.pk: p for p in positions}
+    listed_key_phrases = {pk: [] for pk in ids}
+    for row in fetch(c.key_phrases, ids):
+        phrase = c.key_phrase.build(row, 0, connection)
+        # As the reverse relation's prefetch does: the phrase knows its position.
+        phrase._state.fields_cache["position"] = by_pk[phrase.position_id]
+        listed_key_phrases[phrase.position_id].append(phrase)
+
+    for position in positions:
+        position._state.fields_cache["appearance"] = roles.get(position.appearance_id)
+        # As prefetching does, a position without a source has it cached as None.
+        position._state.fields_cache["source"] = sources.get(position.source_id)
+        position.listed_themes = listed_themes[position.pk]
+        position.listed_tagged_items = listed_tagged_items[position.pk]
+        position.listed_key_phrases = listed_key_phrases[position.pk]
