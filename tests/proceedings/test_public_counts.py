@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def mixed():
     """Two public positions, and one hidden each way: a draft, a withdrawn one, one of an
-    unpublished person, one of an unpublished forum."""
+    unpublished person (and a draft of theirs), one of an unpublished forum."""
     public_forum, hidden_forum = make_forum(), make_forum(published=False)
     speaker, hidden_speaker = make_speaker(), make_speaker(published=False)
     role = make_appearance(session=make_session(forum=public_forum), speaker=speaker)
@@ -26,12 +26,9 @@ def mixed():
     make_position(appearance=role, text="草稿", published=False)
     withdrawn = make_position(appearance=role, text="撤回")
     Position.objects.filter(pk=withdrawn.pk).update(status=Status.WITHDRAWN)
-    make_position(
-        appearance=make_appearance(
-            session=make_session(forum=public_forum), speaker=hidden_speaker
-        ),
-        text="未公開的人",
-    )
+    hidden_role = make_appearance(session=make_session(forum=public_forum), speaker=hidden_speaker)
+    make_position(appearance=hidden_role, text="未公開的人")
+    make_position(appearance=hidden_role, text="未公開的人的草稿", published=False)
     make_position(
         appearance=make_appearance(session=make_session(forum=hidden_forum), speaker=speaker),
         text="未公開的論壇",
@@ -40,7 +37,7 @@ def mixed():
 
 
 def test_the_count_of_public_positions_is_published_count(mixed):
-    assert Position.objects.count() == 6
+    assert Position.objects.count() == 7
     assert Position.objects.count_published() == Position.objects.published().count() == 2
     summaries = Position.objects.filter(fidelity=Position.Fidelity.SUMMARY)
     assert summaries.count_published() == summaries.published().count() == 1
