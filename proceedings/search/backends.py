@@ -56,23 +56,32 @@ RECORD_FTS_TABLE = "proceedings_record_fts"
 # are; beyond that, counts are lower bounds ("1000+").
 
 
-def _record_sql(matches, *, first, last, group):
-    """Return the SQL ranking ``matches`` (rows of ``id, score``) within each result kind.
+def _record_sql(matches, *, first, last, group, joined=True):
+    """Return the SQL ranking ``matches`` within each result kind.
 
+    ``matches``: rows of ``id, score``, joined here to the records for their kind; with
+    ``joined=False``, rows of ``id, score, kind, object_id, paragraph, "group"`` already.
     Rows: the matches ranked ``first``..``last`` in their kind (in kind ``group`` only, if
     given: a bound parameter), with their ``data``; and each kind's best match, which carries
     the kind's count. Parameters: ``group`` twice, the match's, ``group`` twice.
     """
     wanted = f"s.rn BETWEEN {int(first)} AND {int(last)} AND (%s IS NULL OR s.grp = %s)"
+    group_column = _quote("group")
+    source = (
+        f"(SELECT m.id, m.score, r.kind, r.object_id, r.paragraph, r.{group_column}"  # noqa: S608
+        f" FROM ({matches}) AS m JOIN {RECORD_TABLE} r ON r.id = m.id) AS r"
+        if joined
+        else f"({matches}) AS r"
+    )
     # The data (the widest column) is read only for the rows wanted, by a scalar subquery.
     return (
         f"SELECT s.id, s.kind, s.object_id, s.paragraph, s.grp, s.score, s.rn, s.cnt,"  # noqa: S608
         f" CASE WHEN {wanted} THEN (SELECT d.data FROM {RECORD_TABLE} d WHERE d.id = s.id) END"
-        f" FROM (SELECT m.id, m.score, r.kind, r.object_id, r.paragraph, r.{_quote('group')}"
-        f" AS grp, row_number() OVER (PARTITION BY r.{_quote('group')}"
-        " ORDER BY m.score DESC, m.id) AS rn,"
-        f" count(*) OVER (PARTITION BY r.{_quote('group')}) AS cnt"
-        f" FROM ({matches}) AS m JOIN {RECORD_TABLE} r ON r.id = m.id) AS s"
+        f" FROM (SELECT r.id, r.score, r.kind, r.object_id, r.paragraph, r.{group_column}"
+        f" AS grp, row_number() OVER (PARTITION BY r.{group_column}"
+        " ORDER BY r.score DESC, r.id) AS rn,"
+        f" count(*) OVER (PARTITION BY r.{group_column}) AS cnt"
+        f" FROM {source}) AS s"
         f" WHERE s.rn = 1 OR ({wanted}) ORDER BY s.rn"
     )
 
@@ -293,11 +302,14 @@ class PostgresBackend:
 
     def fetch_records(self, spec: MatchSpec, *, first, last, group=None):
         """Return the ranked record rows of ``spec`` (see ``_record_sql``), in one statement."""
+        # The matches carry their kind: joined back to the records by id, PostgreSQL read
+        # and hashed every record for it (1 ms of a 4 ms statement at 6,588 records).
         matches = (
-            "SELECT id, ts_rank(vector, %s::tsquery, 1)::float8 AS score"  # noqa: S608
-            f" FROM {RECORD_TABLE} WHERE vector @@ %s::tsquery ORDER BY id DESC LIMIT {_FETCH}"
+            "SELECT id, ts_rank(vector, %s::tsquery, 1)::float8 AS score, kind, object_id,"  # noqa: S608
+            f" paragraph, {_quote('group')} FROM {RECORD_TABLE} WHERE vector @@ %s::tsquery"
+            f" ORDER BY id DESC LIMIT {_FETCH}"
         )
-        sql = _record_sql(matches, first=first, last=last, group=group).replace(
+        sql = _record_sql(matches, first=first, last=last, group=group, joined=False).replace(
             "%s IS NULL", "%s::text IS NULL"
         )
         rank_query = self.tsquery(spec, for_rank=True) or _lexeme(ALL_TOKEN)
