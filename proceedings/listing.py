@@ -131,16 +131,19 @@ def _statements(alias):
     return _Statements(connections[alias])
 
 
+def _ids_sql(queryset, alias):
+    """Return the SQL and parameters of ``queryset``'s ids, compiled for database ``alias``."""
+    return queryset.order_by().values("pk").query.get_compiler(using=alias).as_sql()
+
+
 @cache
 def _public_themes_sql(alias):
-    """Return the SQL and parameters of the published themes' ids (their one read rule)."""
-    return Theme.objects.published().order_by().values("pk").query.sql_with_params()
+    """Return ``_ids_sql()`` of the published themes (their one read rule), once per process."""
+    return _ids_sql(Theme.objects.published(), alias)
 
 
 def _themes_sql(themes, alias):
-    if themes is None:
-        return _public_themes_sql(alias)
-    return themes.order_by().values("pk").query.sql_with_params()
+    return _public_themes_sql(alias) if themes is None else _ids_sql(themes, alias)
 
 
 def read_listing(positions, themes=None, using="default"):
