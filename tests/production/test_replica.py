@@ -127,6 +127,30 @@ def test_a_page_is_read_from_the_replica_and_a_login_from_the_primary(client, st
     assert (login.status_code, len(primary) > 0, len(replica)) == (200, True, 0)
 
 
+def test_a_themes_cards_are_read_from_the_replica(client, standby):
+    forum = make_forum(published=True)
+    theme = make_theme(forum=forum, questions=[make_question(forum=forum)])
+    speaker = make_speaker(name="王戰")
+    appearance = make_appearance(session=make_session(forum=forum), speaker=speaker)
+    position = make_position(appearance=appearance, themes=[theme], tags=["成果轉化"], text=QUOTE)
+    wait_until(
+        lambda: scalar(standby, "SELECT count(*) FROM taggit_taggeditem WHERE object_id = %s",
+                       [position.pk]) == 1
+    )  # fmt: skip
+
+    with queries_on_both() as (primary, replica):
+        page = client.get(theme.get_absolute_url())
+
+    html = page.content.decode()
+    card = html[html.index('<article class="position') :]
+    assert (page.status_code, len(primary)) == (200, 0)
+    assert [text in card for text in (QUOTE, "王戰", "成果轉化")] == [True, True, True]
+    # The cards' roles, themes, tags and key phrases (listing.read_listing) came from it too.
+    read = [query["sql"] for query in replica.captured_queries]
+    assert sum("proceedings_keyphrase" in sql for sql in read) == 1
+    assert sum("taggit_taggeditem" in sql for sql in read) == 1
+
+
 def test_a_page_cache_miss_reads_the_primary_while_the_replica_lags(client, standby, settings):
     settings.PAGE_CACHE_SECONDS = 60
     forum = make_forum(published=True)
