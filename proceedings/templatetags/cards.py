@@ -30,7 +30,7 @@ from forum_portal.site import absolute_url
 from .. import localize
 from .keyphrases import key_phrases, phrase_texts, phrase_translations, shown_phrases
 from .localize import loc, loc_pair
-from .portal import linked_role
+from .portal import linked_role, resolve_option
 
 register = template.Library()
 
@@ -173,7 +173,7 @@ class CardIdSuffixNode(template.Node):
 
     def render(self, context):
         card = self.nodelist.render(context)
-        suffix = self.suffix.resolve(context, ignore_failures=True)
+        suffix = resolve_option(self.suffix, context)
         if not suffix:
             return card
         return mark_safe(  # noqa: S308 - a card's markup, with an escaped suffix

@@ -6,6 +6,7 @@ every value they show is escaped for HTML, in every language, as the templates d
 import re
 
 import pytest
+from django.template.base import Variable, VariableDoesNotExist
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -93,3 +94,32 @@ def test_a_search_hit_escapes_every_value(code, hostile):
     assert HOSTILE.findall(hits[0]) == []
     assert "&lt;i&gt;" in hits[0]  # the theme's title
     assert f'href="{url}"' in hits[0]
+
+
+def test_a_cards_options_are_read_without_failed_lookups(hostile, monkeypatch):
+    """A card's options a page leaves out (three a card on a theme's page) are read without
+    the exceptions of a failed template lookup; the ones it gives still key and shape it."""
+    theme, position = hostile
+    failed = []
+    lookup = Variable._resolve_lookup
+
+    def recording(self, context):
+        try:
+            return lookup(self, context)
+        except VariableDoesNotExist:
+            failed.append(self.var)
+            raise
+
+    monkeypatch.setattr(Variable, "_resolve_lookup", recording)
+    theme_page = Client().get(theme.get_absolute_url()).content.decode()
+    speaker_page = Client().get(position.appearance.speaker.get_absolute_url()).content.decode()
+
+    options = {"hide_speaker", "hide_themes", "current_theme", "id_suffix"}
+    assert options.intersection(failed) == set()
+    # On the theme's page the card names the other theme only; on the speaker's, one card a
+    # theme, each with the theme's slug in its id and without the speaker.
+    card = re.search(rf'<article[^>]* id="position-{position.pk}".*?</article>', theme_page, re.S)
+    assert "&lt;u&gt;另一主題&lt;/u&gt;" in card[0]
+    assert "&lt;i&gt;主題&lt;/i&gt;" not in card[0]
+    ids = re.findall(rf'<article[^>]* id="(position-{position.pk}[^"]*)"', speaker_page)
+    assert sorted(ids) == sorted(f"position-{position.pk}-{t.slug}" for t in position.themes.all())
