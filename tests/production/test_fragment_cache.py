@@ -1301,3 +1301,41 @@ def test_searching_again_reuses_the_other_records_until_an_edit(
         for _g, _l, shown_records, _c, _u in after_edit.context["record_sections"]
         for shown in shown_records
     ] == ["企業主體"]
+
+
+def test_after_an_edit_elsewhere_homes_forums_are_kept_by_their_rows(
+    client, fragment_cache, theme_with_quote, django_capture_on_commit_callbacks
+):
+    theme, _ = theme_with_quote
+    first = client.get("/zh-hant/")
+    with django_capture_on_commit_callbacks(execute=True):
+        make_speaker(name="無關的人")  # an edit: a new content generation
+    again = client.get("/zh-hant/")
+    with django_capture_on_commit_callbacks(execute=True):
+        Theme.objects.filter(pk=theme.pk).update(title="改過的主題")
+    renamed = client.get("/zh-hant/")
+
+    header = "includes/_forum_card_header.html"
+    assert [header in [t.name for t in r.templates] for r in (first, again, renamed)] == [
+        True,
+        False,  # the forums read and digested, the part found by their rows
+        True,
+    ]
+    assert again.content == first.content
+    assert "改過的主題" in renamed.content.decode()
+    assert theme.title not in renamed.content.decode()
+
+
+def test_homes_link_to_all_forums_follows_their_count(
+    client, fragment_cache, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for year in range(2020, 2026):
+            make_forum(edition_year=year)
+    six = client.get("/zh-hant/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_forum(edition_year=2001)  # older than the five shown: their rows are the same
+    seven = client.get("/zh-hant/").content.decode()
+
+    assert re.findall(r'class="all-forums"><a [^>]*>([^<]+)', six) == ["全部 6 個論壇"]
+    assert re.findall(r'class="all-forums"><a [^>]*>([^<]+)', seven) == ["全部 7 個論壇"]
