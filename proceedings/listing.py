@@ -29,7 +29,7 @@ from speakers.models import Institution, Speaker
 
 from .models import Appearance, Forum, KeyPhrase, Position, Session, SourceDocument, TagName, Theme
 
-# The source's long texts, which no card shows (for_listing() defers them too).
+# The source's long texts, which no card shows: left out, read when asked for, as defer() does.
 SOURCE_DEFERRED = frozenset({"full_text", "provenance_note"})
 
 
@@ -43,6 +43,7 @@ class _Columns:
         self.attnames = [f.attname for f in fields]
         self.sql = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
         self.width = len(fields)
+        self.pk_index = self.attnames.index(model._meta.pk.attname)
         # As the SQL compiler applies them (SQLCompiler.get_converters): the backend's, then
         # the field's (SQLite's dates and booleans, JSON, …).
         self.converters = []
@@ -56,8 +57,8 @@ class _Columns:
     def build(self, row, start, connection):
         """Return the instance in ``row[start:start + width]``, or None when its key is NULL."""
         values = row[start : start + self.width]
-        if values[0] is None:
-            return None  # an outer join found nothing (the primary key comes first)
+        if values[self.pk_index] is None:
+            return None  # an outer join found nothing
         if self.converters:
             values = list(values)
             for index, converters, column in self.converters:
