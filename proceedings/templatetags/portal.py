@@ -268,9 +268,14 @@ class FragmentNode(CachedBlockNode):
             return mark_safe(html)  # noqa: S308 - stored by stored()
         if self.rows is None:
             return self.stored(key, self.nodelist.render(context))
-        # Not kept in this generation: perhaps in an earlier one, from the same rows.
+        # Not kept in this generation: perhaps in an earlier one, from the same rows, with
+        # what they fetch (rows from prefetch_on_demand() fetch it first, as cards do).
+        rows = list(self.rows.resolve(context))
+        for row in rows:
+            if (pending := row.__dict__.get("_pending_prefetch")) is not None:
+                pending.run()
         memo = {}
-        digests = "\0".join(content_digest(row, memo) for row in self.rows.resolve(context))
+        digests = "\0".join(content_digest(row, memo) for row in rows)
         digest = hashlib.blake2b(digests.encode(), digest_size=16).hexdigest()
         by_rows = fragment_key("content", "fragment", str(name), digest, *rest)
         html = cache.get(by_rows)

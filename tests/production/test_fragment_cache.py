@@ -13,6 +13,7 @@ from unittest import mock
 import pytest
 from django.core.cache import cache, caches
 from django.db import connection
+from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import empty
@@ -1339,3 +1340,26 @@ def test_homes_link_to_all_forums_follows_their_count(
 
     assert re.findall(r'class="all-forums"><a [^>]*>([^<]+)', six) == ["全部 6 個論壇"]
     assert re.findall(r'class="all-forums"><a [^>]*>([^<]+)', seven) == ["全部 7 個論壇"]
+
+
+def test_a_part_kept_by_rows_digests_what_they_fetch_on_demand(
+    rf, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    _, positions = theme_of_three
+    part = Template(
+        '{% load portal %}{% fragment "speakers-of-rows" rows=rows %}'
+        "{% for row in rows %}{{ row.appearance.speaker.name }};{% endfor %}{% endfragment %}"
+    )
+
+    def render():
+        rows = list(Position.objects.for_listing().prefetch_on_demand().order_by("order"))
+        return part.render(Context({"request": rf.get("/"), "rows": rows}))
+
+    first = render()
+    with django_capture_on_commit_callbacks(execute=True):
+        Speaker.objects.filter(pk=positions[1].appearance.speaker_id).update(name="李小華")
+
+    # The rename moved the generation on; the rows' digest saw their people, so the part is
+    # rendered again rather than found by rows that only look the same.
+    assert first == "王小明;李大華;陳美玲;"
+    assert render() == "王小明;李小華;陳美玲;"
