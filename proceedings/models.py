@@ -413,6 +413,14 @@ class PendingPrefetch:
         fetch(self.rows)
 
 
+def fetch_pending(rows):
+    """Run the pending prefetches of ``rows`` (``prefetch_on_demand()``): before reading what
+    they fetch, e.g. to digest them. Once a list, however many of its rows are given."""
+    for row in rows:
+        if (pending := row.__dict__.get("_pending_prefetch")) is not None:
+            pending.run()
+
+
 @cache
 def _public_role():
     """Return ``EXISTS (a public role of the row's appearance)``, built once per process.

@@ -25,6 +25,7 @@ from ..models import (
     Session,
     SourceDocument,
     Theme,
+    fetch_pending,
     tag_name_en,
 )
 from ..search import FACETS
@@ -409,9 +410,7 @@ class CachedPositionListSerializer(serializers.ListSerializer):
         """Return ``{key: JSON}`` of ``missing``: kept by their rows while those have not
         changed (``kept_by_rows()``, as ``{% cardcache %}`` keeps cards), or serialized and
         kept under this generation and by their rows."""
-        for row in missing.values():
-            if (pending := row.__dict__.get("_pending_prefetch")) is not None:
-                pending.run()  # the rows' digests read what for_listing() prefetches
+        fetch_pending(missing.values())  # the rows' digests read what for_listing() fetches
         found, by_rows = kept_by_rows("api-position", missing, rest)
         fresh = {
             key: self.child.to_representation(row)

@@ -14,7 +14,7 @@ from forum_portal.cache import content_digest, fragment_key, kept_by_rows, reque
 from forum_portal.site import site_origin
 
 from .. import localize
-from ..models import Position
+from ..models import Position, fetch_pending
 
 register = template.Library()
 
@@ -271,9 +271,7 @@ class FragmentNode(CachedBlockNode):
         # Not kept in this generation: perhaps in an earlier one, from the same rows, with
         # what they fetch (rows from prefetch_on_demand() fetch it first, as cards do).
         rows = list(self.rows.resolve(context))
-        for row in rows:
-            if (pending := row.__dict__.get("_pending_prefetch")) is not None:
-                pending.run()
+        fetch_pending(rows)
         memo = {}
         digests = "\0".join(content_digest(row, memo) for row in rows)
         digest = hashlib.blake2b(digests.encode(), digest_size=16).hexdigest()
