@@ -24,9 +24,14 @@ minutes: ``column_statistics``):
   after about ``CANDIDATES / frequency`` rows; the GIN bitmap of a word in half the rows costs
   more than that);
 - rare terms, and whatever the first plan left unscanned: the GIN bitmap, then the newest rows.
+  When the bitmap is expected to hold many more matches than the window needs (a word that
+  filters make rarer, in a large table), it is first restricted to a range of the newest
+  ``doc_key`` values, found from ANALYZE's histogram of the column, which the planner ANDs with
+  the GIN bitmap before reading the table: only that range's matches are read and sorted, not
+  every match. The rows older than the range come last.
 
 The first plan only ever scans a bounded number of rows; if the estimate was wrong (a phrase of
-common bigrams that never occur together), the second plan finishes the job.
+common bigrams that never occur together), the later plans finish the job.
 
 The SQL below is assembled from constants (table names, numbers); every value from a query or
 a filter is a bound parameter, hence the ``noqa: S608`` marks.
@@ -281,6 +286,10 @@ class PostgresBackend:
     _SCAN_THRESHOLD = 250
     _SCAN_MARGIN = 2
     _SCAN_LIMIT = 40_000
+    # The bitmap is restricted to the newest rows expected to hold _SCAN_MARGIN windows of
+    # matches when it would otherwise fetch more than _WINDOW_FACTOR windows of them (each
+    # match is a heap row read at random and rechecked; the range costs a B-tree bitmap).
+    _WINDOW_FACTOR = 4
 
     def __init__(self, connection):
         self.connection = connection
@@ -384,6 +393,30 @@ class PostgresBackend:
         rows = math.ceil(self._SCAN_MARGIN * _FETCH / estimate)
         return int(min(rows, statistics.rows, self._SCAN_LIMIT))
 
+    def _window_bound(self, spec: MatchSpec, statistics, scan):
+        """Return the oldest ``doc_key`` of the bitmap's first range for ``spec``, or None.
+
+        None (the bitmap over every row the scan left) unless the bitmap is expected to fetch
+        more than ``_WINDOW_FACTOR`` windows of matches, or after a scan of all the rows
+        expected to give ``_SCAN_MARGIN`` windows: if that scan falls short, the estimate was
+        wrong (a phrase of common words that never occur together) and a range would find as
+        few. The range holds the rows expected to give ``_SCAN_MARGIN`` windows, below the
+        ``scan`` newest, read off the histogram: a bound wrong either way costs time (the
+        range finds too few, and the older rows are searched too), never a match.
+        """
+        estimate = self._estimate(spec, statistics)
+        bounds = statistics.doc_key_bounds
+        if len(bounds) < 2 or estimate * (statistics.rows - scan) <= self._WINDOW_FACTOR * _FETCH:
+            return None
+        wanted = self._SCAN_MARGIN * _FETCH / estimate
+        if scan >= wanted:
+            return None
+        newest = scan + wanted
+        # The histogram's bounds split the rows into equal parts, oldest first; rounded down,
+        # the range holds at least the rows wanted.
+        step = math.floor((1 - newest / statistics.rows) * (len(bounds) - 1))
+        return bounds[step] if step > 0 else None
+
     def fetch(self, specs: list[MatchSpec]) -> list[Candidates]:
         """Return the candidates of each spec, in one statement."""
         statistics = column_statistics(self.connection)
@@ -409,19 +442,33 @@ class PostgresBackend:
                 )
                 # The scan: the `scan` newest rows, tested one by one (coalesce() hides the test
                 # from the GIN index). The bitmap: the older rows, only if the scan found too
-                # few ("+ 0" keeps doc_key's index out of the bitmap). Append runs its branches
-                # in order and LIMIT stops it when the window is full.
-                ctes.append(
-                    f"{c} AS MATERIALIZED (SELECT * FROM ("  # noqa: S608
-                    "(SELECT s.doc_key, s.facets FROM (SELECT doc_key, facets, vector"
+                # few ("+ 0" keeps doc_key's index out of the bitmap); first those from the
+                # window's bound up (its B-tree range ANDed with the GIN bitmap), then the
+                # rest. Append runs its branches in order and LIMIT stops it when the window
+                # is full.
+                branches = [
+                    "(SELECT s.doc_key, s.facets FROM (SELECT doc_key, facets, vector"  # noqa: S608
                     f" FROM {DOC_TABLE} ORDER BY doc_key DESC LIMIT {scan})"
                     " AS s WHERE coalesce(s.vector @@ %s::tsquery, false))"
-                    " UNION ALL "
-                    f"(SELECT d.doc_key, d.facets FROM {DOC_TABLE} d WHERE d.doc_key + 0 < {bound}"
+                ]
+                window = self._window_bound(spec, statistics, scan)
+                if window is not None:
+                    branches.append(
+                        f"(SELECT d.doc_key, d.facets FROM {DOC_TABLE} d"  # noqa: S608
+                        f" WHERE d.doc_key >= {int(window)} AND d.doc_key + 0 < {bound}"
+                        " AND d.vector @@ %s::tsquery ORDER BY d.doc_key DESC)"
+                    )
+                    bound = f"least({bound}, {int(window)})"
+                branches.append(
+                    f"(SELECT d.doc_key, d.facets FROM {DOC_TABLE} d WHERE d.doc_key + 0 < {bound}"  # noqa: S608
                     " AND d.vector @@ %s::tsquery ORDER BY d.doc_key DESC)"
-                    f") AS u LIMIT {_FETCH})"
                 )
-                params += [query, query]
+                ctes.append(
+                    f"{c} AS MATERIALIZED (SELECT * FROM ("  # noqa: S608
+                    + " UNION ALL ".join(branches)
+                    + f") AS u LIMIT {_FETCH})"
+                )
+                params += [query] * len(branches)
             selects.append(f"SELECT {number}, doc_key, NULL::float8, facets FROM {c}")  # noqa: S608
             if spec.rank and spec.terms:
                 # Scores as rows of their own (no facets), for the RANKED newest.
@@ -474,6 +521,7 @@ class ColumnStatistics:
 
     rows: float = 1.0
     frequencies: dict = field(default_factory=dict)  # lexeme -> fraction of rows
+    doc_key_bounds: tuple = ()  # the histogram of doc_key: bounds of equal shares, oldest first
 
 
 STATISTICS_SECONDS = 300  # how long a process reuses what it read of pg_stats
@@ -493,14 +541,18 @@ def column_statistics(connection):
         rows = _execute(
             connection,
             "SELECT greatest(c.reltuples, 1.0)::float8, s.most_common_elems::text::text[],"
-            " s.most_common_elem_freqs FROM pg_class c LEFT JOIN pg_stats s"
+            " s.most_common_elem_freqs, k.histogram_bounds::text::bigint[]"
+            " FROM pg_class c LEFT JOIN pg_stats s"
             " ON s.schemaname = current_schema() AND s.tablename = %s AND s.attname = 'vector'"
-            " WHERE c.oid = %s::regclass LIMIT 1",
-            [DOC_TABLE, DOC_TABLE],
+            " LEFT JOIN pg_stats k ON k.schemaname = current_schema() AND k.tablename = %s"
+            " AND k.attname = 'doc_key' WHERE c.oid = %s::regclass LIMIT 1",
+            [DOC_TABLE, DOC_TABLE, DOC_TABLE],
         )
-        count, elements, frequencies = rows[0] if rows else (1.0, None, None)
+        count, elements, frequencies, bounds = rows[0] if rows else (1.0, None, None, None)
         statistics = ColumnStatistics(
-            float(count), dict(zip(elements or (), frequencies or (), strict=False))
+            float(count),
+            dict(zip(elements or (), frequencies or (), strict=False)),
+            tuple(bounds or ()),
         )
         _statistics[name] = (time.monotonic(), statistics)
     return statistics

@@ -4,6 +4,8 @@ PostgreSQL finds a search's newest matches with a newest-first scan, the GIN bit
 never what is found.
 """
 
+from dataclasses import replace
+
 import pytest
 from django.db import connection
 
@@ -66,6 +68,30 @@ def test_common_words_are_scanned_and_rare_ones_use_the_bitmap():
     assert backend._scan_rows(MatchSpec((term(["人才"]),)), tiny_share) == 40_000
 
 
+def test_the_bitmap_reads_a_range_of_the_newest_rows_first_when_matches_are_many():
+    backend = PostgresBackend(None)
+    # doc_key's histogram: 100 equal shares of 1,000,000 rows, the keys 0, 10, … 1,000.
+    statistics = ColumnStatistics(
+        1_000_000.0,
+        {"人才": 0.04, "_se_academia": 0.2, "_fi_summary": 0.3, "_la_en": 0.6},
+        tuple(range(0, 1001, 10)),
+    )
+    few = MatchSpec((term(["人才"]),), facet_groups=(("_se_academia",), ("_fi_summary",)))
+    many = MatchSpec((term(["人才"]),), facet_groups=(("_la_en",),))
+    # 0.24% of the rows: 2,400 matches, fewer than four windows' worth: the whole bitmap.
+    assert backend._window_bound(few, statistics, 0) is None
+    # 2.4% (24,000 matches): the range holds the rows expected to hold two windows, 83,417
+    # (8.3% of them), rounded down to the bound below 91.7% of the rows: 910.
+    assert backend._window_bound(many, statistics, 0) == 910
+    # Below the rows a scan stopped at _SCAN_LIMIT tested.
+    assert backend._window_bound(many, statistics, 40_000) == 870
+    # Not after a scan of all the rows expected to give two windows: if it found too few,
+    # the estimate was wrong, and so would the range be.
+    assert backend._window_bound(many, statistics, 83_417) is None
+    # No histogram (a table never analysed).
+    assert backend._window_bound(many, replace(statistics, doc_key_bounds=()), 0) is None
+
+
 @postgres_only
 @pytest.mark.parametrize(
     ("query", "groups"),
@@ -83,14 +109,32 @@ def test_every_split_between_scan_and_bitmap_finds_the_same(pujiang, monkeypatch
     facet_groups = tuple((facet_token("sector", "enterprise"),) for _ in groups)
     specs = [MatchSpec(parsed.terms, parsed.excluded, facet_groups, rank=True)]
     backend = PostgresBackend(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT doc_key FROM {backends.DOC_TABLE} ORDER BY doc_key")  # noqa: S608
+        keys = [key for (key,) in cursor.fetchall()]
+    # The bitmap's first range: none, from above every row, from the newest rows or a third of
+    # them (each in and out of the scan's rows), from the oldest, from below every row.
+    windows = (None, keys[-1] + 1, keys[-5], keys[-len(keys) // 3], keys[0], keys[0] - 1)
+    group = backends._group
+
+    def distinct_group(specs, rows):
+        # No branch finds a row another one found (the statement's LIMIT counts them all).
+        assert len({(number, key, facets) for number, key, _score, facets in rows}) == len(rows)
+        return group(specs, rows)
+
+    monkeypatch.setattr(backends, "_group", distinct_group)
     found = {}
     for scan in (0, 1, 7, 60, 10**6):
-        monkeypatch.setattr(PostgresBackend, "_scan_rows", lambda self, spec, stats, n=scan: n)
-        (candidates,) = backend.fetch(specs)
-        found[scan] = candidates.rows
+        for window in windows:
+            monkeypatch.setattr(PostgresBackend, "_scan_rows", lambda self, spec, stats, n=scan: n)
+            monkeypatch.setattr(
+                PostgresBackend, "_window_bound", lambda self, spec, stats, scan, w=window: w
+            )
+            (candidates,) = backend.fetch(specs)
+            found[scan, window] = candidates.rows
 
-    assert found[0], query  # the bundled forum has matches for each
-    assert all(rows == found[0] for rows in found.values()), query
+    assert found[0, None], query  # the bundled forum has matches for each
+    assert all(rows == found[0, None] for rows in found.values()), query
 
 
 @postgres_only
