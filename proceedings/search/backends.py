@@ -16,22 +16,25 @@ lists newest first and stops early; the ranked window is scored with BM25's term
 length parts, on the documents' token strings (see ``SQLiteBackend._scored``).
 
 PostgreSQL: a ``tsvector`` column written as a literal (``'融合':1 '合创':2 '_th7'``) with a GIN
-index, ``ts_rank`` over the window. The window is found with one of two plans, chosen from the
-planner's own statistics (``pg_stats`` most common elements, read by each process every few
-minutes: ``column_statistics``):
+index, ``ts_rank`` over the window. The window is found with up to three plans, in turn, chosen
+from the planner's own statistics (``pg_stats`` most common elements and ``doc_key``'s
+histogram, read by each process every few minutes: ``column_statistics``):
 
 - common terms: scan ``doc_key`` backwards and test each row until the window is full (stops
   after about ``CANDIDATES / frequency`` rows; the GIN bitmap of a word in half the rows costs
   more than that);
-- rare terms, and whatever the first plan left unscanned: the GIN bitmap, then the newest rows.
-  When the bitmap is expected to hold many more matches than the window needs (a word that
-  filters make rarer, in a large table), it is first restricted to a range of the newest
-  ``doc_key`` values, found from ANALYZE's histogram of the column, which the planner ANDs with
-  the GIN bitmap before reading the table: only that range's matches are read and sorted, not
-  every match. The rows older than the range come last.
+- a range of the newest rows, when the GIN bitmap is expected to hold many more matches than
+  the window needs (a word that filters make rarer; any word in a large table): the rows whose
+  ``doc_key`` is above a bound read off the histogram, as a B-tree bitmap that the planner ANDs
+  with the GIN bitmap of the rarest token of each phrase (``_range_tsquery``), so that only
+  that range's candidates are read from the table and tested. Chosen instead of the scan when
+  it is expected to cost less (``_range_is_cheaper``: the GIN bitmap's cost grows with the
+  table, the scan's with the rows it tests);
+- whatever the other plans left: the GIN bitmap of the whole query, then the newest rows.
 
 The first plan only ever scans a bounded number of rows; if the estimate was wrong (a phrase of
-common bigrams that never occur together), the later plans finish the job.
+common bigrams that never occur together), the later plans finish the job. The choice changes
+the time taken, never what is found.
 
 The SQL below is assembled from constants (table names, numbers); every value from a query or
 a filter is a bound parameter, hence the ``noqa: S608`` marks.
@@ -286,10 +289,16 @@ class PostgresBackend:
     _SCAN_THRESHOLD = 250
     _SCAN_MARGIN = 2
     _SCAN_LIMIT = 40_000
-    # The bitmap is restricted to the newest rows expected to hold _SCAN_MARGIN windows of
-    # matches when it would otherwise fetch more than _WINDOW_FACTOR windows of them (each
-    # match is a heap row read at random and rechecked; the range costs a B-tree bitmap).
+    # The range (see the module docstring) holds the newest rows expected to hold
+    # _SCAN_MARGIN windows of matches, and is used when the bitmap would otherwise fetch more
+    # than _WINDOW_FACTOR windows of them (each match a row read at random and tested).
+    # Its cost, measured on this machine's benchmark corpora (bench/README.md, session 16):
+    # about _RANGE_US plus _RANGE_TABLE_ROW_US per row of the table (28 ms at 1,000,000 rows,
+    # 14.5 ms at 100,000), against _SCAN_ROW_US per row the scan tests.
     _WINDOW_FACTOR = 4
+    _RANGE_US = 13_000
+    _RANGE_TABLE_ROW_US = 0.015
+    _SCAN_ROW_US = 1.3
 
     def __init__(self, connection):
         self.connection = connection
@@ -348,6 +357,31 @@ class PostgresBackend:
             expression = f"{expression} & !{self._term(term)}"
         return expression
 
+    def _range_tsquery(self, spec: MatchSpec, statistics) -> str:
+        """Return the tsquery that finds the bitmap's range's candidates in the GIN index.
+
+        The least frequent token of each phrase (the phrase's alternatives ORed) and the filter
+        groups, which every match holds; the whole query is then tested on each candidate.
+        PostgreSQL estimates a phrase as if its tokens were independent: ``国际 <-> 际合 <->
+        合作``, in 2.4% of the rows, as 0.08%, too few for the range's B-tree bitmap to be
+        worth ANDing in; of one token, it estimates as ``_estimate()`` does.
+        """
+        frequency = statistics.frequencies.get
+
+        def rarest(phrase):
+            if phrase.prefix and len(phrase.tokens) == 1:
+                return f"{_lexeme(phrase.tokens[0])}:*"
+            tokens = phrase.tokens[:-1] if phrase.prefix else phrase.tokens
+            return _lexeme(min(tokens, key=lambda token: frequency(token, 0.0)))
+
+        parts = [
+            "(" + " | ".join(rarest(phrase) for phrase in term.phrases) + ")" for term in spec.terms
+        ]
+        parts += [
+            "(" + " | ".join(_lexeme(token) for token in group) + ")" for group in spec.facet_groups
+        ]
+        return " & ".join(parts) or _lexeme(ALL_TOKEN)
+
     def _estimate(self, spec: MatchSpec, statistics):
         """Return the estimated fraction of rows ``spec`` matches, from ``statistics``.
 
@@ -390,8 +424,19 @@ class PostgresBackend:
         estimate = self._estimate(spec, statistics)
         if estimate * estimate * statistics.rows < self._SCAN_THRESHOLD:
             return 0
+        if self._range_is_cheaper(estimate, statistics):
+            return 0
         rows = math.ceil(self._SCAN_MARGIN * _FETCH / estimate)
         return int(min(rows, statistics.rows, self._SCAN_LIMIT))
+
+    def _range_is_cheaper(self, estimate, statistics):
+        """Return whether the range is expected to find the window for less than the scan."""
+        if len(statistics.doc_key_bounds) < 2:
+            return False  # no histogram, no range
+        if estimate * statistics.rows <= self._WINDOW_FACTOR * _FETCH:
+            return False  # no range: the bitmap holds few matches
+        scan = self._SCAN_ROW_US * _FETCH / estimate
+        return scan > self._RANGE_US + self._RANGE_TABLE_ROW_US * statistics.rows
 
     def _window_bound(self, spec: MatchSpec, statistics, scan):
         """Return the oldest ``doc_key`` of the bitmap's first range for ``spec``, or None.
@@ -451,24 +496,29 @@ class PostgresBackend:
                     f" FROM {DOC_TABLE} ORDER BY doc_key DESC LIMIT {scan})"
                     " AS s WHERE coalesce(s.vector @@ %s::tsquery, false))"
                 ]
+                branch_params = [query]
                 window = self._window_bound(spec, statistics, scan)
                 if window is not None:
+                    # The range's candidates by _range_tsquery(), each tested whole.
                     branches.append(
                         f"(SELECT d.doc_key, d.facets FROM {DOC_TABLE} d"  # noqa: S608
                         f" WHERE d.doc_key >= {int(window)} AND d.doc_key + 0 < {bound}"
-                        " AND d.vector @@ %s::tsquery ORDER BY d.doc_key DESC)"
+                        " AND d.vector @@ %s::tsquery"
+                        " AND coalesce(d.vector @@ %s::tsquery, false) ORDER BY d.doc_key DESC)"
                     )
+                    branch_params += [self._range_tsquery(spec, statistics), query]
                     bound = f"least({bound}, {int(window)})"
                 branches.append(
                     f"(SELECT d.doc_key, d.facets FROM {DOC_TABLE} d WHERE d.doc_key + 0 < {bound}"  # noqa: S608
                     " AND d.vector @@ %s::tsquery ORDER BY d.doc_key DESC)"
                 )
+                branch_params.append(query)
                 ctes.append(
                     f"{c} AS MATERIALIZED (SELECT * FROM ("  # noqa: S608
                     + " UNION ALL ".join(branches)
                     + f") AS u LIMIT {_FETCH})"
                 )
-                params += [query] * len(branches)
+                params += branch_params
             selects.append(f"SELECT {number}, doc_key, NULL::float8, facets FROM {c}")  # noqa: S608
             if spec.rank and spec.terms:
                 # Scores as rows of their own (no facets), for the RANKED newest.
