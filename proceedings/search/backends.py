@@ -27,9 +27,13 @@ histogram, read by each process every few minutes: ``column_statistics``):
   the window needs (a word that filters make rarer; any word in a large table): the rows whose
   ``doc_key`` is above a bound read off the histogram, as a B-tree bitmap that the planner ANDs
   with the GIN bitmap of the rarest token of each phrase (``_range_tsquery``), so that only
-  that range's candidates are read from the table and tested. Chosen instead of the scan when
-  it is expected to cost less (``_range_is_cheaper``: the GIN bitmap's cost grows with the
-  table, the scan's with the rows it tests);
+  that range's candidates are read from the table and tested. For words without filters, it is
+  chosen instead of the scan when it is expected to cost less (``_range_is_cheaper``: the GIN
+  bitmap's cost grows with the table, the scan's with the rows it tests). With filters, after a
+  short scan: their frequencies multiply the words' as if independent of them, and when they
+  are not (``大學`` said by academics: 2.2% of the rows estimated, 14.7% found) a range sized
+  on the estimate reads seven times the rows it should, where a scan stops when the window is
+  full;
 - whatever the other plans left: the GIN bitmap of the whole query, then the newest rows.
 
 The first plan only ever scans a bounded number of rows; if the estimate was wrong (a phrase of
@@ -299,6 +303,7 @@ class PostgresBackend:
     _RANGE_US = 13_000
     _RANGE_TABLE_ROW_US = 0.015
     _SCAN_ROW_US = 1.3
+    _CORRELATED = 4
 
     def __init__(self, connection):
         self.connection = connection
@@ -424,9 +429,13 @@ class PostgresBackend:
         estimate = self._estimate(spec, statistics)
         if estimate * estimate * statistics.rows < self._SCAN_THRESHOLD:
             return 0
-        if self._range_is_cheaper(estimate, statistics):
-            return 0
         rows = math.ceil(self._SCAN_MARGIN * _FETCH / estimate)
+        if self._range_is_cheaper(estimate, statistics):
+            if not spec.facet_groups:
+                return 0
+            # Filters may go with the words: the rows that hold the window if they do
+            # _CORRELATED times more often than the estimate says, then the range.
+            rows = math.ceil(_FETCH / (self._CORRELATED * estimate))
         return int(min(rows, statistics.rows, self._SCAN_LIMIT))
 
     def _range_is_cheaper(self, estimate, statistics):

@@ -108,6 +108,14 @@ def test_the_range_replaces_the_scan_where_it_is_expected_to_cost_less():
     # Without a histogram there is no range: the scan.
     no_histogram = replace(large, doc_key_bounds=())
     assert backend._scan_rows(MatchSpec((term(["人才"]),)), no_histogram) == 40_000
+    # With a filter, whose frequency may not be independent of the words', the range follows
+    # a scan of the rows that would fill the window if they went together four times as often
+    # as the estimate says: 1,001 / (4 × 2.16%).
+    filtered = replace(large, frequencies={"大学": 0.127, "_se_academia": 0.17})
+    spec = MatchSpec((term(["大学"]),), facet_groups=(("_se_academia",),))
+    assert backend._estimate(spec, filtered) == pytest.approx(0.127 * 0.17)
+    assert backend._scan_rows(spec, filtered) == 11_592
+    assert backend._window_bound(spec, filtered, 11_592) == 890
 
 
 def test_the_range_finds_candidates_by_the_rarest_token_of_each_phrase():
