@@ -195,6 +195,14 @@ def test_statistics_are_what_analyze_found(pujiang, monkeypatch):
         cursor.execute(f"SELECT count(*) FROM {backends.DOC_TABLE}")  # noqa: S608
         (rows,) = cursor.fetchone()
     assert statistics.rows == rows
+    # doc_key's histogram: from the oldest document's key to the newest's, in order.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT min(doc_key), max(doc_key) FROM {backends.DOC_TABLE}")  # noqa: S608
+        oldest, newest = cursor.fetchone()
+    bounds = statistics.doc_key_bounds
+    assert (bounds[0], bounds[-1]) == (oldest, newest)
+    assert list(bounds) == sorted(bounds)
+    assert len(bounds) > 2
     # Every document holds the "all" token: the most common element there is.
     assert statistics.frequencies[backends.ALL_TOKEN] == pytest.approx(1.0)
     # Read once: a second search in the next minutes asks nothing of pg_stats.
