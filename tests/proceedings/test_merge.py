@@ -342,10 +342,16 @@ def test_duplicates_and_merge_pages_in_a_browser(
         assert page.locator("table.fp-pairs tbody tr").count() == 1
     page.goto(reverse("admin:speakers_speaker_duplicates"))
     page.get_by_role("link", name="Keep this one").first.click()  # keep 王戰
+    # Each click navigates: wait for the next page before its screenshot (taken while the
+    # page was still loading, Chromium refused it now and then).
+    merge = page.get_by_role("button", name="Yes, merge")
+    merge.wait_for()
     page.screenshot(path=ARTIFACTS / "admin-speaker-merge-1280.png", full_page=True)
-    page.get_by_role("button", name="Yes, merge").click()
+    merge.click()
+    success = page.locator(".messagelist .success")
+    success.wait_for()
     page.screenshot(path=ARTIFACTS / "admin-speaker-merged-1280.png", full_page=True)
-    message = page.locator(".messagelist .success").inner_text()
+    message = success.inner_text()
     context.close()
 
     assert message.startswith("Merged “王战 (Wang Zhan)” into “王戰 (Wang Zhan)”. Roles moved: 1;")
