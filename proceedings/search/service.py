@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -570,16 +571,21 @@ def _facets(counted, active, request=None):
     Counting is done here, over at most ``CANDIDATES`` rows per set (their facet tokens came
     with the candidates); the labels of the model facets take one query for all of them.
     """
+    sets = {}  # id(candidates) -> (candidates, the facets counted from it)
+    for name, candidates in counted.items():
+        sets.setdefault(id(candidates), (candidates, set()))[1].add(name)
     by_set = {}  # id(candidates) -> {facet: Counter(id or value -> positions)}
-    for candidates in counted.values():
-        if id(candidates) in by_set:
-            continue
-        rows = candidates.rows[:CANDIDATES]
+    for key, (candidates, names) in sets.items():
+        text = " ".join(row[2] for row in candidates.rows[:CANDIDATES])
+        # A filtered facet's own set counts that facet alone: its tokens only, not the dozen
+        # of every row (the two sets of a sector and a fidelity: 2.5 of 9 ms).
+        (name,) = names if len(names) == 1 else (None,)
+        tokens = _facet_token_re(FACETS[name].prefix).findall(text) if name else text.split()
         per_facet = {name: Counter() for name in FACETS}
-        for token, count in Counter(" ".join(row[2] for row in rows).split()).items():
+        for token, count in Counter(tokens).items():
             if parsed := parse_facet_token(token):
                 per_facet[parsed[0]][parsed[1]] += count
-        by_set[id(candidates)] = per_facet
+        by_set[key] = per_facet
     counts = {name: by_set[id(candidates)][name] for name, candidates in counted.items()}
     # The most frequent values (ties in candidate order, which is the same on every backend).
     shown = {name: [key for key, _n in c.most_common(FACET_LIMIT)] for name, c in counts.items()}
@@ -628,6 +634,12 @@ def _facets(counted, active, request=None):
         values.sort(key=lambda v: (-v.count, v.label, v.value))
         facets[name] = values
     return facets
+
+
+@lru_cache(maxsize=len(FACETS))
+def _facet_token_re(prefix):
+    """Return a regex finding the facet tokens of ``prefix`` in a space-separated string."""
+    return re.compile(rf"(?<![^ ]){re.escape(prefix)}[^ ]*")
 
 
 # (kind, table, joined forum for the URL value, label column, English label column)
