@@ -354,10 +354,7 @@ class PostgresBackend:
         positives = [self._term(term) for term in spec.terms]
         if for_rank:
             return " & ".join(positives)
-        positives += [
-            "(" + " | ".join(_lexeme(token) for token in group) + ")" for group in spec.facet_groups
-        ]
-        expression = " & ".join(positives) or _lexeme(ALL_TOKEN)
+        expression = " & ".join(positives + _facet_groups(spec)) or _lexeme(ALL_TOKEN)
         for term in spec.excluded:
             expression = f"{expression} & !{self._term(term)}"
         return expression
@@ -382,10 +379,7 @@ class PostgresBackend:
         parts = [
             "(" + " | ".join(rarest(phrase) for phrase in term.phrases) + ")" for term in spec.terms
         ]
-        parts += [
-            "(" + " | ".join(_lexeme(token) for token in group) + ")" for group in spec.facet_groups
-        ]
-        return " & ".join(parts) or _lexeme(ALL_TOKEN)
+        return " & ".join(parts + _facet_groups(spec)) or _lexeme(ALL_TOKEN)
 
     def _estimate(self, spec: MatchSpec, statistics):
         """Return the estimated fraction of rows ``spec`` matches, from ``statistics``.
@@ -438,12 +432,18 @@ class PostgresBackend:
             rows = math.ceil(_FETCH / (self._CORRELATED * estimate))
         return int(min(rows, statistics.rows, self._SCAN_LIMIT))
 
+    def _has_range(self, estimate, statistics, scan=0):
+        """Return whether a range may be read below the ``scan`` newest rows: there is a
+        histogram, and the bitmap is expected to fetch more than ``_WINDOW_FACTOR`` windows."""
+        return (
+            len(statistics.doc_key_bounds) >= 2
+            and estimate * (statistics.rows - scan) > self._WINDOW_FACTOR * _FETCH
+        )
+
     def _range_is_cheaper(self, estimate, statistics):
         """Return whether the range is expected to find the window for less than the scan."""
-        if len(statistics.doc_key_bounds) < 2:
-            return False  # no histogram, no range
-        if estimate * statistics.rows <= self._WINDOW_FACTOR * _FETCH:
-            return False  # no range: the bitmap holds few matches
+        if not self._has_range(estimate, statistics):
+            return False
         scan = self._SCAN_ROW_US * _FETCH / estimate
         return scan > self._RANGE_US + self._RANGE_TABLE_ROW_US * statistics.rows
 
@@ -459,8 +459,7 @@ class PostgresBackend:
         range finds too few, and the older rows are searched too), never a match.
         """
         estimate = self._estimate(spec, statistics)
-        bounds = statistics.doc_key_bounds
-        if len(bounds) < 2 or estimate * (statistics.rows - scan) <= self._WINDOW_FACTOR * _FETCH:
+        if not self._has_range(estimate, statistics, scan):
             return None
         wanted = self._SCAN_MARGIN * _FETCH / estimate
         if scan >= wanted:
@@ -468,6 +467,7 @@ class PostgresBackend:
         newest = scan + wanted
         # The histogram's bounds split the rows into equal parts, oldest first; rounded down,
         # the range holds at least the rows wanted.
+        bounds = statistics.doc_key_bounds
         step = math.floor((1 - newest / statistics.rows) * (len(bounds) - 1))
         return bounds[step] if step > 0 else None
 
@@ -638,6 +638,13 @@ def tsvector_literal(tokens, facets):
     parts = [f"{_lexeme(token)}:{','.join(where)}" for token, where in positions.items()]
     parts += [_lexeme(token) for token in facets]
     return " ".join(parts)
+
+
+def _facet_groups(spec):
+    """Return the tsquery of each of ``spec``'s filter groups (any of its tokens)."""
+    return [
+        "(" + " | ".join(_lexeme(token) for token in group) + ")" for group in spec.facet_groups
+    ]
 
 
 def _execute(connection, sql, params):

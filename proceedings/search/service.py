@@ -579,8 +579,10 @@ def _facets(counted, active, request=None):
         text = " ".join(row[2] for row in candidates.rows[:CANDIDATES])
         # A filtered facet's own set counts that facet alone: its tokens only, not the dozen
         # of every row (the two sets of a sector and a fidelity: 2.5 of 9 ms).
-        (name,) = names if len(names) == 1 else (None,)
-        tokens = _facet_token_re(FACETS[name].prefix).findall(text) if name else text.split()
+        if len(names) == 1:
+            tokens = _facet_token_re(FACETS[next(iter(names))].prefix).findall(text)
+        else:
+            tokens = text.split()
         per_facet = {name: Counter() for name in FACETS}
         for token, count in Counter(tokens).items():
             if parsed := parse_facet_token(token):
