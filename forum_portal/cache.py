@@ -504,23 +504,31 @@ def _row_digest(row, memo, path):
     if digest is not None:
         return digest
     fields = _field_names(type(row))
+    # Rows fetched with this one may be held as the database returned them, digested so and
+    # built only when read (a Position's for_listing(), ``fetched_rows_digest()``): what they
+    # are set on is left out, built or not, so that the digest is the same either way.
+    fetched = getattr(type(row), "fetched_rows_digest", None)
+    fetched = fetched(row) if fetched is not None else None
+    skipped, fetched_digest = fetched if fetched is not None else ((), None)
     # In the order they were set (the fields' order when loaded, then what was added): the
     # same for the same rows read by the same code, which keys the digests' values too.
     items = row.__dict__.items()
     scalars = [item for item in items if item[0] in fields]
     related = []
     for name, value in items:
-        if name in fields or name.startswith("_"):  # _state, a pending prefetch: not held
-            continue
+        if name in fields or name.startswith("_") or name in skipped:
+            continue  # _state, a pending prefetch: not held; fetched rows: digested as read
         if isinstance(value, (Model, QuerySet)) or (
             isinstance(value, list) and value and all(isinstance(v, Model) for v in value)
         ):
             related.append((name, value))
         else:
             scalars.append((name, value))
-    related += row._state.fields_cache.items()
+    related += [item for item in row._state.fields_cache.items() if item[0] not in skipped]
     related += getattr(row, "_prefetched_objects_cache", {}).items()
     parts = [row._meta.label, repr(scalars)]
+    if fetched_digest is not None:
+        parts.append("fetched=" + fetched_digest)
     path = (*path, key)
     for name, value in sorted(related, key=_first):
         rows = value if isinstance(value, (list, QuerySet)) else [value]

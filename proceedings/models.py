@@ -5,7 +5,7 @@ Read rules ("what is public") live in the QuerySets below and nowhere else: ever
 and later search, feeds and exports, go through ``.published()``.
 """
 
-from functools import cache, cached_property
+from functools import cache, cached_property, partial
 from itertools import islice
 
 from django.conf import settings
@@ -391,34 +391,42 @@ positions_bulk_written = Signal()
 class PendingPrefetch:
     """The prefetches of some rows, run when one of them first needs what they fetch.
 
-    Set on each row by ``PositionQuerySet.prefetch_on_demand()``. ``run()`` fetches them for
-    every row at once (the same queries as straight away), and the rows' ``appearance``,
-    ``source`` and ``listed_*`` lists call it, so a row never reads half-fetched. ``memo``
-    belongs to what reads the rows: ``{% cardcache %}`` keeps the cached cards it found there.
+    Set on each row by ``PositionQuerySet.prefetch_on_demand()``. ``read()`` runs their
+    statements for every row at once (the same queries as straight away); ``run(row)`` also
+    builds what ``row`` fetched (every row's, without one), and the rows' ``appearance``,
+    ``source`` and ``listed_*`` lists call it, so a row never reads half-fetched. Rows found in
+    the cache by the digest of what they fetched (``Position.fetched_rows_digest()``) are read,
+    never built. ``memo`` belongs to what reads the rows: ``{% cardcache %}`` keeps the cached
+    cards it found there.
     """
 
     def __init__(self, rows, fetch):
         self.rows = rows
-        self.fetch = fetch  # called with the rows
+        self.fetch = fetch  # called with the rows: returns a listing.ListingRows, or None
+        self.listing = None
         self.memo = {}
 
-    @property
-    def pending(self):
-        return self.fetch is not None
+    def read(self):
+        """Run the statements, once; return the rows for_listing() read (or None)."""
+        if self.fetch is not None:
+            fetch, self.fetch = self.fetch, None  # first: fetching reads the rows too
+            self.listing = fetch(self.rows)
+        return self.listing
 
-    def run(self):
-        if self.fetch is None:
-            return
-        fetch, self.fetch = self.fetch, None  # first: fetching reads the rows too
-        fetch(self.rows)
+    def run(self, row=None):
+        """Read, then build what ``row`` fetched (each row's, without one)."""
+        listing = self.read()
+        if listing is not None:
+            listing.build(self.rows if row is None else [row])
 
 
 def fetch_pending(rows):
-    """Run the pending prefetches of ``rows`` (``prefetch_on_demand()``): before reading what
-    they fetch, e.g. to digest them. Once a list, however many of its rows are given."""
+    """Run the statements of the pending prefetches of ``rows`` (``prefetch_on_demand()``):
+    before digesting them. Once a list, however many of its rows are given; what a row
+    fetched is built when it is first read."""
     for row in rows:
         if (pending := row.__dict__.get("_pending_prefetch")) is not None:
-            pending.run()
+            pending.read()
 
 
 @cache
@@ -457,14 +465,22 @@ class PositionQuerySet(models.QuerySet):
     def _lists_models(self):
         return self._listing is not None and issubclass(self._iterable_class, ModelIterable)
 
-    def _fetch_needs(self, rows):
-        """Fetch what ``rows`` need: for_listing()'s (``read_listing()``), then prefetches."""
-        if self._lists_models():
-            from .listing import read_listing  # it imports this module's models
+    def _fetch_needs(self, rows, *, build=True):
+        """Fetch what ``rows`` need: for_listing()'s (``ListingRows``), then prefetches.
 
-            read_listing(rows, self._listing[0], using=self.db)
+        Return the ``ListingRows`` (None when not for listing); ``build=False`` leaves its
+        instances to ``ListingRows.build()``.
+        """
+        listing = None
+        if self._lists_models():
+            from .listing import ListingRows  # it imports this module's models
+
+            listing = ListingRows(rows, self._listing[0], using=self.db)
+            if build:
+                listing.build(rows)
         if self._prefetch_related_lookups:
             models.prefetch_related_objects(rows, *self._prefetch_related_lookups)
+        return listing
 
     def _fetch_all(self):
         # QuerySet._fetch_all(), with for_listing()'s rows fetched as prefetches are.
@@ -474,7 +490,7 @@ class PositionQuerySet(models.QuerySet):
             return
         self._prefetch_done = True
         if self._prefetch_on_demand:
-            pending = PendingPrefetch(self._result_cache, self._fetch_needs)
+            pending = PendingPrefetch(self._result_cache, partial(self._fetch_needs, build=False))
             for row in self._result_cache:
                 row._pending_prefetch = pending
         else:
@@ -716,10 +732,27 @@ class Position(Publishable):
     def __getattr__(self, name):
         # Only called for attributes the row does not have.
         pending = self.__dict__.get("_pending_prefetch")
-        if name in self.ON_DEMAND_ATTRIBUTES and pending is not None and pending.pending:
-            pending.run()
-            return getattr(self, name)
+        if name in self.ON_DEMAND_ATTRIBUTES and pending is not None:
+            pending.run(self)
+            if name in self.__dict__:
+                return self.__dict__[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    # What for_listing() sets on a row (ListingRows.build()): left out of its own values by
+    # content_digest(), which digests those rows as the database returned them instead.
+    FETCHED_ROWS = frozenset({"appearance", "source", *ON_DEMAND_ATTRIBUTES})
+
+    def fetched_rows_digest(self):
+        """Return ``(FETCHED_ROWS, digest)`` for a row whose prefetches are pending, or None.
+
+        For ``forum_portal.cache.content_digest()``: the digest of the rows for_listing()
+        read for this one, whether or not their instances were built.
+        """
+        pending = self.__dict__.get("_pending_prefetch")
+        listing = pending.read() if pending is not None else None
+        if listing is None:
+            return None
+        return self.FETCHED_ROWS, listing.digest(self)
 
     def get_absolute_url(self):
         return reverse("proceedings:position-detail", args=[self.pk])
@@ -784,7 +817,7 @@ class _FetchesPendingFirst(ForwardManyToOneDescriptor):
         if instance is not None:
             pending = instance.__dict__.get("_pending_prefetch")
             if pending is not None:
-                pending.run()
+                pending.run(instance)
         return super().__get__(instance, cls)
 
 

@@ -198,7 +198,7 @@ class CardCacheNode(CachedBlockNode):
         if pending is None:
             rows, memo = [position], {}
         else:
-            pending.run()
+            pending.read()  # digested as read; built only for the cards rendered
             rows, memo = pending.rows, pending.memo
         found, by_rows = self.kept_by_rows(rows, memo, rest, generation)
         html = found.get(key)
@@ -230,7 +230,9 @@ class CardCacheNode(CachedBlockNode):
 
     def render_card(self, context, pending):
         if pending is not None:
-            pending.run()  # the card reads what for_listing() prefetches
+            # The card reads what for_listing() prefetches: its row builds its own on first
+            # read (Position's descriptors), not the whole list's.
+            pending.read()
         return self.nodelist.render(context)
 
 

@@ -451,6 +451,102 @@ def test_a_card_whose_rows_changed_is_rendered_again(
     assert len(content_card_keys()) == 4
 
 
+@contextmanager
+def built_listing_rows():
+    """Collect the model names of the instances for_listing()'s rows built inside."""
+    from proceedings.listing import _Columns
+
+    built = []
+    real = _Columns.build
+
+    def build(self, row, start, connection):
+        instance = real(self, row, start, connection)
+        if instance is not None:
+            built.append(type(instance).__name__)
+        return instance
+
+    with mock.patch.object(_Columns, "build", build):
+        yield built
+
+
+@pytest.mark.parametrize("edit", ["tag", "key phrase", "institution", "theme"])
+def test_a_card_is_rendered_again_when_a_row_read_for_it_changes(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks, edit
+):
+    # Rows that for_listing() reads as the database returns them, digested unbuilt
+    # (listing.ListingRows): a change to each kind is a change to the card's digest.
+    from taggit.models import Tag
+
+    theme, positions = theme_of_three
+    client.get(theme_url(theme))
+    with django_capture_on_commit_callbacks(execute=True):
+        if edit == "tag":  # the third card's tag
+            Tag.objects.filter(name="產業創新").update(name="產業創新體系")
+        elif edit == "key phrase":  # the first card's
+            positions[0].key_phrases.update(translation="patient capital (long-term)")
+        elif edit == "institution":  # the second card's speaker's
+            institution = make_institution(name="復旦大學")
+            Appearance.objects.filter(pk=positions[1].appearance_id).update(institution=institution)
+        else:  # every card's
+            Theme.objects.filter(pk=theme.pk).update(title_en="Patient capital")
+    with rendered_cards() as after_edit:
+        html = client.get(theme_url(theme)).content.decode()
+
+    expected = {
+        "tag": [positions[1].pk, positions[2].pk],  # both tagged 產業創新
+        "key phrase": [positions[0].pk],
+        "institution": [positions[1].pk],
+        "theme": [position.pk for position in positions],
+    }[edit]
+    assert after_edit == expected
+    if edit == "tag":
+        assert html.count(">產業創新體系</a>") == 2
+    elif edit == "institution":
+        assert "復旦大學" in html
+
+
+def test_cards_found_by_their_rows_build_none_of_them(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    theme, positions = theme_of_three
+    first = client.get(theme_url(theme)).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[2].pk).update(text="把論文寫在祖國大地上")
+    forget_card_sections()
+    with built_listing_rows() as built, rendered_cards() as rendered:
+        again = client.get(theme_url(theme)).content.decode()
+
+    # The edited card is rendered from its rows, built; the other two are found by the digest
+    # of their rows as read, never built: one role with its person, session and forum (no
+    # institution), one theme with its forum and one tagged item with its tag (no English
+    # name), all the third card's.
+    assert rendered == [positions[2].pk]
+    assert again == first.replace("把論文寫在大地上", "把論文寫在祖國大地上")
+    assert sorted(built) == sorted(
+        ["Appearance", "Speaker", "Session", "Forum", "Theme", "Forum", "TaggedItem", "Tag"]
+    )
+
+
+def test_a_rows_digest_is_the_same_built_or_not(theme_of_three):
+    from forum_portal.cache import content_digest
+
+    def rows():
+        return list(Position.objects.for_listing().prefetch_on_demand().order_by("order"))
+
+    unbuilt, built = rows(), rows()
+    for row in built:
+        row.appearance  # noqa: B018 - builds this row's rows
+    assert all("listed_themes" in row.__dict__ for row in built)
+    assert not any("listed_themes" in row.__dict__ for row in unbuilt)
+    assert [content_digest(row) for row in unbuilt] == [content_digest(row) for row in built]
+    # Reading a row builds that row's, not its list's.
+    assert [tag.name for tag in unbuilt[0].listed_tags] == ["耐心資本"]
+    assert "listed_themes" in unbuilt[0].__dict__
+    assert "listed_themes" not in unbuilt[1].__dict__
+    # Each row's own: three positions, three digests.
+    assert len({content_digest(row) for row in built}) == 3
+
+
 def test_rows_fetch_their_pending_prefetches_when_first_read(
     theme_of_three, django_assert_num_queries
 ):
