@@ -28,7 +28,9 @@ Fragments
     A fragment is the same for every anonymous reader of a language and site: staff (who see
     drafts) never read or write it. A card is also kept by a digest of the rows it is rendered
     from (``content_digest``), so that the first reader after an edit renders only the cards
-    whose rows changed: the rows are read again (a few queries a list), their markup is not.
+    whose rows changed: the rows are read again (a few queries a list), and a list's rows for
+    cards (``listing.ListingRows``) are digested as the database returned them; the instances
+    and markup of the cards found that way are not made again.
 
 The code's version
     Every key also holds ``code_version()``, a digest of the code that renders what is kept
