@@ -22,7 +22,7 @@ source carried the whole report's text in every row.
 """
 
 import hashlib
-from functools import cache
+from functools import cache, partial
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections
@@ -180,14 +180,8 @@ class ListingRows:
         self._built = set()  # id() of the positions built
         if not positions:
             return
-        connection = connections[using]
         c = _statements(using)
-
-        def fetch(sql, ids, before=(), after=()):
-            placeholders = ", ".join(["%s"] * len(ids))
-            with connection.cursor() as cursor:
-                cursor.execute(sql.replace("{ids}", placeholders), [*before, *ids, *after])
-                return cursor.fetchall()
+        fetch = partial(_fetch, using)
 
         # The roles, with their people, institutions, sessions and forums (select_related()).
         for row in fetch(c.roles, sorted({p.appearance_id for p in positions})):
@@ -279,19 +273,66 @@ class ListingRows:
     def _role(self, pk, c):
         """Return the role ``pk`` with its person, institution, session and forum, or None."""
         role = self._roles.get(pk)
-        if role is not None or pk not in self.roles:
-            return role
-        connection = connections[self.using]
-        row = self.roles[pk]
-        role = c.appearance.build(row, 0, connection)
-        start = c.appearance.width
-        speaker = c.speaker.build(row, start, connection)
-        start += c.speaker.width
-        institution = c.institution.build(row, start, connection)
-        start += c.institution.width
-        session = c.session.build(row, start, connection)
-        start += c.session.width
-        session._state.fields_cache["forum"] = c.session_forum.build(row, start, connection)
-        role._state.fields_cache.update(speaker=speaker, institution=institution, session=session)
-        self._roles[pk] = role
+        if role is None and pk in self.roles:
+            role = self._roles[pk] = _build_role(self.roles[pk], c, connections[self.using])
         return role
+
+
+class RoleRows:
+    """Roles by id, with their people, institutions, sessions and forums, in the order given.
+
+    Read with ``read_listing()``'s statement, kept as the database returned them:
+    ``rows_digest()`` digests them so (``{% fragment … rows=… %}`` uses it), iterating builds
+    them, once. For the people of a list of positions, public whenever the positions are: a
+    theme page's 59 speakers were 177 model instances built and walked to digest them, to find
+    the part kept (bench/README.md).
+    """
+
+    def __init__(self, ids, using="default"):
+        self.ids = list(ids)
+        self.using = using
+        self.rows = {}
+        if self.ids:
+            c = _statements(using)
+            for row in _fetch(using, c.roles, sorted(set(self.ids))):
+                self.rows[row[c.appearance.pk_index]] = row
+        self._built = None
+
+    def rows_digest(self):
+        rows = [self.rows[pk] for pk in self.ids if pk in self.rows]
+        return hashlib.blake2b(repr(rows).encode(), digest_size=16).hexdigest()
+
+    def __iter__(self):
+        if self._built is None:
+            c = _statements(self.using)
+            connection = connections[self.using]
+            self._built = [
+                _build_role(self.rows[pk], c, connection) for pk in self.ids if pk in self.rows
+            ]
+        return iter(self._built)
+
+    def __len__(self):
+        return sum(pk in self.rows for pk in self.ids)
+
+
+def _fetch(using, sql, ids, before=(), after=()):
+    """Return the rows of one of the statements (``{ids}``: as many placeholders as ids)."""
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql.replace("{ids}", placeholders), [*before, *ids, *after])
+        return cursor.fetchall()
+
+
+def _build_role(row, c, connection):
+    """Return the role in a row of the roles statement, with what was selected with it."""
+    role = c.appearance.build(row, 0, connection)
+    start = c.appearance.width
+    speaker = c.speaker.build(row, start, connection)
+    start += c.speaker.width
+    institution = c.institution.build(row, start, connection)
+    start += c.institution.width
+    session = c.session.build(row, start, connection)
+    start += c.session.width
+    session._state.fields_cache["forum"] = c.session_forum.build(row, start, connection)
+    role._state.fields_cache.update(speaker=speaker, institution=institution, session=session)
+    return role

@@ -35,6 +35,7 @@ from forum_portal.cache import per_generation, request_generation
 from speakers.models import Institution, Sector, Speaker
 
 from .forms import CorrectionRequestForm
+from .listing import RoleRows
 from .models import (
     Appearance,
     Forum,
@@ -563,11 +564,12 @@ class ThemeDetailView(KeptObjectMixin, ForumPartMixin, DetailView):
         """Return the roles of everyone who speaks in ``positions``, in the order they first do.
 
         Over every page of the theme, not only the one shown: two queries (role ids in the
-        positions' order, then the roles) whatever the number of positions.
+        positions' order, then the roles) whatever the number of positions. The roles are read
+        by id, as cards' are (``RoleRows``): a visible position's role is one this request may
+        see (``published_position_q()`` includes ``published_appearance_q()``).
         """
-        ids = list(dict.fromkeys(positions.values_list("appearance_id", flat=True)))
-        roles = self.appearances().select_related("speaker", "institution").in_bulk(ids)
-        return [roles[pk] for pk in ids if pk in roles]
+        ids = dict.fromkeys(positions.values_list("appearance_id", flat=True))
+        return RoleRows(ids, using=positions.db)
 
 
 class PositionDetailView(PublicMixin, DetailView):

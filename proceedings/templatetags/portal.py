@@ -248,8 +248,10 @@ def fragment(parser, token):
     never computed when the part comes from the cache.
 
     ``rows``: the model instances the part is rendered from, and nothing else (with what was
-    fetched with them). The part is then also kept by a digest of them, as cards are: after an
-    edit elsewhere, its first reader reads the rows but does not render the part again.
+    fetched with them), or rows kept as the database returned them, which digest themselves
+    (``rows_digest()``: ``listing.RoleRows``). The part is then also kept by a digest of them,
+    as cards are: after an edit elsewhere, its first reader reads the rows but does not render
+    the part again.
     """
     return _cached_block(parser, token, FragmentNode, "a name", keywords=("rows",))
 
@@ -272,11 +274,15 @@ class FragmentNode(CachedBlockNode):
             return self.stored(key, self.nodelist.render(context))
         # Not kept in this generation: perhaps in an earlier one, from the same rows, with
         # what they fetch (rows from prefetch_on_demand() fetch it first, as cards do).
-        rows = list(self.rows.resolve(context))
-        fetch_pending(rows)
-        memo = {}
-        digests = "\0".join(content_digest(row, memo) for row in rows)
-        digest = hashlib.blake2b(digests.encode(), digest_size=16).hexdigest()
+        rows = self.rows.resolve(context)
+        if hasattr(rows, "rows_digest"):
+            digest = rows.rows_digest()  # rows kept as read (listing.RoleRows)
+        else:
+            rows = list(rows)
+            fetch_pending(rows)
+            memo = {}
+            digests = "\0".join(content_digest(row, memo) for row in rows)
+            digest = hashlib.blake2b(digests.encode(), digest_size=16).hexdigest()
         by_rows = fragment_key("content", "fragment", str(name), digest, *rest)
         html = cache.get(by_rows)
         if html is None:

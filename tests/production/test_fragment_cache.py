@@ -879,6 +879,24 @@ def test_a_themes_speakers_come_from_the_cache_until_an_edit(
     assert len([key for key in kept if ":content:" in key]) == 2
 
 
+def test_a_themes_speakers_are_those_of_the_positions_each_reader_sees(
+    client, django_user_model, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    # The roles are read by the ids of the visible positions' roles (listing.RoleRows): a
+    # person not published has no published position, so the public does not see them.
+    theme, positions = theme_of_three
+    with django_capture_on_commit_callbacks(execute=True):
+        Speaker.objects.filter(pk=positions[1].appearance.speaker_id).update(status=Status.DRAFT)
+    public = speakers_aside(client.get(theme_url(theme)).content.decode())
+    client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
+    response = client.get(theme_url(theme))
+    staff = speakers_aside(response.content.decode())
+
+    assert [name.strip() for name in public] == ["王小明", "陳美玲"]
+    assert [name.strip() for name in staff] == SPEAKERS
+    assert [role.speaker.name for role in response.context["theme_speakers"]] == SPEAKERS
+
+
 def test_after_an_edit_elsewhere_a_themes_speakers_are_kept_by_their_rows(
     client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
 ):
