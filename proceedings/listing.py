@@ -1,16 +1,17 @@
 """
 What a position card renders, read for a list of positions in five plain statements.
 
-``read_listing(positions, themes)`` fetches what ``PositionQuerySet.for_listing()`` promises: each
-position's role (with its person, institution, session and forum), its source (without its
-full text), its themes (with their forums) as ``listed_themes``, its tagged items (with each
-tag and its English name) as ``listed_tagged_items`` and its key phrases as
-``listed_key_phrases``. The rows are the ones ``prefetch_related()`` with ``select_related()``
-querysets would build, model instances made by ``Model.from_db()`` with the fields' own
-database converters, and related the same way: a position's card digest
+``ListingRows(positions, themes)`` fetches what ``PositionQuerySet.for_listing()`` promises and
+its ``build()`` sets it on the positions: each position's role (with its person, institution,
+session and forum), its source (without its full text), its themes (with their forums) as
+``listed_themes``, its tagged items (with each tag and its English name) as
+``listed_tagged_items`` and its key phrases as ``listed_key_phrases``. The rows are the ones
+``prefetch_related()`` with ``select_related()`` querysets would build, model instances made by
+``Model.from_db()`` with the fields' own database converters, and related the same way: a
+position's card digest
 (``forum_portal.cache.content_digest``) is the same either way, which the tests check.
-Rows whose prefetches wait for a reader (``prefetch_on_demand()``) keep what the statements
-returned as ``ListingRows``: digested as read, built a position at a time when one is read.
+Rows whose prefetches wait for a reader (``prefetch_on_demand()``) are built a position at a
+time when one is read, and digested as the statements returned them.
 
 Why not the ORM: building and compiling the five prefetch querysets, and prefetch's own
 bookkeeping, cost more than running them. For a page of 20 search results on PostgreSQL they
@@ -73,7 +74,7 @@ class _Columns:
 
 
 class _Statements:
-    """The five statements of ``read_listing()`` for one database, built once per process."""
+    """The five statements of ``ListingRows`` for one database, built once per process."""
 
     def __init__(self, connection):
         quote = connection.ops.quote_name
@@ -150,25 +151,15 @@ def _themes_sql(themes, alias):
     return _public_themes_sql(alias) if themes is None else _ids_sql(themes, alias)
 
 
-def read_listing(positions, themes=None, using="default"):
-    """Set on each of ``positions`` what for_listing() promises (see the module docstring).
-
-    ``themes``: the themes a card may link (a queryset), the published ones by default.
-    Five statements whatever the number of positions, none for none.
-    """
-    rows = ListingRows(positions, themes, using)
-    rows.build(positions)
-
-
 class ListingRows:
-    """What ``read_listing()``'s statements return for ``positions``, as the database's rows.
+    """What the statements return for ``positions``, as the database's rows.
 
     ``digest(position)`` digests a position's rows as they came (``content_digest()`` uses it,
     ``Position.fetched_rows_digest()``) and ``build(positions)`` makes and sets their instances,
     a position at a time. After an edit elsewhere, a list's cards and API entries are found by
-    the digests of their rows; only the ones not found are built and rendered. A theme page
-    of 50 cards built about 800 instances (13 ms at 100,000 positions on PostgreSQL), then
-    walked them to digest them (12 ms), to render none (bench/README.md).
+    the digests of their rows; only the ones not found are built and rendered. The API's list
+    of 50 built 670 instances and walked them to digest them, to serialize none: its request
+    after an edit now runs 43 % fewer instructions (bench/README.md).
     """
 
     def __init__(self, positions, themes=None, using="default"):
@@ -281,7 +272,7 @@ class ListingRows:
 class RoleRows:
     """Roles by id, with their people, institutions, sessions and forums, in the order given.
 
-    Read with ``read_listing()``'s statement, kept as the database returned them:
+    Read with ``ListingRows``' statement, kept as the database returned them:
     ``rows_digest()`` digests them so (``{% fragment … rows=… %}`` uses it), iterating builds
     them, once. For the people of a list of positions, public whenever the positions are: a
     theme page's 59 speakers were 177 model instances built and walked to digest them, to find

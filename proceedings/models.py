@@ -563,7 +563,7 @@ class PositionQuerySet(models.QuerySet):
         managers' prefetch cache: filling that cache builds a filtered QuerySet per row (for
         taggit's manager a whole ``tags_for()`` query), 0.5–1 ms a row, which was a third of the
         time of a 20-result search page and most of a long theme page's (bench/README.md).
-        The rows are read by ``listing.read_listing()`` when the positions are, as prefetches
+        The rows are read by ``listing.ListingRows`` when the positions are, as prefetches
         would be, and chunk by chunk under ``iterator(chunk_size=…)``.
         """
         clone = self._chain()

@@ -145,7 +145,7 @@ def test_a_themes_cards_are_read_from_the_replica(client, standby):
     card = html[html.index('<article class="position') :]
     assert (page.status_code, len(primary)) == (200, 0)
     assert [text in card for text in (QUOTE, "王戰", "成果轉化")] == [True, True, True]
-    # The cards' roles, themes, tags and key phrases (listing.read_listing) came from it too.
+    # The cards' roles, themes, tags and key phrases (listing.ListingRows) came from it too.
     read = [query["sql"] for query in replica.captured_queries]
     assert sum("proceedings_keyphrase" in sql for sql in read) == 1
     assert sum("taggit_taggeditem" in sql for sql in read) == 1
