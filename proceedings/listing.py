@@ -202,19 +202,36 @@ class ListingRows:
         for row in fetch(c.key_phrases, ids):
             self.key_phrases[row[position_index]].append(row)
 
-    def digest(self, position):
-        """Return a digest of the rows read for ``position``, its own row left out."""
+    @classmethod
+    def from_parts(cls, parts, using="default"):
+        """Return the rows of positions as ``parts()`` gave them: ``{position pk: parts}``."""
+        rows = cls((), using=using)
+        c = _statements(using)
+        for pk, (role, source, themes, tags, key_phrases) in parts.items():
+            if role is not None:
+                rows.roles[role[c.appearance.pk_index]] = role
+            if source is not None:
+                rows.sources[source[c.source.pk_index]] = source
+            rows.themes[pk], rows.tags[pk] = list(themes), list(tags)
+            rows.key_phrases[pk] = list(key_phrases)
+        return rows
+
+    def parts(self, position):
+        """Return the rows read for ``position``, its own row left out, as plain values."""
         pk = position.pk
-        parts = (
+        return (
             self.roles.get(position.appearance_id),
             self.sources.get(position.source_id),
-            self.themes.get(pk),
-            self.tags.get(pk),
-            self.key_phrases.get(pk),
+            tuple(self.themes.get(pk, ())),
+            tuple(self.tags.get(pk, ())),
+            tuple(self.key_phrases.get(pk, ())),
         )
+
+    def digest(self, position):
+        """Return a digest of the rows read for ``position``, its own row left out."""
         # repr() of plain values (str, int, date, datetime, Decimal, bool, None): stable from
         # one process to the next, as content_digest() needs.
-        return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+        return hashlib.blake2b(repr(self.parts(position)).encode(), digest_size=16).hexdigest()
 
     def build(self, positions):
         """Set on each of ``positions`` (among those read) its instances, once each."""

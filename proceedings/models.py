@@ -837,14 +837,33 @@ def listed_positions(request, ids):
     """Return ``{pk: position}`` of the published ones of ``ids``, as for_listing() reads them.
 
     Kept per content generation for the public's ``request`` (``per_generation_many``): the
-    search's page of results and the permalinks read the same rows.
+    search's page of results and the permalinks read the same rows. Kept as plain values, the
+    position's fields and the rows ``ListingRows`` read for it, and built from them: pickled,
+    a page's 20 positions were 260 model instances, 70 kB (33 kB as values), and pickling and
+    unpickling them cost more than building them (bench/README.md).
     """
-    return per_generation_many(
-        request,
-        "listed-position",
-        ids,
-        lambda missing: Position.objects.published().for_listing().in_bulk(missing),
-    )
+    from .listing import ListingRows  # it imports this module's models
+
+    queryset = Position.objects.published()
+    using = queryset.db
+    fields = [field.attname for field in Position._meta.concrete_fields]
+
+    def read(missing):
+        positions = list(queryset.filter(pk__in=missing))
+        listing = ListingRows(positions, using=using)
+        return {
+            position.pk: (
+                tuple(position.__dict__[name] for name in fields),
+                listing.parts(position),
+            )
+            for position in positions
+        }
+
+    values = per_generation_many(request, "listed-rows", ids, read)
+    listing = ListingRows.from_parts({pk: parts for pk, (_row, parts) in values.items()}, using)
+    positions = {pk: Position.from_db(using, fields, row) for pk, (row, _parts) in values.items()}
+    listing.build(positions.values())
+    return positions
 
 
 class KeyPhrase(models.Model):

@@ -1200,7 +1200,7 @@ def test_staff_search_reads_its_rows_each_time(
 
     assert [hit.position.text for hit in response.context["hits"]] == [THREE_QUOTES[1]]
     assert any("proceedings_keyphrase" in sql for sql in again)
-    assert not [key for key in cache._cache if ":listed-position:" in key]
+    assert not [key for key in cache._cache if ":listed-rows:" in key]
 
 
 def test_a_permalink_from_the_cache_reads_only_its_related_cards(
@@ -1265,7 +1265,48 @@ def test_a_permalink_that_is_not_public_is_never_kept(
     answers = [client.get(positions[0].get_absolute_url()).status_code for _ in range(2)]
 
     assert answers == [404, 404] if status == Status.DRAFT else [410, 410]
-    assert not [key for key in cache._cache if ":listed-position:" in key]
+    assert not [key for key in cache._cache if ":listed-rows:" in key]
+
+
+def test_listed_positions_are_kept_as_values_and_built_as_for_listing_reads_them(
+    rf, fragment_cache, theme_of_three, django_assert_num_queries
+):
+    from django.contrib.auth.models import AnonymousUser
+    from django.db.models import Model
+
+    from forum_portal.cache import content_digest
+    from proceedings.models import listed_positions
+
+    _, positions = theme_of_three
+    ids = [position.pk for position in positions]
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    # The positions, then ListingRows' statements but the sources' (no position has one).
+    with django_assert_num_queries(5):
+        first = listed_positions(request, ids)
+    with django_assert_num_queries(0):
+        again = listed_positions(request, ids)
+    read = Position.objects.for_listing().in_bulk(ids)
+
+    # Built from the kept values, each is what for_listing() reads, all its rows included.
+    for found in (first, again):
+        assert [content_digest(found[pk]) for pk in ids] == [content_digest(read[pk]) for pk in ids]
+    assert [phrase.text for phrase in again[ids[0]].listed_key_phrases] == ["耐心資本"]
+    # Kept as plain values: no model instance in what the cache holds.
+    (key,) = [key for key in cache._cache if f":listed-rows:{ids[0]}" in key]
+    kept = cache.get(key.split(":", 2)[2])  # the key without the backend's prefix, version
+    found = []
+
+    def walk(value):
+        if isinstance(value, Model):
+            found.append(value)
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                walk(item)
+
+    walk(kept)
+    assert found == []
+    assert kept[0][0] == ids[0]  # the position's own row, its key first
 
 
 def test_facet_labels_are_read_from_the_process_after_the_first_search(
@@ -1279,7 +1320,7 @@ def test_facet_labels_are_read_from_the_process_after_the_first_search(
     asked = [key for call in get_many.call_args_list for key in call.args[0]]
     assert [v.label for v in response.context["result"].facets["speaker"]] == ["李大華"]
     assert not [key for key in asked if ":facet-label:" in key]
-    assert [key for key in asked if ":listed-position:" in key]  # rows: from the cache
+    assert [key for key in asked if ":listed-rows:" in key]  # rows: from the cache
 
 
 def test_local_values_forget_another_generation_and_keep_to_their_limit():
