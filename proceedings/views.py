@@ -14,6 +14,7 @@ Each view fetches what its template renders up front (``cards()``, ``select_rela
 (``tests/proceedings/test_views.py``).
 """
 
+import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -319,6 +320,89 @@ def newest_first(forums):
     return forums.order_by(F("starts_on").desc(nulls_last=True), "-edition_year", "name", "pk")
 
 
+def _attnames(model):
+    return [field.attname for field in model._meta.concrete_fields]
+
+
+class ForumRows:
+    """Forums, each with its guiding questions and their themes, read as plain values.
+
+    Three queries: the first ``limit`` of ``forums`` (a queryset, in order), their questions,
+    and the ``themes`` (a queryset) of those questions, in the order the ORM's prefetches would
+    give. Kept as values per content generation and digested as read (``rows_digest()``, for
+    ``{% fragment … rows=… %}``); iterating builds the forums, with ``listed_questions``, each
+    question with ``listed_themes`` (each theme with its forum), once. After an edit elsewhere,
+    the home page's first reader read the forums with prefetches (150 model instances at 50
+    forums), walked them to digest them, and pickled them to keep them, to find the part kept
+    by those rows and render nothing (bench/README.md).
+    """
+
+    def __init__(self, forums, themes, limit):
+        self.db = forums.db
+        forum_fields = _attnames(Forum)
+        self.forums = list(forums.values_list(*forum_fields)[:limit])
+        ids = [row[forum_fields.index("id")] for row in self.forums]
+        question_fields = _attnames(Question)
+        self.questions = (
+            list(Question.objects.filter(forum__in=ids).values_list(*question_fields))
+            if ids
+            else []
+        )
+        question_ids = [row[question_fields.index("id")] for row in self.questions]
+        # Each theme's row: the question it answers, then its columns and its forum's.
+        self.themes = (
+            list(
+                themes.filter(questions__in=question_ids).values_list(
+                    "questions",
+                    *_attnames(Theme),
+                    *(f"forum__{name}" for name in forum_fields),
+                )
+            )
+            if question_ids
+            else []
+        )
+        self._built = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_built": None}  # kept as values: the instances are rebuilt
+
+    def rows_digest(self):
+        rows = (self.forums, self.questions, self.themes)
+        return hashlib.blake2b(repr(rows).encode(), digest_size=16).hexdigest()
+
+    def __iter__(self):
+        if self._built is None:
+            self._built = self._build()
+        return iter(self._built)
+
+    def __len__(self):
+        return len(self.forums)
+
+    def __getitem__(self, index):
+        return list(self)[index]
+
+    def _build(self):
+        forum_fields, theme_fields = _attnames(Forum), _attnames(Theme)
+        forums = [Forum.from_db(self.db, forum_fields, row) for row in self.forums]
+        by_forum = {forum.pk: forum for forum in forums}
+        questions = {}
+        for forum in forums:
+            forum.listed_questions = []
+        for row in self.questions:
+            question = Question.from_db(self.db, _attnames(Question), row)
+            question.listed_themes = []
+            forum = by_forum[question.forum_id]
+            question._state.fields_cache["forum"] = forum  # as the reverse prefetch sets it
+            forum.listed_questions.append(question)
+            questions[question.pk] = question
+        end = 1 + len(theme_fields)
+        for row in self.themes:
+            theme = Theme.from_db(self.db, theme_fields, row[1:end])
+            theme._state.fields_cache["forum"] = Forum.from_db(self.db, forum_fields, row[end:])
+            questions[row[0]].listed_themes.append(theme)
+        return forums
+
+
 class HomeView(PublicMixin, TemplateView):
     template_name = "proceedings/home.html"
 
@@ -326,13 +410,7 @@ class HomeView(PublicMixin, TemplateView):
         # The way in: themes with something said on them. An empty one (the report's outlook
         # over its tasks) is reached from its question and forum pages, not promoted here.
         quoted = Exists(self.positions().filter(themes=OuterRef("pk")))
-        themes = Prefetch("themes", queryset=self.themes().filter(quoted).select_related("forum"))
         visible_forums = self.visible(Forum.objects.all())
-        # Every theme of every forum was 436 ms at 50 forums (bench/README.md): the newest
-        # HOME_FORUMS, then a link to the list of all of them.
-        newest_forums = newest_first(visible_forums).prefetch_related(
-            Prefetch("questions", queryset=Question.objects.prefetch_related(themes))
-        )[:HOME_FORUMS]
         positions = self.positions()
 
         def featured_ids():
@@ -360,9 +438,17 @@ class HomeView(PublicMixin, TemplateView):
         # The forums with their questions and quoted themes (an EXISTS per theme: 12 ms at
         # 100,000 positions on PostgreSQL) and which positions lead: once per content
         # generation for the public, like the counts below. The forums are read only when
-        # their part of the page is not in the fragment cache.
+        # their part of the page is not in the fragment cache. Every theme of every forum was
+        # 436 ms at 50 forums (bench/README.md): the newest HOME_FORUMS, then a link to the
+        # list of all of them.
         forums = SimpleLazyObject(
-            lambda: per_generation(self.request, "home-forums", lambda: list(newest_forums))
+            lambda: per_generation(
+                self.request,
+                "home-forums",
+                lambda: ForumRows(
+                    newest_first(visible_forums), self.themes().filter(quoted), HOME_FORUMS
+                ),
+            )
         )
         ids = per_generation(self.request, "home-featured", featured_ids)
         featured = list(self.cards(Position.objects.filter(pk__in=ids)))

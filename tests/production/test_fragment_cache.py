@@ -623,7 +623,7 @@ def test_home_from_the_cache_reads_only_its_featured_positions(
         "forums": 1,
     }
     assert context["featured_positions"] == [position]
-    assert [t for f in context["forums"] for q in f.questions.all() for t in q.themes.all()] == [
+    assert [t for f in context["forums"] for q in f.listed_questions for t in q.listed_themes] == [
         theme
     ]
     assert QUOTE in response.content.decode()
@@ -645,6 +645,25 @@ def test_home_forums_come_from_the_fragment_cache_until_an_edit(
     assert ">新的主題名稱</a>" in renamed.content.decode()
     assert f">{theme.title}</a>" not in renamed.content.decode()
     assert [key for key in fragment_keys() if ":fragment:home-forums:" in key]
+
+
+def test_after_an_edit_elsewhere_home_forums_are_found_by_their_rows_unbuilt(
+    client, fragment_cache, theme_with_quote, django_capture_on_commit_callbacks
+):
+    theme, _position = theme_with_quote
+    first = client.get("/zh-hant/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_speaker(name="無關的人")  # an edit: a new content generation
+    with statements() as run:
+        after = client.get("/zh-hant/")
+
+    # The forums, their questions and themes were read (as values) to digest them; no
+    # instance was built, and the part is the one kept before the edit.
+    forums = after.context["forums"]._wrapped
+    assert forums._built is None
+    assert [row[0] for row in forums.themes] == [theme.questions.get().pk]
+    assert sum("proceedings_question" in sql.split(" WHERE ")[0] for sql in run) >= 1
+    assert after.content.decode() == first
 
 
 def test_home_follows_what_is_featured(
