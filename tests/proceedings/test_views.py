@@ -538,9 +538,10 @@ def test_question_page_query_count_is_constant(
 def test_theme_page_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
-    # theme (with forum, parent), its questions, its children; the count of its positions, the
-    # page of positions, their themes, tags, key phrases; the speakers' role ids, their roles
-    with django_assert_num_queries(12):
+    # theme (with forum, parent), its questions, its children; its positions' role ids (their
+    # number is its count of positions), the page of positions, their roles, themes, tags, key
+    # phrases; the speakers' roles
+    with django_assert_num_queries(11):
         response = client.get(corpus.theme.get_absolute_url())
 
     assert list(response.context["positions"]) == corpus.positions

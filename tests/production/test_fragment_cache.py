@@ -297,10 +297,10 @@ def test_a_page_of_cached_cards_reads_none_of_their_prefetches(
         again = client.get(theme_url(theme)).content.decode()
 
     # The cards' roles (with person, institution and forum), themes, tags and key phrases
-    # (no row has a source, whose query is then skipped); the theme's count of positions;
-    # its speakers (their roles' ids, then the roles); the theme with its questions and
-    # children.
-    assert len(rendering) - len(cached) == 4 + 1 + 2 + 3
+    # (no row has a source, whose query is then skipped); the role ids of the theme's
+    # positions (their number is its count of positions); its speakers' roles; the theme
+    # with its questions and children.
+    assert len(rendering) - len(cached) == 4 + 1 + 1 + 3
     assert not any("proceedings_keyphrase" in sql for sql in cached)
     assert sum("proceedings_keyphrase" in sql for sql in rendering) == 1
     assert again == first
