@@ -169,6 +169,7 @@ class ListingRows:
         self.themes, self.tags, self.key_phrases = {}, {}, {}
         self._roles, self._sources = {}, {}  # built, shared by the positions of a role, source
         self._built = set()  # id() of the positions built
+        self._grouping = {}  # forums and themes built by forum_and_themes()
         if not positions:
             return
         c = _statements(using)
@@ -232,6 +233,34 @@ class ListingRows:
         # repr() of plain values (str, int, date, datetime, Decimal, bool, None): stable from
         # one process to the next, as content_digest() needs.
         return hashlib.blake2b(repr(self.parts(position)).encode(), digest_size=16).hexdigest()
+
+    def forum_and_themes(self, position):
+        """Return the forum of ``position``'s role and its themes (with their forums), built
+        from the rows read without the rest of what a card renders: enough to group a list of
+        cards whose own rows may all come from the cache (``group_by_forum_and_theme()``)."""
+        c = _statements(self.using)
+        connection = connections[self.using]
+        forum = None
+        if (role := self.roles.get(position.appearance_id)) is not None:
+            start = c.appearance.width + c.speaker.width + c.institution.width + c.session.width
+            forum = self._shared(Forum, role[start + c.session_forum.pk_index], role, start)
+        themes = []
+        for row in self.themes.get(position.pk, ()):
+            theme = self._shared(Theme, row[1 + c.theme.pk_index], row, 1)
+            if "forum" not in theme._state.fields_cache:
+                start = 1 + c.theme.width
+                theme._state.fields_cache["forum"] = c.theme_forum.build(row, start, connection)
+            themes.append(theme)
+        return forum, themes
+
+    def _shared(self, model, pk, row, start):
+        """Return the ``model`` instance ``pk`` in ``row`` from ``start``, built once."""
+        key = (model, pk)
+        if key not in self._grouping:
+            c = _statements(self.using)
+            columns = c.session_forum if model is Forum else c.theme
+            self._grouping[key] = columns.build(row, start, connections[self.using])
+        return self._grouping[key]
 
     def build(self, positions):
         """Set on each of ``positions`` (among those read) its instances, once each."""

@@ -748,6 +748,18 @@ class Position(Publishable):
     # content_digest(), which digests those rows as the database returned them instead.
     FETCHED_ROWS = frozenset({"appearance", "source", *ON_DEMAND_ATTRIBUTES})
 
+    def forum_and_themes(self):
+        """Return the forum of this position's role and its listed themes.
+
+        Of a row whose prefetches are pending (``prefetch_on_demand()``), built from the rows
+        read, without building the rest of what a card renders.
+        """
+        pending = self.__dict__.get("_pending_prefetch")
+        listing = pending.read() if pending is not None else None
+        if listing is None or "listed_themes" in self.__dict__:
+            return self.appearance.session.forum, self.listed_themes
+        return listing.forum_and_themes(self)
+
     def fetched_rows_digest(self):
         """Return ``(FETCHED_ROWS, digest)`` for a row whose prefetches are pending, or None.
 

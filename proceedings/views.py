@@ -288,9 +288,10 @@ def group_by_forum_and_theme(positions):
     """
     forums = {}
     for position in positions:
-        forum = position.appearance.session.forum
+        # Not position.appearance: cards kept by their rows' digest need not be built.
+        forum, listed_themes = position.forum_and_themes()
         themes = forums.setdefault(forum.pk, {"forum": forum, "themes": {}})["themes"]
-        for theme in position.listed_themes or [None]:
+        for theme in listed_themes or [None]:
             key = (theme.order, theme.pk) if theme else (float("inf"), 0)
             themes.setdefault(key, {"theme": theme, "positions": []})["positions"].append(position)
     return [

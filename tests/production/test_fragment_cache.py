@@ -527,6 +527,27 @@ def test_cards_found_by_their_rows_build_none_of_them(
     )
 
 
+def test_a_speakers_cards_are_grouped_without_building_their_rows(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    theme, positions = theme_of_three
+    speaker = positions[0].appearance.speaker
+    with translation.override("zh-hant"):
+        url = speaker.get_absolute_url()
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_speaker(name="無關的人")  # an edit: a new content generation
+    with built_listing_rows() as built, rendered_cards() as rendered:
+        again = client.get(url).content.decode()
+
+    # Grouped by forum and theme from the rows as read: the forum and the theme (with its
+    # forum) built for the headings, the card found by its rows' digest, not built.
+    assert rendered == []
+    assert again == first
+    assert sorted(built) == ["Forum", "Forum", "Theme"]
+    assert f">{theme.title}<" in again
+
+
 def test_a_rows_digest_is_the_same_built_or_not(theme_of_three):
     from forum_portal.cache import content_digest
 
