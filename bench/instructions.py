@@ -29,11 +29,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("home", "theme (50 cards)", "speaker", "position", "search", "API positions list")
+NEW_SEARCHES = "search, each a new one"  # uncached.time_new_searches()'s searches, in turn
 
 
-def child(page, runs, after_edit):
-    """Request ``page`` three times, then ``runs`` times (in a process callgrind counts)."""
-    sys.path.insert(0, str(ROOT))
+def child(root, page, runs, after_edit):
+    """Request ``page`` three times, then ``runs`` times (in a process callgrind counts), with
+    the code of the tree at ``root``."""
+    sys.path[:0] = [root, str(Path(root) / "bench")]
     os.environ["DJANGO_CACHE_KEY_PREFIX"] = f"forum-portal-instructions-{secrets.token_hex(4)}"
     import uncached  # noqa: PLC0415 - sets up Django as the bench does
     from django.test import Client  # noqa: PLC0415
@@ -41,13 +43,18 @@ def child(page, runs, after_edit):
     from forum_portal.cache import bump_generation  # noqa: PLC0415
 
     _theme, paths = uncached.pages()
+    if page == NEW_SEARCHES:
+        searched = paths["search"].partition("?")[0]
+        urls = uncached.varied_searches(searched)[7::29][: 3 + runs]
+    else:
+        urls = [paths[page]] * (3 + runs)
     client = Client(HTTP_HOST="localhost")
     before = bump_generation if after_edit else (lambda: None)
-    for _ in range(3 + runs):
+    for url in urls:
         before()
-        response = client.get(paths[page])
+        response = client.get(url)
         if response.status_code != 200:
-            sys.exit(f"{paths[page]} answered {response.status_code}")
+            sys.exit(f"{url} answered {response.status_code}")
 
 
 def count(tree, page, runs, after_edit):
@@ -58,9 +65,11 @@ def count(tree, page, runs, after_edit):
         "--tool=callgrind",
         "--callgrind-out-file=/dev/null",
         str(python),
-        str(Path(tree) / "bench" / "instructions.py"),
+        __file__,  # this script, run on the code of ``tree``, which may not have it
         "--child",
         page,
+        "--root",
+        str(Path(tree).resolve()),
         "--runs",
         str(runs),
     ]
@@ -78,11 +87,13 @@ def main():
     parser.add_argument("trees", nargs="*", metavar="TREE", help="code trees (default: this)")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--after-edit", action="store_true")
-    parser.add_argument("--page", action="append", choices=PAGES, help="default: every page")
-    parser.add_argument("--child", choices=PAGES, help=argparse.SUPPRESS)
+    pages = (*PAGES, NEW_SEARCHES)
+    parser.add_argument("--page", action="append", choices=pages, help="default: every page")
+    parser.add_argument("--child", choices=pages, help=argparse.SUPPRESS)
+    parser.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.runs, args.after_edit)
+        child(args.root, args.child, args.runs, args.after_edit)
         return
     trees = args.trees or [str(ROOT)]
     print(
@@ -91,7 +102,7 @@ def main():
         f"millions of instructions per request, over {args.runs}"
     )
     print(f"{'page':22} " + " ".join(f"{Path(tree).name:>12}" for tree in trees))
-    for page in args.page or PAGES:
+    for page in args.page or (*PAGES, NEW_SEARCHES):
         figures = []
         for tree in trees:
             runs = count(tree, page, args.runs, args.after_edit)
