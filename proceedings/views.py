@@ -717,6 +717,9 @@ class PositionDetailView(PublicMixin, DetailView):
         related = self.cards(Position.objects.filter(pk__in=first_related))
         context = super().get_context_data(
             related_positions=related,
+            # What the related part is rendered from, the translation note included: read only
+            # when the fragment cache does not hold it for this generation.
+            related_rows=SimpleLazyObject(lambda: [position, *related]),
             # Citations record the day they are read: the page's cached parts are per day.
             today=timezone.localdate(),
             **kwargs,

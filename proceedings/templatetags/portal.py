@@ -5,6 +5,7 @@ import hashlib
 from django import template
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -291,3 +292,41 @@ class FragmentNode(CachedBlockNode):
         else:
             cache.set(key, html, settings.FRAGMENT_CACHE_SECONDS)
         return mark_safe(html)  # noqa: S308 - a template's (escaped) output, or stored so
+
+
+@register.tag
+def unboundform(parser, token):
+    """``{% unboundform form %}…{% endunboundform %}``: a form's fields, rendered once per
+    process and language while the form has no data.
+
+    An empty form's markup is the same for every reader of a language: the permalink's
+    report form (three fields through Django's widget templates) was a third of a cached
+    permalink's time (4 of 12 ms on PostgreSQL at 100,000 positions). The block must depend
+    on nothing but the form and the language: the CSRF token and the form's action stay
+    outside it. A bound form (a report sent back with its errors) is always rendered.
+    """
+    bits = token.split_contents()
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError(f"{bits[0]} needs the form, and only it")
+    nodelist = parser.parse(("endunboundform",))
+    parser.delete_first_token()
+    return UnboundFormNode(nodelist, parser.compile_filter(bits[1]))
+
+
+class UnboundFormNode(template.Node):
+    def __init__(self, nodelist, form):
+        self.nodelist = nodelist
+        self.form = form
+        # Kept on the node, which lives as long as its template does (the cached loader's):
+        # a template changed in development is parsed again, and with it this is emptied.
+        self.kept = {}
+
+    def render(self, context):
+        form = self.form.resolve(context)
+        if form.is_bound:
+            return self.nodelist.render(context)
+        key = (type(form), translation.get_language())
+        html = self.kept.get(key)
+        if html is None:
+            html = self.kept[key] = str(self.nodelist.render(context))
+        return mark_safe(html)  # noqa: S308 - the block's own (escaped) output

@@ -3,8 +3,13 @@ Readers report errors: the folded form on every public position page and its own
 report stores, invalid input, the honeypot, the per-client rate limit and CSRF protection.
 """
 
+import re
+from unittest import mock
+
 import pytest
 from django.core.cache import cache
+from django.forms import Widget
+from django.template import engines
 from django.test import Client
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertTemplateUsed
@@ -82,6 +87,40 @@ def test_position_page_has_the_report_form_folded(client, position):
         html=True,
     )
     assertContains(response, '<button class="button" type="submit">送出回報</button>', html=True)
+
+
+def test_the_empty_form_is_rendered_once_per_language_and_never_holds_what_was_typed(
+    client, position
+):
+    # Templates parsed anew: an earlier test's may already hold the rendered form.
+    for engine in engines.all():
+        engine.engine.template_loaders[0].reset()
+    url = position.get_absolute_url()
+    with mock.patch(
+        "django.forms.widgets.Widget.render", autospec=True, side_effect=Widget.render
+    ) as widgets:
+        first = client.get(url)
+        again = client.get(url)
+        rendered_once = widgets.call_count
+        english = client.get(f"/en{url.removeprefix('/zh-hant')}")
+        typed = client.post(report_url(position), {"message": "", "email": "typed@example.org"})
+        after = client.get(url)
+
+    assert rendered_once == 3  # message, email and the honeypot, for the first reader only
+    assert widgets.call_count == 3 + 3 + 3  # English, then the form sent back with its error
+    for response in (first, again, after):
+        assertContains(response, '<label class="field__label" for="id_message">哪裡有錯？</label>')
+        assertNotContains(response, "typed@example.org")
+        assertNotContains(response, 'class="errorlist"')
+    assertContains(english, '<label class="field__label" for="id_message">What is wrong?</label>')
+    assertContains(typed, 'name="email" value="typed@example.org"')
+    assertContains(typed, 'class="errorlist"')
+    # Each reader has a token of their own: only the fields are kept.
+    assert csrf_token(first) != csrf_token(Client().get(url))
+
+
+def csrf_token(response):
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode())[1]
 
 
 def test_report_page_shows_the_quote_and_the_form(client, position):
