@@ -19,6 +19,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
@@ -33,6 +34,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag
 
 from forum_portal.cache import per_generation, request_generation
+from forum_portal.workflow import status_q
 from speakers.models import Institution, Sector, Speaker
 
 from .forms import CorrectionRequestForm
@@ -47,7 +49,6 @@ from .models import (
     Status,
     Theme,
     listed_positions,
-    published_appearance_q,
 )
 from .pagination import PagedListMixin, lenient_page, page_navigation
 from .search.highlight import mark_phrases
@@ -127,6 +128,15 @@ def preview_of(obj):
     else:
         reason = _("Only staff can see this page: nothing public cites it.")
     return Preview("", reason)
+
+
+class RoleTally(NamedTuple):
+    """A role as the lists of everyone count it (``PublicMixin.role_tallies``)."""
+
+    speaker: int
+    institution: int | None
+    sector: str | None
+    positions: int
 
 
 class PublicMixin:
@@ -210,15 +220,62 @@ class PublicMixin:
             .filter(**{lookup: OuterRef("pk")})
             .order_by()
             .values(lookup)
-            .annotate(n=Count("pk"))
+            .annotate(n=Count("*"))
             .values("n")
         )
         return Coalesce(Subquery(counted), 0)
 
-    def count_people(self):
-        """Return a ``Count`` of the people with a visible role at an institution."""
-        visible = None if self.shows_drafts else published_appearance_q("appearances__")
-        return Count("appearances__speaker", filter=visible, distinct=True)
+    @cached_property
+    def role_tallies(self):
+        """A ``RoleTally`` per role this request may see: its person, institution and
+        sector, and the number of its positions this request may see.
+
+        What the lists of everyone count by: people, institutions and sectors add up their
+        roles' (``tally_positions()``, ``tally_people()``). Two statements, one a grouped read
+        of the (appearance, status) index, 24 ms at 100,000 positions on PostgreSQL; kept per
+        content generation for the public, shared by those pages. Counted per listed row by a
+        correlated subquery, which PostgreSQL ran more than once a row, the list of 1,000
+        institutions took 3.4 s after each edit (bench/README.md).
+        """
+
+        def tally():
+            positions = Position.objects.all()
+            if not self.shows_drafts:
+                # published() less its role's condition: only visible roles are tallied.
+                positions = positions.filter(status_q())
+            counts = dict(
+                positions.order_by()
+                .values("appearance")
+                .annotate(n=Count("*"))
+                .values_list("appearance", "n")
+            )
+            roles = (
+                self.appearances()
+                .order_by()
+                .values_list("pk", "speaker_id", "institution_id", "institution__sector")
+            )
+            return [
+                RoleTally(speaker, institution, sector, counts.get(pk, 0))
+                for pk, speaker, institution, sector in roles
+            ]
+
+        return per_generation(self.request, "role-tallies", tally)
+
+    def tally_positions(self, by):
+        """Return ``{value: the number of positions this request may see}`` by ``by``, a
+        field of ``RoleTally`` (``"speaker"``, ``"institution"`` or ``"sector"``)."""
+        counts = defaultdict(int)
+        for role in self.role_tallies:
+            counts[getattr(role, by)] += role.positions
+        return counts
+
+    def tally_people(self, by):
+        """Return ``{value: the number of people with a role this request may see}`` by
+        ``by``, as ``tally_positions()``."""
+        people = defaultdict(set)
+        for role in self.role_tallies:
+            people[getattr(role, by)].add(role.speaker)
+        return {value: len(speakers) for value, speakers in people.items()}
 
     def get_context_data(self, **kwargs):
         context = {"section": self.section, "shows_drafts": self.shows_drafts}
@@ -516,7 +573,7 @@ class ForumListView(PagedListMixin, PublicMixin, ListView):
                 .filter(forum__in=forums)
                 .order_by()
                 .values("forum")
-                .annotate(n=Count("pk"))
+                .annotate(n=Count("*"))
             )
             return (
                 {row.pop("appearance__session__forum"): row for row in positions},

@@ -32,8 +32,9 @@ class KeptListMixin:
     public (``per_generation``), and read only when the page's list is not in the fragment
     cache (its template wraps the list in ``{% fragment %}``)."""
 
-    def kept_list(self, name, queryset):
-        return SimpleLazyObject(lambda: per_generation(self.request, name, lambda: list(queryset)))
+    def kept_list(self, name, rows):
+        """Return ``rows()``, a list, lazily, computed once per content generation."""
+        return SimpleLazyObject(lambda: per_generation(self.request, name, lambda: list(rows())))
 
     def get_template_names(self):
         # ListView's would look at object_list (for its model), reading the lazy list.
@@ -53,16 +54,15 @@ class SpeakerListView(KeptListMixin, PublicMixin, ListView):
             queryset=self.appearances().select_related("institution"),
             to_attr="roles",
         )
-        speakers = (
-            super()
-            .get_queryset()
-            .annotate(position_count=self.count_positions("appearance__speaker"))
-            .prefetch_related(roles)
-            .order_by("sort_name", "pk")
-        )
-        # Counting every person's positions is a grouped scan of them all (about 300 ms at
-        # 100,000 positions, bench/README.md).
-        return self.kept_list("speaker-list", speakers)
+        speakers = super().get_queryset().prefetch_related(roles).order_by("sort_name", "pk")
+
+        def counted():
+            counts = self.tally_positions("speaker")
+            for person in speakers:
+                person.position_count = counts.get(person.pk, 0)
+            return speakers
+
+        return self.kept_list("speaker-list", counted)
 
     @cached_property
     def listing(self):
@@ -123,25 +123,28 @@ class SpeakerDetailView(KeptObjectMixin, PublicMixin, DetailView):
         )
 
 
-class InstitutionListView(KeptListMixin, PublicMixin, ListView):
+class CountedInstitutionsMixin:
+    def counted(self, institutions):
+        """Return ``institutions`` as a list, each with ``people_count`` and
+        ``position_count`` (``role_tallies``)."""
+        people = self.tally_people("institution")
+        positions = self.tally_positions("institution")
+        institutions = list(institutions)
+        for institution in institutions:
+            institution.people_count = people.get(institution.pk, 0)
+            institution.position_count = positions.get(institution.pk, 0)
+        return institutions
+
+
+class InstitutionListView(CountedInstitutionsMixin, KeptListMixin, PublicMixin, ListView):
     model = Institution
     section = "institutions"
     template_name = "speakers/institution_list.html"  # get_queryset() returns a list
     context_object_name = "institution_list"
 
     def get_queryset(self):
-        institutions = (
-            super()
-            .get_queryset()
-            .annotate(
-                people_count=self.count_people(),
-                position_count=self.count_positions("appearance__institution"),
-            )
-            .order_by("name_en", "pk")
-        )
-        # Two counts per institution over every role and position (about 680 ms at 100,000
-        # positions, bench/README.md).
-        return self.kept_list("institution-list", institutions)
+        institutions = super().get_queryset().order_by("name_en", "pk")
+        return self.kept_list("institution-list", lambda: self.counted(institutions))
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -179,26 +182,15 @@ class SectorListView(PublicMixin, TemplateView):
     section = "institutions"
 
     def get_context_data(self, **kwargs):
-        def per_sector(queryset, field, count):
-            rows = queryset.order_by().values(field).annotate(n=count)
-            return {row[field]: row["n"] for row in rows}
+        def count_institutions():
+            rows = self.visible(Institution.objects.all()).order_by().values("sector")
+            return {row["sector"]: row["n"] for row in rows.annotate(n=Count("pk"))}
 
-        def count():
-            return {
-                "institutions": per_sector(
-                    self.visible(Institution.objects.all()), "sector", Count("pk")
-                ),
-                "people": per_sector(
-                    self.appearances(), "institution__sector", Count("speaker", distinct=True)
-                ),
-                "positions": per_sector(
-                    self.positions(), "appearance__institution__sector", Count("pk")
-                ),
-            }
-
-        # The positions' count is a grouped scan of them all (about 250 ms at 100,000,
-        # bench/README.md): counted once per content generation for the public.
-        counts = per_generation(self.request, "sector-counts", count)
+        counts = {
+            "institutions": per_generation(self.request, "sector-institutions", count_institutions),
+            "people": self.tally_people("sector"),
+            "positions": self.tally_positions("sector"),
+        }
         sectors = [
             {"value": value, "label": label, **{k: c.get(value, 0) for k, c in counts.items()}}
             for value, label in Sector.choices
@@ -206,7 +198,7 @@ class SectorListView(PublicMixin, TemplateView):
         return super().get_context_data(sectors=sectors, **kwargs)
 
 
-class SectorDetailView(PublicMixin, TemplateView):
+class SectorDetailView(CountedInstitutionsMixin, PublicMixin, TemplateView):
     template_name = "speakers/sector_detail.html"
     section = "institutions"
 
@@ -215,13 +207,10 @@ class SectorDetailView(PublicMixin, TemplateView):
         if value not in Sector.values:
             raise Http404("No such sector.")
         sector = Sector(value)
-        institutions = (
-            self.visible(Institution.objects.filter(sector=sector))
-            .annotate(
-                people_count=self.count_people(),
-                position_count=self.count_positions("appearance__institution"),
+        institutions = SimpleLazyObject(
+            lambda: self.counted(
+                self.visible(Institution.objects.filter(sector=sector)).order_by("name_en", "pk")
             )
-            .order_by("name_en", "pk")
         )
         appearances = (
             self.appearances()

@@ -798,6 +798,35 @@ def test_list_pages_count_once_per_generation(
     assert len(cached) < len(counting)
 
 
+def test_the_lists_of_everyone_share_one_tally_of_the_roles(
+    client, fragment_cache, one_of_each, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        # The same person at the same institution again, in a forum not published, and in a
+        # published one with a second position.
+        for published in (False, True):
+            role = make_appearance(
+                session=make_session(forum=make_forum(published=published)),
+                speaker=one_of_each.speaker,
+                institution=one_of_each.institution,
+            )
+            make_position(appearance=role, text=f"觀點{published}")
+    institutions = client.get(reverse("proceedings:institution-list")).context
+    with statements() as read:
+        sectors = client.get(reverse("proceedings:sector-list")).context
+        speakers = client.get(reverse("proceedings:speaker-list")).context
+
+    assert [
+        (i.name, i.people_count, i.position_count) for i in institutions["institution_list"]
+    ] == [("復旦大學", 1, 2)]
+    assert [
+        (s["value"], s["people"], s["positions"]) for s in sectors["sectors"] if s["people"]
+    ] == [("research", 1, 2)]
+    assert [(p.name, p.position_count) for p in speakers["speakers"]] == [("王小明", 2)]
+    # The institutions' page counted the roles' positions; the other two read that tally.
+    assert not [sql for sql in read if "proceedings_position" in sql]
+
+
 @pytest.mark.parametrize("name", LIST_PAGES)
 def test_staff_list_pages_count_their_drafts(
     client, django_user_model, fragment_cache, one_of_each, name

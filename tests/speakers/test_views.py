@@ -122,8 +122,9 @@ def test_sector_pages_count_and_list_their_institutions_and_people(client, pujia
 def test_speaker_list_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
-    # speakers with position counts, their appearances (with institution)
-    with django_assert_num_queries(2):
+    # speakers, their appearances (with institution), and the roles' tallies: the visible
+    # roles, their positions counted by role
+    with django_assert_num_queries(4):
         response = client.get(url("speaker-list"))
 
     # By sort name ("Speaker 1000" before "Speaker 999": the factories' numbers run on).
@@ -151,8 +152,8 @@ def test_speaker_page_query_count_is_constant(
 def test_institution_list_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
-    # institutions with people and position counts
-    with django_assert_num_queries(1):
+    # institutions, and the roles' tallies (the visible roles, positions counted by role)
+    with django_assert_num_queries(3):
         response = client.get(url("institution-list"))
 
     assert len(response.context["institution_list"]) == len(corpus.institutions) + 1
@@ -177,7 +178,8 @@ def test_institution_page_query_count_is_constant(
 def test_sector_list_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
-    # institutions, people and positions per sector
+    # institutions per sector, and the roles' tallies (the visible roles, positions counted by
+    # role), which give people and positions per sector
     with django_assert_num_queries(3):
         response = client.get(url("sector-list"))
 
@@ -192,9 +194,9 @@ def test_sector_page_query_count_is_constant(
     for n in range(len(corpus.positions) - 1):
         make_position(appearance=appearance, order=10 + n)
 
-    # institutions with counts, appearances (with speaker, institution), count and page of
-    # positions, themes, tags, key phrases
-    with django_assert_num_queries(9):
+    # institutions, the roles' tallies (two), appearances (with speaker, institution), count
+    # and page of positions, themes, tags, key phrases
+    with django_assert_num_queries(11):
         response = client.get(url("sector-detail", institution.sector))
 
     assert len(response.context["positions"]) == len(corpus.positions)
