@@ -505,8 +505,8 @@ def test_forum_page_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
     # forum, appearances (with speaker, institution), sessions (with source), questions,
-    # the questions' themes with position counts
-    with django_assert_num_queries(5):
+    # the questions' themes, their positions counted by theme
+    with django_assert_num_queries(6):
         response = client.get(corpus.forum.get_absolute_url())
 
     assert [t.position_count for q in response.context["questions"] for t in q.themes.all()] == [

@@ -1326,6 +1326,27 @@ def related_part(response):
     return html[html.index('<section class="section" aria-labelledby="related-heading">') :]
 
 
+def test_a_forum_page_is_kept_and_counts_its_themes_again_after_an_edit(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    theme, positions = theme_of_three
+    url = theme.forum.get_absolute_url()
+    first = client.get(url).content.decode()
+    with statements() as again:
+        second = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[2].pk).update(status=Status.DRAFT)
+    edited = client.get(url).content.decode()
+
+    assert second == first
+    assert '<span class="count">3 則觀點</span>' in first
+    assert '<span class="count">2 則觀點</span>' in edited
+    # The forum's row and its sessions (for its JSON-LD): the body came from the cache.
+    assert not [
+        sql for sql in again if "proceedings_theme" in sql or "proceedings_appearance" in sql
+    ]
+
+
 def test_a_permalinks_text_and_citations_are_page_parts_of_the_day(
     client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
 ):
