@@ -222,7 +222,7 @@ class SectorDetailView(CountedInstitutionsMixin, PublicMixin, TemplateView):
         return super().get_context_data(
             sector=sector,
             institutions=institutions,
-            people=distinct_speakers(appearances),
+            people=SimpleLazyObject(lambda: distinct_speakers(appearances)),
             **self.page_of_cards(positions, f"sector:{sector.value}"),
             **kwargs,
         )

@@ -798,6 +798,28 @@ def test_list_pages_count_once_per_generation(
     assert len(cached) < len(counting)
 
 
+def test_a_sector_page_is_kept_until_an_edit(
+    client, fragment_cache, one_of_each, django_capture_on_commit_callbacks
+):
+    url = reverse("proceedings:sector-detail", args=["research"])
+    first = client.get(url)
+    with statements() as again:
+        second = client.get(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_position(appearance=one_of_each, text="第二則")
+    edited = client.get(url).content.decode()
+
+    assert second.content == first.content
+    html = first.content.decode()
+    assert "復旦大學" in html
+    assert "王小明" in html
+    assert "1 人 · 1 則觀點" in html
+    assert "1 人 · 2 則觀點" in edited
+    assert "第二則" in edited
+    # Its institutions, people and cards came from the cache: nothing of theirs was read.
+    assert not [sql for sql in again if "speakers_" in sql or "proceedings_position" in sql]
+
+
 def test_the_lists_of_everyone_share_one_tally_of_the_roles(
     client, fragment_cache, one_of_each, django_capture_on_commit_callbacks
 ):
