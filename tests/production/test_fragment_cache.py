@@ -1369,6 +1369,25 @@ def test_a_forum_page_is_kept_and_counts_its_themes_again_after_an_edit(
     ]
 
 
+def test_a_question_page_keeps_its_themes_until_an_edit(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    theme, positions = theme_of_three
+    url = theme.questions.get().get_absolute_url()
+    first = client.get(url).content.decode()
+    with statements() as again:
+        second = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[2].pk).update(status=Status.DRAFT)
+    edited = client.get(url).content.decode()
+
+    assert second == first
+    # (The first quote's key phrase is marked up inside it.)
+    assert [quote in first for quote in THREE_QUOTES[1:]] == [True, True]
+    assert [quote in edited for quote in THREE_QUOTES[1:]] == [True, False]
+    assert not [sql for sql in again if "proceedings_theme" in sql or "proceedings_position" in sql]
+
+
 def test_a_permalinks_text_and_citations_are_page_parts_of_the_day(
     client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
 ):
