@@ -827,7 +827,14 @@ class SourceDetailView(PublicMixin, DetailView):
     model = SourceDocument
 
     def get_context_data(self, **kwargs):
-        source = self.object
+        # The text with its citations is a page part kept per content generation: read and
+        # highlighted only when it is rendered.
+        return super().get_context_data(
+            paragraphs=SimpleLazyObject(lambda: self.paragraphs(self.object)), **kwargs
+        )
+
+    def paragraphs(self, source):
+        """Return the source's paragraphs, each with its HTML and the positions citing it."""
         cited = defaultdict(list)
         citing = self.positions().filter(source=source, paragraph__isnull=False)
         if self.shows_drafts:
@@ -850,7 +857,7 @@ class SourceDetailView(PublicMixin, DetailView):
             }
             for number, text in enumerate(source.paragraphs, start=1)
         ]
-        return super().get_context_data(paragraphs=paragraphs, **kwargs)
+        return paragraphs
 
 
 # A report's section headings are paragraphs of their own: short, without a sentence's end.

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import empty
 
-from forum_portal.cache import code_digest, code_version
+from forum_portal.cache import bump_generation, code_digest, code_version
 from proceedings.api.serializers import PositionSerializer
 from proceedings.models import (
     Appearance,
@@ -1386,6 +1386,33 @@ def test_a_question_page_keeps_its_themes_until_an_edit(
     assert [quote in first for quote in THREE_QUOTES[1:]] == [True, True]
     assert [quote in edited for quote in THREE_QUOTES[1:]] == [True, False]
     assert not [sql for sql in again if "proceedings_theme" in sql or "proceedings_position" in sql]
+
+
+@pytest.mark.parametrize("page", ["session", "source"])
+def test_a_session_and_a_report_keep_their_positions_until_an_edit(
+    client, fragment_cache, pujiang, page
+):
+    position = Position.objects.get(ref="liu-dongmei-enterprise-market-insight")
+    session = position.appearance.session
+    url = (session if page == "session" else position.source).get_absolute_url()
+    name = "劉冬梅"
+    first = client.get(url).content.decode()
+    with statements() as again:
+        second = client.get(url).content.decode()
+    Position.objects.filter(appearance__speaker=position.appearance.speaker).update(
+        status=Status.DRAFT
+    )
+    # What the edit's commit runs: the fixture's import left that callback pending on the
+    # test's transaction, which never commits.
+    bump_generation()
+    edited = client.get(url).content.decode()
+
+    assert second == first
+    assert position.get_absolute_url() in first
+    assert position.get_absolute_url() not in edited
+    assert name in first
+    # Only the page's own row was read (a report's is found through its public positions).
+    assert not [sql for sql in again if '"proceedings_position"' in sql.split(" WHERE ")[0]]
 
 
 def test_a_permalinks_text_and_citations_are_page_parts_of_the_day(
