@@ -9,6 +9,7 @@ the comparison form with the message; never a 500.
 
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -60,7 +61,8 @@ def forum_matrix(request, slug):
         "proceedings/forum_matrix.html",
         {
             "forum": forum,
-            "matrix": speaker_matrix(forum, by=by),
+            # Read only when the page part is not kept (``{% fragment %}``).
+            "matrix": SimpleLazyObject(lambda: speaker_matrix(forum, by=by)),
             "by_theme": by == BY_THEME,
             "section": "forums",
         },
@@ -85,7 +87,8 @@ def theme_balance(request, forum_slug, slug):
 
 
 def _balance_page(request, *, forum, theme, positions):
-    balance = voice_balance(positions)
+    # Counted and drawn only when the page part is not kept (``{% fragment %}``).
+    balance = SimpleLazyObject(lambda: voice_balance(positions))
     return TemplateResponse(
         request,
         "proceedings/voice_balance.html",
@@ -93,8 +96,8 @@ def _balance_page(request, *, forum, theme, positions):
             "forum": forum,
             "theme": theme,
             "balance": balance,
-            "sector_chart": bar_chart(balance.by_sector),
-            "country_chart": bar_chart(balance.by_country),
+            "sector_chart": SimpleLazyObject(lambda: bar_chart(balance.by_sector)),
+            "country_chart": SimpleLazyObject(lambda: bar_chart(balance.by_country)),
             "section": "forums",
         },
     )

@@ -1415,6 +1415,33 @@ def test_a_session_and_a_report_keep_their_positions_until_an_edit(
     assert not [sql for sql in again if '"proceedings_position"' in sql.split(" WHERE ")[0]]
 
 
+@pytest.mark.parametrize("name", ["forum-matrix", "forum-balance", "theme-balance"])
+def test_a_forums_analyses_are_kept_until_an_edit(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks, name
+):
+    theme, positions = theme_of_three
+    args = [theme.forum.slug] + ([theme.slug] if name == "theme-balance" else [])
+    url = reverse(f"proceedings:{name}", args=args)
+    first = client.get(url)
+    with statements() as again:
+        second = client.get(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[2].pk).update(status=Status.DRAFT)
+    edited = client.get(url).content.decode()
+
+    assert second.content == first.content
+    assert not [sql for sql in again if '"proceedings_position"' in sql.split(" WHERE ")[0]]
+    if name == "forum-matrix":
+        # The third speaker's position, shortened in its cell, is gone; the speaker stays.
+        assert THREE_QUOTES[2][:10] in first.content.decode()
+        assert THREE_QUOTES[2][:10] not in edited
+        assert SPEAKERS[2] in edited
+    else:
+        assert first.context["balance"].total_positions == 3
+        assert "3 則觀點" in first.content.decode()
+        assert "2 則觀點" in edited
+
+
 def test_a_permalinks_text_and_citations_are_page_parts_of_the_day(
     client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
 ):
