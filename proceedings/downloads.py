@@ -181,24 +181,33 @@ def dataset_bytes(forum_slug=None):
     return dumps(document).encode()
 
 
-def dataset_size(forum_slug=None):
-    """Return the size in bytes of a dataset, kept in the cache until the content changes."""
+def _size_key(generation, forum_slug):
+    return f"datasets:size:{generation}:{forum_slug or ''}"
+
+
+def known_dataset_sizes(forum_slugs):
+    """Return ``{forum slug or None: size in bytes}`` of the datasets built for a download in
+    this content generation; the others are left out.
+
+    Never built here: a dataset is every published position exported, which the Data page
+    did for every forum's and the whole one to print their sizes, 225 s after each edit at
+    100,000 positions (bench/README.md).
+    """
     generation, _lsn = current_generation()
     if generation is None:
-        return len(dataset_bytes(forum_slug))
-    key = f"datasets:size:{generation}:{forum_slug or ''}"
-    size = cache.get(key)
-    if size is None:
-        size = len(dataset_bytes(forum_slug))
-        cache.set(key, size, DATASET_SIZE_SECONDS)
-    return size
+        return {}
+    keys = {_size_key(generation, slug): slug for slug in forum_slugs}
+    return {keys[key]: size for key, size in cache.get_many(list(keys)).items()}
 
 
 def dataset(request, forum_slug=None):
     """Every published forum, or the forum ``forum_slug``, in the import format, to download."""
-    response = HttpResponse(
-        dataset_bytes(forum_slug), content_type="application/json; charset=utf-8"
-    )
+    data = dataset_bytes(forum_slug)
+    generation, _lsn = current_generation()
+    if generation is not None:
+        # For the Data page (``known_dataset_sizes()``), until the content changes.
+        cache.set(_size_key(generation, forum_slug), len(data), DATASET_SIZE_SECONDS)
+    response = HttpResponse(data, content_type="application/json; charset=utf-8")
     name = f"forum-portal-{forum_slug or 'all'}.json"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
@@ -211,10 +220,11 @@ class DataView(TemplateView):
 
     def get_context_data(self, **kwargs):
         forums = list(Forum.objects.published().order_by("-edition_year", "slug"))
-        datasets = [{"forum": forum, "size": dataset_size(forum.slug)} for forum in forums]
+        sizes = known_dataset_sizes([None, *(forum.slug for forum in forums)])
+        datasets = [{"forum": forum, "size": sizes.get(forum.slug)} for forum in forums]
         return super().get_context_data(
             section="data",
-            all_size=dataset_size(),
+            all_size=sizes.get(None),
             datasets=datasets,
             format=FORMAT,
             csv_columns=CSV_COLUMNS,

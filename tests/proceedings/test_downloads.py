@@ -7,6 +7,7 @@ import format (nothing unpublished, re-importable), and the Data page with the f
 import csv
 import io
 import json
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
@@ -305,6 +306,15 @@ def test_data_page_lists_the_downloads_with_their_sizes(client, pujiang):
     assert [size in content for size in sizes] == [True, True]
     assert "CC BY 4.0" in content
     assert 'href="/api/v1/"' in content
+
+
+def test_data_page_never_builds_a_dataset_to_size_it(client, pujiang):
+    with mock.patch("proceedings.downloads.dataset_bytes") as building:
+        response = client.get(reverse("proceedings:data"))
+
+    assert not building.called
+    # Nothing downloaded in this content generation: no size known yet, for either dataset.
+    assert response.content.decode().count('<td class="data-table__size">下載時產生</td>') == 2
 
 
 def test_footer_links_data_and_api(client, pujiang):
