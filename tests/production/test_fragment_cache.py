@@ -1348,17 +1348,26 @@ def related_part(response):
     return html[html.index('<section class="section" aria-labelledby="related-heading">') :]
 
 
+def read_kept_then_drafted(client, url, position, capture_on_commit):
+    """Return the page at ``url``: read, read again (with that request's statements), and read
+    after ``position`` became a draft (the edit committed)."""
+    first = client.get(url)
+    with statements() as again:
+        second = client.get(url)
+    with capture_on_commit(execute=True):
+        Position.objects.filter(pk=position.pk).update(status=Status.DRAFT)
+    return first, second, again, client.get(url)
+
+
 def test_a_forum_page_is_kept_and_counts_its_themes_again_after_an_edit(
     client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
 ):
     theme, positions = theme_of_three
     url = theme.forum.get_absolute_url()
-    first = client.get(url).content.decode()
-    with statements() as again:
-        second = client.get(url).content.decode()
-    with django_capture_on_commit_callbacks(execute=True):
-        Position.objects.filter(pk=positions[2].pk).update(status=Status.DRAFT)
-    edited = client.get(url).content.decode()
+    first, second, again, edited = read_kept_then_drafted(
+        client, url, positions[2], django_capture_on_commit_callbacks
+    )
+    first, second, edited = (page.content.decode() for page in (first, second, edited))
 
     assert second == first
     assert '<span class="count">3 則觀點</span>' in first
@@ -1374,12 +1383,10 @@ def test_a_question_page_keeps_its_themes_until_an_edit(
 ):
     theme, positions = theme_of_three
     url = theme.questions.get().get_absolute_url()
-    first = client.get(url).content.decode()
-    with statements() as again:
-        second = client.get(url).content.decode()
-    with django_capture_on_commit_callbacks(execute=True):
-        Position.objects.filter(pk=positions[2].pk).update(status=Status.DRAFT)
-    edited = client.get(url).content.decode()
+    first, second, again, edited = read_kept_then_drafted(
+        client, url, positions[2], django_capture_on_commit_callbacks
+    )
+    first, second, edited = (page.content.decode() for page in (first, second, edited))
 
     assert second == first
     # (The first quote's key phrase is marked up inside it.)
@@ -1422,12 +1429,10 @@ def test_a_forums_analyses_are_kept_until_an_edit(
     theme, positions = theme_of_three
     args = [theme.forum.slug] + ([theme.slug] if name == "theme-balance" else [])
     url = reverse(f"proceedings:{name}", args=args)
-    first = client.get(url)
-    with statements() as again:
-        second = client.get(url)
-    with django_capture_on_commit_callbacks(execute=True):
-        Position.objects.filter(pk=positions[2].pk).update(status=Status.DRAFT)
-    edited = client.get(url).content.decode()
+    first, second, again, edited = read_kept_then_drafted(
+        client, url, positions[2], django_capture_on_commit_callbacks
+    )
+    edited = edited.content.decode()
 
     assert second.content == first.content
     assert not [sql for sql in again if '"proceedings_position"' in sql.split(" WHERE ")[0]]
