@@ -232,6 +232,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
+# The data downloads' files, built once per content generation (proceedings.downloads): kept
+# apart from media, which is backed up, as anything here is rebuilt when missing.
+DATASETS_ROOT = Path(os.environ.get("DJANGO_DATASETS_ROOT", BASE_DIR / "var" / "datasets"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

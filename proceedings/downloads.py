@@ -9,11 +9,18 @@ costs one chunk of memory; a search's CSV holds what the search can page through
 ``SEARCH_CSV_CAP`` matches), as the search page does.
 """
 
-from django.core.cache import cache
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from forum_portal.cache import current_generation
@@ -25,6 +32,8 @@ from .localize import SIMPLIFIED, TRADITIONAL, family, to_simplified
 from .models import Forum, Position, Theme
 from .search import CANDIDATES, matching_position_ids
 from .search.query import search_params
+
+logger = logging.getLogger(__name__)
 
 SEARCH_CSV_CAP = CANDIDATES
 CSV_COLUMNS = (
@@ -48,7 +57,10 @@ CSV_COLUMNS = (
     "paragraph",
 )
 CSV_CHUNK = 1000  # positions fetched (with their themes and tags) per round of queries
-DATASET_SIZE_SECONDS = 24 * 60 * 60  # a new content generation replaces it sooner
+DATASET_TYPE = "application/json; charset=utf-8"
+DATASET_BUILD_WAIT = 20  # seconds a download waits for another process's build of its file
+DATASET_BUILD_POLL = 0.25
+DATASET_BUILD_STALE = 15 * 60  # seconds after which another machine's build lock is left
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,13 +193,92 @@ def dataset_bytes(forum_slug=None):
     return dumps(document).encode()
 
 
-def _size_key(generation, forum_slug):
-    return f"datasets:size:{generation}:{forum_slug or ''}"
+def _dataset_stem(forum_slug):
+    # Not "forum-portal-<slug>": a forum may be slugged "all".
+    return f"forum-{forum_slug}" if forum_slug else "all"
+
+
+def _dataset_path(generation, forum_slug):
+    return Path(settings.DATASETS_ROOT) / f"{_dataset_stem(forum_slug)}.{generation}.json"
+
+
+def _generation_of(path):
+    """Return the content generation in a dataset file's name (None if it has none)."""
+    try:
+        return int(path.suffixes[-2].lstrip("."))
+    except (IndexError, ValueError):
+        return None
+
+
+def _build_is_running(lock):
+    """Return whether the build that holds ``lock`` (its process id inside) is still running.
+
+    A worker killed mid-build (gunicorn's timeout) leaves its lock behind; so does a process
+    on another machine sharing the directory, which is taken as running until the lock is
+    ``DATASET_BUILD_STALE`` seconds old.
+    """
+    try:
+        host, pid = lock.read_text().split(":")
+        age = time.time() - lock.stat().st_mtime
+    except (OSError, ValueError):
+        return False  # gone meanwhile, or being written: try again
+    if host != socket.gethostname():
+        return age < DATASET_BUILD_STALE
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        pass
+    return age < DATASET_BUILD_STALE
+
+
+def _write_dataset(path, forum_slug):
+    lock = path.with_suffix(".building")
+    try:
+        descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        if not _build_is_running(lock):
+            lock.unlink(missing_ok=True)
+        return False
+    try:
+        with os.fdopen(descriptor, "w") as holder:
+            holder.write(f"{socket.gethostname()}:{os.getpid()}")
+        data = dataset_bytes(forum_slug)
+        part = path.with_suffix(".part")
+        part.write_bytes(data)
+        os.replace(part, path)
+        generation = _generation_of(path)
+        for older in path.parent.glob(f"{_dataset_stem(forum_slug)}.*.json"):
+            if (_generation_of(older) or 0) < generation:
+                older.unlink(missing_ok=True)
+    finally:
+        lock.unlink(missing_ok=True)
+    return True
+
+
+def built_dataset(forum_slug, generation, *, wait=None):
+    """Return the path of the dataset's file for this content generation, built if missing.
+
+    A dataset is every published position exported (about 26 s at 100,000 positions,
+    bench/README.md), so it is built once a generation, by one process at a time: the
+    others wait up to ``wait`` seconds (``DATASET_BUILD_WAIT``) for it, then return None.
+    The files of earlier generations are removed (they may hold what is no longer published).
+    """
+    path = _dataset_path(generation, forum_slug)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + (DATASET_BUILD_WAIT if wait is None else wait)
+    while not path.exists():
+        if not _write_dataset(path, forum_slug):
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(DATASET_BUILD_POLL)
+    return path
 
 
 def known_dataset_sizes(forum_slugs):
-    """Return ``{forum slug or None: size in bytes}`` of the datasets built for a download in
-    this content generation; the others are left out.
+    """Return ``{forum slug or None: size in bytes}`` of the datasets built in this content
+    generation; the others are left out.
 
     Never built here: a dataset is every published position exported, which the Data page
     did for every forum's and the whole one to print their sizes, 225 s after each edit at
@@ -196,21 +287,37 @@ def known_dataset_sizes(forum_slugs):
     generation, _lsn = current_generation()
     if generation is None:
         return {}
-    keys = {_size_key(generation, slug): slug for slug in forum_slugs}
-    return {keys[key]: size for key, size in cache.get_many(list(keys)).items()}
+    paths = {slug: _dataset_path(generation, slug) for slug in forum_slugs}
+    return {slug: path.stat().st_size for slug, path in paths.items() if path.exists()}
 
 
 def dataset(request, forum_slug=None):
     """Every published forum, or the forum ``forum_slug``, in the import format, to download."""
-    data = dataset_bytes(forum_slug)
-    generation, _lsn = current_generation()
-    if generation is not None:
-        # For the Data page (``known_dataset_sizes()``), until the content changes.
-        cache.set(_size_key(generation, forum_slug), len(data), DATASET_SIZE_SECONDS)
-    response = HttpResponse(data, content_type="application/json; charset=utf-8")
+    dataset_forums(forum_slug)  # 404 for a forum that is not published
     name = f"forum-portal-{forum_slug or 'all'}.json"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    generation, _lsn = current_generation()
+    path = None
+    if generation is not None:  # None: the cache is down, no generation to keep a file for
+        try:
+            path = built_dataset(forum_slug, generation)
+        except OSError:
+            logger.exception("Datasets cannot be kept in %s", settings.DATASETS_ROOT)
+            generation = None
+    if generation is None:
+        response = HttpResponse(dataset_bytes(forum_slug), content_type=DATASET_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    if path is None:
+        response = HttpResponse(
+            _("This dataset is being prepared. Try again in a minute."),
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["Retry-After"] = "60"
+        return response
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=name, content_type=DATASET_TYPE
+    )
 
 
 class DataView(TemplateView):

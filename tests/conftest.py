@@ -34,6 +34,13 @@ def default_language():
     translation.activate(settings.LANGUAGE_CODE)
 
 
+@pytest.fixture(autouse=True)
+def datasets_root(settings, tmp_path):
+    """Keep each test's data downloads (built once per content generation) to itself."""
+    settings.DATASETS_ROOT = tmp_path / "datasets"
+    return settings.DATASETS_ROOT
+
+
 # ---------------------------------------------------------------------------------------------
 # Headless Chromium, for the tests marked `browser` (one launch a module)
 # ---------------------------------------------------------------------------------------------

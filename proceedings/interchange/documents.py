@@ -17,7 +17,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Prefetch, Q, prefetch_related_objects
+from django.db.models import Q, prefetch_related_objects
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -1395,7 +1395,11 @@ def _export_record(kind, obj, *, sparse=True, **overrides: Any):
     out = {}
     for spec in SPECS[kind]:
         if spec.name in overrides:
-            out[spec.name] = overrides[spec.name]
+            # As given, but key phrases (export_forum reads them with the other positions')
+            # are left out at their default as when read here.
+            value = overrides[spec.name]
+            if spec.kind != "phrases" or not (sparse and value == _default(spec)):
+                out[spec.name] = value
             continue
         if spec.kind == "phrases":
             value = [_key_phrase_record(phrase) for phrase in obj.key_phrases.all()]
@@ -1411,10 +1415,9 @@ def _export_record(kind, obj, *, sparse=True, **overrides: Any):
     return out
 
 
-def _export_tag_names(positions):
-    """Return the "tags" list: the English names of the tags ``positions`` carry, by name."""
-    tags = {tag.pk: tag for position in positions for tag in position.tags.all()}
-    names = TagName.objects.filter(tag__in=list(tags)).select_related("tag")
+def _export_tag_names(tag_ids):
+    """Return the "tags" list: the English names of the tags ``tag_ids``, by name."""
+    names = TagName.objects.filter(tag__in=tag_ids).select_related("tag")
     return sorted(
         ({"name": n.tag.name, "name_en": n.name_en} for n in names), key=lambda r: r["name"]
     )
@@ -1443,12 +1446,32 @@ def export_forum(*, slug, public=False):
         .select_related("session", "speaker", "institution")
         .order_by("session__order", "session__slug", "order", "speaker__slug")
     )
+    forum_positions = (Position.objects.published() if public else Position.objects.all()).filter(
+        appearance__session__forum=forum
+    )
     positions = list(
-        (Position.objects.published() if public else Position.objects.all())
-        .filter(appearance__session__forum=forum)
-        .select_related("appearance__session", "appearance__speaker", "source")
-        .prefetch_related(Prefetch("themes", queryset=all_themes), "tags", "key_phrases")
-        .order_by("order", "ref")
+        forum_positions.select_related(
+            "appearance__session", "appearance__speaker", "source"
+        ).order_by("order", "ref")
+    )
+    # A position's themes, tags and key phrases, each read in one statement and grouped here:
+    # prefetch_related() built a queryset per position and relation, about 0.6 ms a position
+    # (bench/README.md, "Session 19").
+    theme_slugs = _grouped(
+        Position.themes.through.objects.filter(position__in=forum_positions, theme__in=all_themes)
+        .order_by("theme__order", "theme__slug")
+        .values_list("position_id", "theme__slug")
+    )
+    tagged = list(
+        TaggedItem.objects.filter(
+            content_type=ContentType.objects.get_for_model(Position),
+            object_id__in=forum_positions.values("pk"),
+        ).values_list("object_id", "tag_id", "tag__name")
+    )
+    tag_names = _grouped((position_id, name) for position_id, _tag_id, name in tagged)
+    phrases = _grouped(
+        (phrase.position_id, _key_phrase_record(phrase))
+        for phrase in KeyPhrase.objects.filter(position__in=forum_positions)
     )
     exported_themes = {theme.pk for theme in themes}
     # Referenced records in order of first use (the forum's reading order), not by slug,
@@ -1489,8 +1512,9 @@ def export_forum(*, slug, public=False):
             p,
             session=p.appearance.session.slug,
             speaker=p.appearance.speaker.slug,
-            themes=[t.slug for t in ordered(p.themes.all(), key=lambda t: (t.order, t.slug))],
-            tags=sorted(tag.name for tag in p.tags.all()),
+            themes=theme_slugs.get(p.pk, []),
+            tags=sorted(tag_names.get(p.pk, [])),
+            key_phrases=phrases.get(p.pk, []),
         )
         for p in positions
     ]
@@ -1501,7 +1525,15 @@ def export_forum(*, slug, public=False):
         "sources": [_export_record("source", s) for s in sources],
         "forums": [forum_out],
     }
-    return _with_tags(document, _export_tag_names(positions))
+    return _with_tags(document, _export_tag_names({tag_id for _pk, tag_id, _name in tagged}))
+
+
+def _grouped(pairs):
+    """Return ``{key: [value, ...]}`` of ``(key, value)`` pairs, values in their order."""
+    groups = defaultdict(list)
+    for key, value in pairs:
+        groups[key].append(value)
+    return groups
 
 
 def dumps(data):

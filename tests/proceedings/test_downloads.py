@@ -7,17 +7,24 @@ import format (nothing unpublished, re-importable), and the Data page with the f
 import csv
 import io
 import json
+import os
+import socket
+import subprocess
+import sys
 from unittest import mock
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 
+from forum_portal.cache import bump_generation, current_generation
+from proceedings import downloads
 from proceedings.interchange import spreadsheet
 from proceedings.interchange.documents import export_forums, import_forum_data, validate
 from proceedings.localize import to_simplified
-from proceedings.models import Position, Theme
+from proceedings.models import Position, Status, Theme
 from speakers.models import Speaker
 from tests.factories import (
     make_appearance,
@@ -288,6 +295,111 @@ def test_dataset_never_contains_unpublished_content_and_imports_as_it_is(client,
         assert visible["themes"] == []  # its only theme is a draft
         assert "visible-person" in [person["slug"] for person in document["people"]]
     assert client.get(reverse("downloads:dataset-forum", args=["hidden-forum"])).status_code == 404
+
+
+def _files(root):
+    return sorted(path.name.split(".")[0] for path in root.iterdir())
+
+
+def test_a_dataset_is_built_once_a_generation_and_again_after_an_edit(
+    client, pujiang, datasets_root
+):
+    url = reverse("downloads:dataset-forum", args=["pujiang-2025"])
+    position = Position.objects.get(ref="liu-dongmei-enterprise-market-insight")
+    before_the_edit = export_forums(slugs=["pujiang-2025"])
+    with mock.patch(
+        "proceedings.downloads.dataset_bytes", wraps=downloads.dataset_bytes
+    ) as building:
+        first, first_content = download(client, url)
+        second, second_content = download(client, url)
+        assert building.call_count == 1
+        # An edit (a pending bump of the fixture's import otherwise swallows this one's).
+        Position.objects.filter(pk=position.pk).update(status=Status.DRAFT)
+        bump_generation()
+        _third, third_content = download(client, url)
+        assert building.call_count == 2
+
+    assert first.streaming
+    assert first["Content-Type"] == "application/json; charset=utf-8"
+    assert first["Content-Disposition"] == 'attachment; filename="forum-portal-pujiang-2025.json"'
+    assert first["Content-Length"] == str(len(first_content))
+    assert second_content == first_content
+    assert json.loads(first_content) == before_the_edit
+    refs = [p["ref"] for p in json.loads(third_content)["forums"][0]["positions"]]
+    assert position.ref not in refs
+    assert len(refs) == Position.objects.published().count()
+    # The first generation's file, which holds the position, is gone.
+    assert _files(datasets_root) == ["forum-pujiang-2025"]
+
+
+def test_a_forum_slugged_all_has_its_own_dataset_file(client, pujiang, datasets_root):
+    make_forum(slug="all", name="全部論壇")
+
+    _response, everything = download(client, reverse("downloads:dataset-all"))
+    _response, one = download(client, reverse("downloads:dataset-forum", args=["all"]))
+
+    assert [f["slug"] for f in json.loads(everything)["forums"]] == ["all", "pujiang-2025"]
+    assert [f["slug"] for f in json.loads(one)["forums"]] == ["all"]
+    assert _files(datasets_root) == ["all", "forum-all"]
+
+
+def test_a_dataset_being_built_elsewhere_is_waited_for_then_retried_later(
+    client, pujiang, datasets_root, settings
+):
+    generation, _lsn = current_generation()
+    datasets_root.mkdir()
+    lock = datasets_root / f"all.{generation}.building"
+    lock.write_text(f"{socket.gethostname()}:{os.getpid()}")  # a live process: this one
+
+    with mock.patch("proceedings.downloads.DATASET_BUILD_WAIT", 0):
+        response = client.get(reverse("downloads:dataset-all"))
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "60"
+    assert response.content.decode() == "資料集正在準備中，請稍候一分鐘再試。"
+    assert lock.exists()
+
+
+def test_a_build_left_by_a_killed_process_is_taken_over(client, pujiang, datasets_root):
+    generation, _lsn = current_generation()
+    datasets_root.mkdir()
+    lock = datasets_root / f"all.{generation}.building"
+    # A process id no longer running once it has exited.
+    dead = subprocess.Popen([sys.executable, "-c", ""])  # noqa: S603 (no input of ours)
+    dead.wait()
+    lock.write_text(f"{socket.gethostname()}:{dead.pid}")
+
+    _response, content = download(client, reverse("downloads:dataset-all"))
+
+    assert json.loads(content) == export_forums(slugs=["pujiang-2025"])
+    assert not lock.exists()
+    assert _files(datasets_root) == ["all"]
+
+
+def test_a_dataset_is_built_for_the_request_when_its_directory_cannot_be_written(
+    client, pujiang, settings, tmp_path, caplog
+):
+    (tmp_path / "a-file").write_text("")
+    settings.DATASETS_ROOT = tmp_path / "a-file" / "datasets"
+
+    _response, content = download(client, reverse("downloads:dataset-all"))
+
+    assert json.loads(content) == export_forums(slugs=["pujiang-2025"])
+    assert "Datasets cannot be kept in" in caplog.text
+
+
+def test_build_datasets_builds_every_download_so_no_reader_waits(client, pujiang, datasets_root):
+    out = io.StringIO()
+    call_command("build_datasets", stdout=out)
+
+    assert _files(datasets_root) == ["all", "forum-pujiang-2025"]
+    assert out.getvalue().count("\n") == 2
+    with mock.patch("proceedings.downloads.dataset_bytes") as building:
+        download(client, reverse("downloads:dataset-all"))
+        response = client.get(reverse("proceedings:data"))
+    assert not building.called
+    size = filesizeformat(next(datasets_root.glob("all.*")).stat().st_size)
+    assert f'<td class="data-table__size">{size}</td>' in response.content.decode()
 
 
 def test_data_page_lists_the_downloads_with_their_sizes(client, pujiang):
