@@ -9,9 +9,12 @@ import xml.etree.ElementTree as ET  # our own responses: no need for defusedxml
 import pytest
 from django.conf import settings
 from django.contrib.sites.models import Site
+from django.template.loader import render_to_string
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from proceedings import sitemaps
 from proceedings.models import Forum, Position, Question, Session, Status, Theme
 from proceedings.workflow import transition
 from speakers.models import Institution, Speaker
@@ -396,6 +399,27 @@ def test_sitemap_lists_exactly_the_published_pages(client, pujiang, django_asser
     last_record = pujiang.history.latest("history_date")
     assert urls[SITE + pujiang.get_absolute_url()] == str(local_day(last_record.history_date))
     assert urls[SITE + reverse("proceedings:sector-detail", args=["academia"])] is None
+
+
+@pytest.mark.parametrize("section", ["pages", "forums", "positions", "speakers", "tags"])
+def test_a_sitemap_page_is_written_as_djangos_template_writes_it(
+    client, pujiang, section, settings
+):
+    """The sections are written without the template (a page of 5,000 positions took 1.5 s in
+    it): the same bytes, ampersands escaped, last changes in the site's time zone."""
+    settings.TIME_ZONE = "Pacific/Kiritimati"  # UTC+14: a late change is the next day here
+    request = RequestFactory().get("/")
+    site, protocol = sitemaps._site(request)
+    urls = sitemaps.SITEMAPS[section]().get_urls(site=site, protocol=protocol)
+    with_an_ampersand = {**urls[0], "location": urls[0]["location"] + "?a=1&b=2"}
+
+    written = sitemaps.sitemap_xml([with_an_ampersand, *urls])
+
+    assert written == render_to_string("sitemap.xml", {"urlset": [with_an_ampersand, *urls]})
+    assert "?a=1&amp;b=2</loc>" in written
+    assert written.count("<url>") == len(urls) + 1
+    response = client.get(reverse("sitemap-section", args=[section]))
+    assert response.content.decode() == sitemaps.sitemap_xml(urls)
 
 
 def test_sitemap_sections_come_in_pages(client, pujiang, monkeypatch):

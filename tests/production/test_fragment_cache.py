@@ -1740,3 +1740,25 @@ def test_a_part_kept_by_rows_digests_what_they_fetch_on_demand(
     # rendered again rather than found by rows that only look the same.
     assert first == "王小明;李大華;陳美玲;"
     assert render() == "王小明;李小華;陳美玲;"
+
+
+def test_the_sitemap_index_counts_its_sections_once_a_generation(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    _theme, positions = theme_of_three
+    url = reverse("sitemap")
+    first = client.get(url).content.decode()
+    with statements() as again:
+        second = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk__in=[p.pk for p in positions]).update(status=Status.DRAFT)
+    edited = client.get(url).content.decode()
+
+    assert second == first
+    assert again == []
+    assert "/sitemap-positions.xml</loc>" in first
+    assert "/sitemap-tags.xml</loc>" in first
+    # No published position left: nor the positions' section, nor any tag's page.
+    assert "/sitemap-positions.xml</loc>" not in edited
+    assert "/sitemap-tags.xml</loc>" not in edited
+    assert "/sitemap-themes.xml</loc>" in edited
