@@ -720,6 +720,8 @@ class Position(Publishable):
             # alone: 95 -> 7 ms on SQLite at 100,000 (bench/README.md). It also serves the
             # foreign key's lookups, so the key has no index of its own.
             models.Index(fields=["appearance", "status"], name="position_appearance_status_idx"),
+            # The feed of new positions (feeds.LatestFeed), read backwards.
+            models.Index(fields=["status", "published_at", "id"], name="position_newest_idx"),
         ]
 
     def __str__(self):

@@ -122,7 +122,9 @@ def corpus(db):
 def test_latest_feed_lists_published_positions_newest_first(
     client, corpus, django_assert_num_queries
 ):
-    with django_assert_num_queries(5):  # positions, their roles, themes, tags, key phrases
+    # The ids of those stamped, of those never stamped; the positions, their roles, themes,
+    # tags, key phrases.
+    with django_assert_num_queries(7):
         response = client.get(feed_url("feed-latest"))
 
     feed = parse(response.content)
@@ -131,6 +133,25 @@ def test_latest_feed_lists_published_positions_newest_first(
         "proceedings:home"
     )
     assert feed.find("a:link[@rel='self']", ATOM).get("href") == SITE + feed_url("feed-latest")
+
+
+def test_positions_never_stamped_as_published_come_last_newest_first(client, corpus):
+    """The latest feed reads the stamped and the unstamped in two statements (an index's
+    order); the forum feed in one. Both list them in the same order."""
+    appearance = corpus["newest"].appearance
+    unstamped = [make_position(appearance=appearance, text=f"未蓋章{n}") for n in range(2)]
+    Position.objects.filter(pk__in=[p.pk for p in unstamped]).update(published_at=None)
+
+    latest = entry_ids(parse(client.get(feed_url("feed-latest")).content))
+    of_the_forum = entry_ids(
+        parse(client.get(feed_url("forum-feed", corpus["forum"].slug)).content)
+    )
+
+    assert latest == [
+        tag_id(p)
+        for p in (corpus["newest"], corpus["middle"], corpus["oldest"], *reversed(unstamped))
+    ]
+    assert of_the_forum == [i for i in latest if i != tag_id(corpus["middle"])]
 
 
 def test_atom_entry_has_title_content_link_author_and_categories(client, corpus):
@@ -479,9 +500,9 @@ def test_feed_query_counts_are_constant(client, item_count, django_assert_num_qu
     for n in range(item_count):
         make_position(appearance=appearance, themes=[theme], tags=[f"標籤{n}"])
 
-    # positions, their roles, themes, tags, key phrases; the theme and speaker feeds read
-    # their theme or speaker first
-    with django_assert_num_queries(5):
+    # positions (the latest feed: their ids, stamped then not, first), their roles, themes,
+    # tags, key phrases; the theme and speaker feeds read their theme or speaker first
+    with django_assert_num_queries(7):
         latest = client.get(feed_url("feed-latest", fmt="rss"))
     with django_assert_num_queries(6):
         client.get(feed_url("theme-feed", forum.slug, theme.slug))
