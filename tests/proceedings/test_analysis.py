@@ -808,9 +808,9 @@ def test_compare_query_count_is_constant(client, corpus, django_assert_num_queri
     make_position(appearance=make_appearance(session=forum.sessions.get(), speaker=other))
     slugs = [speakers[0].slug, other.slug]
 
-    # comparable speakers, forums for the form, appearances, positions, position-theme pairs,
-    # themes
-    with django_assert_num_queries(6):
+    # the speakers chosen, the form's people (none when its list is kept), forums for the
+    # form, appearances, positions, position-theme pairs, themes
+    with django_assert_num_queries(7):
         response = client.get(compare_url(*slugs))
 
     assert [row.theme for row in response.context["comparison"].rows] == [*themes, None]

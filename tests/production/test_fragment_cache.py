@@ -1762,3 +1762,32 @@ def test_the_sitemap_index_counts_its_sections_once_a_generation(
     assert "/sitemap-positions.xml</loc>" not in edited
     assert "/sitemap-tags.xml</loc>" not in edited
     assert "/sitemap-themes.xml</loc>" in edited
+
+
+def test_the_compare_form_keeps_its_list_of_people_per_choice_until_an_edit(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    _theme, positions = theme_of_three
+    first_person = positions[0].appearance.speaker
+    url = reverse("proceedings:compare")
+    blank = client.get(url).content.decode()
+    with statements() as again:
+        blank_again = client.get(url).content.decode()
+    one_ticked = client.get(url, {"speaker": first_person.slug}).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[2].pk).update(status=Status.DRAFT)
+    edited = client.get(url).content.decode()
+
+    def ticked(html):
+        return re.findall(
+            r'<input type="checkbox" name="speaker" value="([^"]+)"[^>]* checked>', html
+        )
+
+    assert blank_again == blank
+    assert not [sql for sql in again if "speakers_speaker" in sql]
+    assert blank.count('type="checkbox" name="speaker"') == 3
+    assert ticked(blank) == []
+    assert ticked(one_ticked) == [first_person.slug]
+    # The third person's only position is a draft now: they are no longer a choice.
+    assert edited.count('type="checkbox" name="speaker"') == 2
+    assert positions[2].appearance.speaker.slug not in edited
