@@ -732,8 +732,9 @@ def test_home_shows_the_newest_forums_and_links_to_all_of_them(client, pujiang):
 def test_forum_list_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
-    # count, forums, their questions; positions and speakers per forum, themes per forum
-    with django_assert_num_queries(5):
+    # count, forums, their questions; themes per forum; the roles' tally (positions by role,
+    # the roles)
+    with django_assert_num_queries(6):
         response = client.get(url("forum-list"))
 
     assert [f.position_count for f in response.context["forum_list"]] == [len(corpus.positions)]

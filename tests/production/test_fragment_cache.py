@@ -837,6 +837,7 @@ def test_the_lists_of_everyone_share_one_tally_of_the_roles(
     with statements() as read:
         sectors = client.get(reverse("proceedings:sector-list")).context
         speakers = client.get(reverse("proceedings:speaker-list")).context
+        forums = client.get(reverse("proceedings:forum-list")).context
 
     assert [
         (i.name, i.people_count, i.position_count) for i in institutions["institution_list"]
@@ -845,7 +846,12 @@ def test_the_lists_of_everyone_share_one_tally_of_the_roles(
         (s["value"], s["people"], s["positions"]) for s in sectors["sectors"] if s["people"]
     ] == [("research", 1, 2)]
     assert [(p.name, p.position_count) for p in speakers["speakers"]] == [("王小明", 2)]
-    # The institutions' page counted the roles' positions; the other two read that tally.
+    # Two published forums, one position of that person in each.
+    assert sorted((f.position_count, f.speaker_count) for f in forums["forum_list"]) == [
+        (1, 1),
+        (1, 1),
+    ]
+    # The institutions' page counted the roles' positions; the other three read that tally.
     assert not [sql for sql in read if "proceedings_position" in sql]
 
 
