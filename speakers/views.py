@@ -28,13 +28,17 @@ from .models import Institution, Sector, Speaker
 
 
 class KeptListMixin:
-    """A list of everyone, counted over every position: kept per content generation for the
-    public (``per_generation``), and read only when the page's list is not in the fragment
-    cache (its template wraps the list in ``{% fragment %}``)."""
+    """A list of everyone, counted over every position, read only when the page's list is not
+    in the fragment cache (its template wraps the list in ``{% fragment %}``).
 
-    def kept_list(self, name, rows):
-        """Return ``rows()``, a list, lazily, computed once per content generation."""
-        return SimpleLazyObject(lambda: per_generation(self.request, name, lambda: list(rows())))
+    Not kept itself: pickling the speaker list's 8,000 model instances for the cache took
+    200 ms of the 300 it took to read them, which its first reader after an edit paid for
+    the next list's (by name rather than by sector) sake (bench/README.md, "Session 19").
+    """
+
+    def kept_list(self, rows):
+        """Return ``rows()``, a list, lazily."""
+        return SimpleLazyObject(lambda: list(rows()))
 
     def get_template_names(self):
         # ListView's would look at object_list (for its model), reading the lazy list.
@@ -62,7 +66,7 @@ class SpeakerListView(KeptListMixin, PublicMixin, ListView):
                 person.position_count = counts.get(person.pk, 0)
             return speakers
 
-        return self.kept_list("speaker-list", counted)
+        return self.kept_list(counted)
 
     @cached_property
     def listing(self):
@@ -144,7 +148,7 @@ class InstitutionListView(CountedInstitutionsMixin, KeptListMixin, PublicMixin, 
 
     def get_queryset(self):
         institutions = super().get_queryset().order_by("name_en", "pk")
-        return self.kept_list("institution-list", lambda: self.counted(institutions))
+        return self.kept_list(lambda: self.counted(institutions))
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(

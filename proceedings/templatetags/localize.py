@@ -3,7 +3,8 @@
 ``{% load localize %}``, then ``loc``, ``loc_text``, ``loc_lang``, ``loc_alt``, ``loc_pair``,
 ``in_script``, ``rendition``, ``loc_role``, ``loc_role_alt``, ``facet_label``,
 ``{% alt_details obj "field" %}`` and ``{% language_links as x %}``; the module docstring of
-proceedings/localize.py says what each returns.
+proceedings/localize.py says what each returns. ``positions_count`` and ``people_count`` put a
+number in words ("3 則觀點"), as ``{% blocktranslate count %}`` would, for rows of long lists.
 """
 
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from django import template
 from django.template.defaultfilters import linebreaks_filter as linebreaks
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django_countries import countries
 
@@ -214,3 +215,37 @@ def language_links(context):
     if request is None:
         return PageLanguages([], [])
     return _language_links(request)
+
+
+# Counts in words, for long lists: ``{% blocktranslate count %}`` renders its own template for
+# each row, half of a list of 5,000 people's rendering (bench/README.md, "Session 19"). Each
+# filter calls ngettext() with the tag's msgids (so the catalogues' entries are the same and
+# makemessages finds them here too), once per language and number.
+_COUNTED = {}
+
+
+def _counted(kind, count, words):
+    key = (kind, get_language(), count)
+    try:
+        return _COUNTED[key]
+    except KeyError:
+        if len(_COUNTED) > 10_000:
+            _COUNTED.clear()
+        text = _COUNTED[key] = words(count) % {"counter": count}
+        return text
+
+
+@register.filter
+def positions_count(count):
+    """``{{ counter }} position`` / ``{{ counter }} positions``, in the reader's language."""
+    return _counted(
+        "positions", count, lambda n: ngettext("%(counter)s position", "%(counter)s positions", n)
+    )
+
+
+@register.filter
+def people_count(count):
+    """``{{ counter }} person`` / ``{{ counter }} people``, in the reader's language."""
+    return _counted(
+        "people", count, lambda n: ngettext("%(counter)s person", "%(counter)s people", n)
+    )
