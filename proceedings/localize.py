@@ -116,6 +116,7 @@ def to_traditional(text):
     return _convert("s2tw.json", text)
 
 
+@lru_cache(maxsize=8192)  # as the conversions it compares: a pure function, asked per display
 def script_of(text, default=CONTENT_LANGUAGE):
     """Return ``zh-Hans`` or ``zh-Hant``: the script most of ``text``'s Chinese is written in.
 

@@ -62,13 +62,22 @@ def status_badge(status):
     )
 
 
+_FIDELITY_BADGES = {}
+
+
 @register.simple_tag
 def fidelity_badge(position):
-    return format_html(
-        '<span class="fidelity fidelity--{}">{}</span>',
-        position.fidelity,
-        position.get_fidelity_display(),
-    )
+    # Once per fidelity and language: get_FOO_display() hashes the field's choices on each
+    # call, for every position of a forum's matrix (bench/README.md, "Session 19").
+    key = (position.fidelity, get_language())
+    badge = _FIDELITY_BADGES.get(key)
+    if badge is None:
+        badge = _FIDELITY_BADGES[key] = format_html(
+            '<span class="fidelity fidelity--{}">{}</span>',
+            position.fidelity,
+            position.get_fidelity_display(),
+        )
+    return badge
 
 
 @register.simple_tag
