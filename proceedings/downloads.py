@@ -260,7 +260,7 @@ def _write_dataset(path, forum_slug):
 def built_dataset(forum_slug, generation, *, wait=None):
     """Return the path of the dataset's file for this content generation, built if missing.
 
-    A dataset is every published position exported (about 26 s at 100,000 positions,
+    A dataset is every published position exported (about 22 s at 100,000 positions,
     bench/README.md), so it is built once a generation, by one process at a time: the
     others wait up to ``wait`` seconds (``DATASET_BUILD_WAIT``) for it, then return None.
     The files of earlier generations are removed (they may hold what is no longer published).

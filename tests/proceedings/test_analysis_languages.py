@@ -496,8 +496,9 @@ def test_analysis_query_counts_are_the_same_in_every_language(
     with django_assert_num_queries(4):
         client.get(url(code, "forum-balance", forum.slug))
     if len(speakers) > 1:
-        # comparable speakers, forums, appearances, positions, position-theme pairs, themes
-        with django_assert_num_queries(6):
+        # the speakers chosen, the form's people, forums, appearances, positions,
+        # position-theme pairs, themes
+        with django_assert_num_queries(7):
             client.get(url(code, "compare", query=f"?{slugs}"))
 
     shown = speakers[0].name_en if code == "en" else to_simplified(speakers[0].name)
