@@ -153,8 +153,16 @@ class PositionFeed(Feed):
 
     # -- entries ----------------------------------------------------------------------------
 
+    @staticmethod
+    def rendition(item):
+        """``localize.rendition(item)``, found once for the entry's title, summary and content."""
+        shown = item.__dict__.get("_feed_rendition")
+        if shown is None:
+            shown = item.__dict__["_feed_rendition"] = localize.rendition(item)
+        return shown
+
     def item_title(self, item):
-        shown = localize.rendition(item)
+        shown = self.rendition(item)
         snippet = Truncator(" ".join(shown.text.split())).chars(SNIPPET_CHARS)
         return f"{localize.localized(item.appearance.speaker, 'name').text}: {snippet}"
 
@@ -166,7 +174,7 @@ class PositionFeed(Feed):
         translation (Simplified); the translation, a note naming its translator, then the
         original as spoken (English).
         """
-        shown = localize.rendition(item)
+        shown = self.rendition(item)
         html = format_html(
             '<blockquote lang="{}">{}</blockquote>', shown.lang, paragraphs(shown.text)
         )
@@ -189,7 +197,7 @@ class PositionFeed(Feed):
     def item_description(self, item):
         # RSS has one field for the text: the content. Atom has a summary and a content.
         if self.feed_format == "atom":
-            return Truncator(" ".join(localize.rendition(item).text.split())).chars(200)
+            return Truncator(" ".join(self.rendition(item).text.split())).chars(200)
         return self.item_content(item)
 
     def item_extra_kwargs(self, item):
