@@ -23,7 +23,6 @@ from typing import NamedTuple
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery
-from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -207,24 +206,6 @@ class PublicMixin:
             self.cards(positions), POSITION_PAGE_SIZE, self.request, count, lazy=True
         )
         return {"positions": page.object_list, "page_obj": page, **page_navigation(page)}
-
-    def count_positions(self, lookup):
-        """Return the number of visible positions whose ``lookup`` is the row being annotated.
-
-        ``lookup`` goes from a position to that row: ``"themes"`` for a theme,
-        ``"appearance__speaker"`` for a speaker. A correlated subquery, not a join and GROUP BY:
-        joined, PostgreSQL counted every position of every theme before keeping a forum's 13
-        (250 ms of a forum page at 100,000 positions, bench/README.md).
-        """
-        counted = (
-            self.positions()
-            .filter(**{lookup: OuterRef("pk")})
-            .order_by()
-            .values(lookup)
-            .annotate(n=Count("*"))
-            .values("n")
-        )
-        return Coalesce(Subquery(counted), 0)
 
     @cached_property
     def role_tallies(self):
@@ -669,22 +650,37 @@ class QuestionDetailView(ForumPartMixin, DetailView):
         return super().get_queryset().select_related("forum")
 
     def get_context_data(self, **kwargs):
-        # The first QUESTION_THEME_CARDS positions of each theme (a sliced prefetch: one query
-        # with a window function), the rest on the theme's page: a question of a large forum
-        # rendered every position of its themes (2.5 MB at 100,000 positions).
-        cards = Prefetch(
-            "positions",
-            queryset=self.cards(self.positions())[:QUESTION_THEME_CARDS],
-            to_attr="cards",
-        )
-        themes = (
-            self.themes()
-            .filter(questions=self.object)
-            .select_related("forum")
-            .annotate(position_count=self.count_positions("themes"))
-            .prefetch_related(cards)
-        )
+        # Read only when the page part is not kept (``{% fragment %}``).
+        themes = SimpleLazyObject(lambda: self.question_themes(self.object))
         return super().get_context_data(themes=themes, **kwargs)
+
+    def question_themes(self, question):
+        """Return the question's themes, each with its ``position_count`` and its first
+        ``QUESTION_THEME_CARDS`` positions as ``cards`` (the rest are on the theme's page: a
+        question of a large forum rendered every position of its themes, 2.5 MB at 100,000).
+
+        Both from one list of (theme, position) pairs in reading order. A correlated count per
+        theme and a window function over every position of the themes for their first cards
+        took 0.9 and 0.2 s on SQLite at 100,000 positions (bench/README.md, "Session 19").
+        """
+        themes = list(self.themes().filter(questions=question).select_related("forum"))
+        pairs = (
+            self.positions()
+            .filter(themes__in=themes)
+            .order_by("order", "pk")
+            .values_list("themes", "pk")
+        )
+        counts, first = defaultdict(int), defaultdict(list)
+        for theme, position in pairs:
+            counts[theme] += 1
+            if counts[theme] <= QUESTION_THEME_CARDS:
+                first[theme].append(position)
+        shown = {position for positions in first.values() for position in positions}
+        cards = self.cards(self.positions()).in_bulk(shown) if shown else {}
+        for theme in themes:
+            theme.position_count = counts[theme.pk]
+            theme.cards = [cards[position] for position in first[theme.pk]]
+        return themes
 
 
 class ThemeDetailView(KeptObjectMixin, ForumPartMixin, DetailView):

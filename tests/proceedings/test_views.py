@@ -527,9 +527,9 @@ def test_session_page_query_count_is_constant(
 def test_question_page_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
-    # question (with forum), its themes, their positions, the positions' themes, tags, key
-    # phrases
-    with django_assert_num_queries(8):
+    # question (with forum), its themes, their (theme, position) pairs; the positions shown,
+    # their roles, sources, themes, tags, key phrases
+    with django_assert_num_queries(9):
         response = client.get(corpus.question.get_absolute_url())
 
     assert [t.cards for t in response.context["themes"]] == [corpus.positions]
@@ -799,18 +799,25 @@ def test_question_page_shows_ten_positions_a_theme_and_links_to_the_rest(client,
         for n in range(12)
     ]
     on_quiet = [make_position(appearance=appearance, themes=[quiet], order=20)]
+    # On both themes: counted and shown under each; a draft on the quiet one: under neither.
+    on_both = make_position(appearance=appearance, themes=[busy, quiet], order=30)
+    make_position(appearance=appearance, themes=[quiet], order=25, published=False)
 
     response = client.get(question.get_absolute_url())
 
     themes = list(response.context["themes"])
-    assert [(t.cards, t.position_count) for t in themes] == [(on_busy[:10], 12), (on_quiet, 1)]
+    assert [(t.cards, t.position_count) for t in themes] == [
+        (on_busy[:10], 13),
+        ([*on_quiet, on_both], 2),
+    ]
     assertContains(
         response,
-        f'<p class="more-link"><a href="{busy.get_absolute_url()}">此主題全部 12 則觀點</a></p>',
+        f'<p class="more-link"><a href="{busy.get_absolute_url()}">此主題全部 13 則觀點</a></p>',
         html=True,
     )
     assertContains(response, 'class="more-link"', count=1)
-    assertContains(response, '<span class="count">12</span>', html=True)
+    assertContains(response, '<span class="count">13</span>', html=True)
+    assertContains(response, '<span class="count">2</span>', html=True)
 
 
 def test_header_forums_link_goes_to_the_forum_list(client, pujiang):
