@@ -248,9 +248,10 @@ def _write_dataset(path, forum_slug):
         part = path.with_suffix(".part")
         part.write_bytes(data)
         os.replace(part, path)
+        # Earlier generations' files, and what builds of them left (killed mid-way).
         generation = _generation_of(path)
-        for older in path.parent.glob(f"{_dataset_stem(forum_slug)}.*.json"):
-            if (_generation_of(older) or 0) < generation:
+        for older in path.parent.glob(f"{_dataset_stem(forum_slug)}.*"):
+            if (_generation_of(older) or generation) < generation:
                 older.unlink(missing_ok=True)
     finally:
         lock.unlink(missing_ok=True)

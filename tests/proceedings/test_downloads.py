@@ -368,6 +368,8 @@ def test_a_build_left_by_a_killed_process_is_taken_over(client, pujiang, dataset
     dead = subprocess.Popen([sys.executable, "-c", ""])  # noqa: S603 (no input of ours)
     dead.wait()
     lock.write_text(f"{socket.gethostname()}:{dead.pid}")
+    # What a build of an earlier generation left when it was killed mid-way.
+    (datasets_root / f"all.{generation - 1}.part").write_text("{")
 
     _response, content = download(client, reverse("downloads:dataset-all"))
 
