@@ -194,9 +194,9 @@ def test_sector_page_query_count_is_constant(
     for n in range(len(corpus.positions) - 1):
         make_position(appearance=appearance, order=10 + n)
 
-    # institutions, the roles' tallies (two), appearances (with speaker, institution), count
-    # and page of positions, themes, tags, key phrases
-    with django_assert_num_queries(11):
+    # institutions, the roles' tallies (two: they count the positions too), appearances
+    # (with speaker, institution), the page of positions, themes, tags, key phrases
+    with django_assert_num_queries(10):
         response = client.get(url("sector-detail", institution.sector))
 
     assert len(response.context["positions"]) == len(corpus.positions)
