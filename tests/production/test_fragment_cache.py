@@ -1797,3 +1797,26 @@ def test_the_compare_form_keeps_its_list_of_people_per_choice_until_an_edit(
     # The third person's only position is a draft now: they are no longer a choice.
     assert edited.count('type="checkbox" name="speaker"') == 2
     assert positions[2].appearance.speaker.slug not in edited
+
+
+def test_the_matrix_is_kept_across_edits_that_leave_it_as_it_was(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    from proceedings import localize
+
+    theme, positions = theme_of_three
+    url = reverse("proceedings:forum-matrix", args=[theme.forum.slug])
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_speaker(name="無關的人")  # an edit elsewhere: a new content generation
+    with mock.patch("proceedings.localize.rendition", wraps=localize.rendition) as rendering:
+        again = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[1].pk).update(text="企業是創新的主體力量")
+    edited = client.get(url).content.decode()
+
+    # Its rows were read and digested as before; no position was rendered again.
+    assert again == first
+    assert rendering.call_count == 0
+    assert "企業是創新的主體力量" not in first
+    assert "企業是創新的主體力量" in edited
