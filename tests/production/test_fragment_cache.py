@@ -1820,3 +1820,33 @@ def test_the_matrix_is_kept_across_edits_that_leave_it_as_it_was(
     assert rendering.call_count == 0
     assert "企業是創新的主體力量" not in first
     assert "企業是創新的主體力量" in edited
+
+
+def test_an_api_search_is_answered_once_per_generation(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    _, positions = theme_of_three
+    url = reverse("api:search", kwargs={"version": "v1"})
+    first = client.get(url, {"q": "創新"}).json()
+    with statements() as cached, mock.patch("proceedings.api.views.search") as searching:
+        again = client.get(url, {"q": "創新"}).json()
+    other_page_size = client.get(url, {"q": "創新", "page_size": 1}).json()
+    unknown = client.get(url, {"q": "創新", "speaker": "nobody"})
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[1].pk).update(text="企業是技術創新的主體")
+    edited = client.get(url, {"q": "創新"}).json()
+
+    assert again == first
+    assert not searching.called
+    assert not [sql for sql in cached if "proceedings_" in sql]
+    # The second by its tag, 產業創新.
+    texts = {hit["position"]["text"] for hit in first["results"]}
+    assert texts == {"企業是創新的主體", "把論文寫在大地上"}
+    # Another URL is another answer: its own page size, and a "next" page.
+    assert len(other_page_size["results"]) == 1
+    assert "page=2" in other_page_size["next"]
+    assert unknown.status_code == 400
+    assert {hit["position"]["text"] for hit in edited["results"]} == {
+        "企業是技術創新的主體",
+        "把論文寫在大地上",
+    }
