@@ -221,31 +221,23 @@ def language_links(context):
 # each row, half of a list of 5,000 people's rendering (bench/README.md, "Session 19"). Each
 # filter calls ngettext() with the tag's msgids (so the catalogues' entries are the same and
 # makemessages finds them here too), once per language and number.
-_COUNTED = {}
-
-
-def _counted(kind, count, words):
-    key = (kind, get_language(), count)
-    try:
-        return _COUNTED[key]
-    except KeyError:
-        if len(_COUNTED) > 10_000:
-            _COUNTED.clear()
-        text = _COUNTED[key] = words(count) % {"counter": count}
-        return text
-
-
 @register.filter
 def positions_count(count):
     """``{{ counter }} position`` / ``{{ counter }} positions``, in the reader's language."""
-    return _counted(
-        "positions", count, lambda n: ngettext("%(counter)s position", "%(counter)s positions", n)
-    )
+    return _positions_count(get_language(), count)
+
+
+@lru_cache(maxsize=4096)
+def _positions_count(language, count):  # language: the active one, a key of the cache
+    return ngettext("%(counter)s position", "%(counter)s positions", count) % {"counter": count}
 
 
 @register.filter
 def people_count(count):
     """``{{ counter }} person`` / ``{{ counter }} people``, in the reader's language."""
-    return _counted(
-        "people", count, lambda n: ngettext("%(counter)s person", "%(counter)s people", n)
-    )
+    return _people_count(get_language(), count)
+
+
+@lru_cache(maxsize=4096)
+def _people_count(language, count):  # language: the active one, a key of the cache
+    return ngettext("%(counter)s person", "%(counter)s people", count) % {"counter": count}
