@@ -184,10 +184,15 @@ def test_admin_pages_run_under_the_admin_policy(new_page, live_server, pujiang, 
     ]:
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
-    # An autocomplete widget (select2) opens and lists choices.
+    # An autocomplete widget (select2) opens and lists choices: the appearances, by speaker.
+    # Waiting for a speaker's name, not for the first option (which may be select2's
+    # "Searching…"), lets the lookup finish before the test's database is flushed.
     page.goto(f"{live_server.url}/admin/proceedings/position/{position.pk}/change/")
-    page.locator(".select2-selection").first.click()
-    sync_api.expect(page.locator(".select2-results__option").first).to_be_visible()
+    page.locator(".field-appearance .select2-selection").click()
+    sync_api.expect(
+        page.locator(".select2-results__option", has_text="劉冬梅 — 中國科學技術發展戰略研究院")
+    ).to_be_visible()
+    page.wait_for_load_state("networkidle")
 
     assert page.console.problems == []
 
