@@ -8,12 +8,13 @@ proceedings, never back (proceedings' models only use speakers' models).
 
 from collections import defaultdict
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.http import Http404
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.views.generic import DetailView, ListView, TemplateView
 
 from forum_portal.cache import per_generation
+from proceedings.listing import PeopleRows
 from proceedings.models import Appearance
 from proceedings.views import (
     KeptObjectMixin,
@@ -29,7 +30,8 @@ from .models import Institution, Sector, Speaker
 
 class KeptListMixin:
     """A list of everyone, counted over every position, read only when the page's list is not
-    in the fragment cache (its template wraps the list in ``{% fragment %}``).
+    in the fragment cache (its template wraps the list in ``{% fragment … rows=… %}``, which
+    also keeps it by a digest of these rows across edits that change none of them).
 
     Not kept itself: pickling the speaker list's 8,000 model instances for the cache took
     200 ms of the 300 it took to read them, which its first reader after an edit paid for
@@ -53,20 +55,14 @@ class SpeakerListView(KeptListMixin, PublicMixin, ListView):
     context_object_name = "speaker_list"
 
     def get_queryset(self):
-        roles = Prefetch(
-            "appearances",
-            queryset=self.appearances().select_related("institution"),
-            to_attr="roles",
-        )
-        speakers = super().get_queryset().prefetch_related(roles).order_by("sort_name", "pk")
+        def people():
+            roles = self.appearances().order_by(
+                "speaker__sort_name", "speaker_id", *Appearance._meta.ordering
+            )
+            return PeopleRows(roles, self.tally_positions("speaker"))
 
-        def counted():
-            counts = self.tally_positions("speaker")
-            for person in speakers:
-                person.position_count = counts.get(person.pk, 0)
-            return speakers
-
-        return self.kept_list(counted)
+        # Read only when the page's list is not kept: by the generation, or by these rows.
+        return SimpleLazyObject(people)
 
     @cached_property
     def listing(self):
@@ -88,6 +84,7 @@ class SpeakerListView(KeptListMixin, PublicMixin, ListView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             by_name=self.request.GET.get("order") == "name",
+            people_rows=self.object_list,
             speakers=SimpleLazyObject(lambda: self.listing[0]),
             speakers_by_sector=SimpleLazyObject(lambda: self.listing[1]),
             rapporteurs=SimpleLazyObject(lambda: self.listing[2]),

@@ -13,6 +13,7 @@ from unittest import mock
 import pytest
 from django.core.cache import cache, caches
 from django.db import connection
+from django.db.models import Case, When
 from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -770,6 +771,69 @@ def test_people_lists_come_from_the_fragment_cache_until_an_edit(
     assert f">{old}" in again.content.decode()
     assert f">{new}" in renamed
     assert f">{old}" not in renamed
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("speaker-list", {}), ("speaker-list", {"order": "name"}), ("institution-list", {})],
+)
+def test_after_an_edit_elsewhere_the_lists_of_everyone_are_kept_by_their_rows(
+    client, fragment_cache, one_of_each, django_capture_on_commit_callbacks, name, params
+):
+    from proceedings import localize
+
+    url = reverse(f"proceedings:{name}")
+    first = client.get(url, params).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        # The lists show no quote: rewording one leaves them as they were.
+        Position.objects.filter(appearance=one_of_each).update(text="企業是創新的主體")
+    with (
+        mock.patch.object(localize, "localized", wraps=localize.localized) as names,
+        mock.patch.object(localize, "role", wraps=localize.role) as roles,
+        statements() as run,
+    ):
+        again = client.get(url, params).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Institution.objects.filter(pk=one_of_each.institution_id).update(name="上海交通大學")
+    renamed = client.get(url, params).content.decode()
+
+    # Their rows were read and digested, and no name or role was rendered again.
+    assert again == first
+    assert (names.call_count, roles.call_count) == (0, 0)
+    assert any('"speakers_institution"' in sql for sql in run)
+    assert "復旦大學" in first
+    assert "上海交通大學" in renamed
+    assert "復旦大學" not in renamed
+
+
+def test_people_rows_are_everyone_in_the_order_of_their_roles():
+    from proceedings.listing import PeopleRows
+
+    session = make_session(forum=make_forum(published=True))
+    people = [make_speaker(name=name) for name in ("甲", "乙", "丙")]
+    roles = [make_appearance(session=session, speaker=person) for person in people]
+    second_role = make_appearance(
+        session=make_session(forum=session.forum, order=5), speaker=people[0], role="顧問"
+    )
+    # Roles in an order of their own: the people follow their first role.
+    order = [roles[2].pk, roles[0].pk, second_role.pk, roles[1].pk]
+    queryset = Appearance.objects.filter(pk__in=order).order_by(
+        Case(*[When(pk=pk, then=index) for index, pk in enumerate(order)])
+    )
+
+    with statements() as run:
+        rows = PeopleRows(queryset, {people[0].pk: 3})
+    listed = [(p.name, p.position_count, [(r.pk, r.role) for r in p.roles]) for p in rows]
+
+    assert len(run) == 2  # the roles' ids, then their rows with their people's
+    assert listed == [
+        ("丙", 0, [(roles[2].pk, roles[2].role)]),
+        ("甲", 3, [(roles[0].pk, roles[0].role), (second_role.pk, "顧問")]),
+        ("乙", 0, [(roles[1].pk, roles[1].role)]),
+    ]
+    # A count is part of what the list shows, so of its digest; the rows are read as stored.
+    assert rows.rows_digest() != PeopleRows(queryset, {people[0].pk: 4}).rows_digest()
+    assert rows.rows_digest() == PeopleRows(queryset, {people[0].pk: 3}).rows_digest()
 
 
 @pytest.mark.parametrize("name", LIST_PAGES)
