@@ -28,6 +28,7 @@ from .analysis import (
     speaker_matrix,
     voice_balance,
 )
+from .listing import ValueRows
 from .localize import localized
 from .models import Forum, Position, Theme
 
@@ -138,8 +139,9 @@ class ComparisonRequest:
     @cached_property
     def choices(self):
         """The people the form lists: every published person with a published position (in
-        the forum). Read only when the form's list is not kept (``checked``)."""
-        return list(comparable_speakers(self.forum))
+        the forum). Read only when the form's list is not kept (``checked``); then only what
+        it shows of them, by which it is also kept across edits that change none of them."""
+        return ValueRows(comparable_speakers(self.forum), ["id", "slug", "name", "name_en"])
 
     @cached_property
     def checked(self):

@@ -454,6 +454,34 @@ class PeopleRows:
         return len(self.people())
 
 
+class ValueRows:
+    """The rows of ``queryset``, its ``fields`` alone (attribute names, the key first), as
+    tuples: ``rows_digest()`` digests them, iterating builds the instances once (every other
+    field deferred).
+
+    For a long list kept by its rows (``{% fragment … rows=… %}``) whose markup shows these
+    fields and nothing else: the compare form's 2,279 people took 41 ms to build as instances
+    and 46 ms to digest so (``content_digest()``), after every edit (bench/README.md).
+    """
+
+    def __init__(self, queryset, fields):
+        self.model, self.using, self.fields = queryset.model, queryset.db, list(fields)
+        self.rows = list(queryset.values_list(*self.fields))
+        self._built = None
+
+    def rows_digest(self):
+        return hashlib.blake2b(repr(self.rows).encode(), digest_size=16).hexdigest()
+
+    def __iter__(self):
+        if self._built is None:
+            build = partial(self.model.from_db, self.using, self.fields)
+            self._built = [build(row) for row in self.rows]
+        return iter(self._built)
+
+    def __len__(self):
+        return len(self.rows)
+
+
 def _fetch(using, sql, ids, before=(), after=()):
     """Return the rows of one of the statements (``{ids}``: as many placeholders as ids)."""
     placeholders = ", ".join(["%s"] * len(ids))

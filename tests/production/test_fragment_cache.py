@@ -21,6 +21,7 @@ from django.utils.functional import empty
 
 from forum_portal.cache import bump_generation, code_digest, code_version
 from proceedings.api.serializers import PositionSerializer
+from proceedings.listing import ValueRows
 from proceedings.models import (
     Appearance,
     Position,
@@ -1861,6 +1862,35 @@ def test_the_compare_form_keeps_its_list_of_people_per_choice_until_an_edit(
     # The third person's only position is a draft now: they are no longer a choice.
     assert edited.count('type="checkbox" name="speaker"') == 2
     assert positions[2].appearance.speaker.slug not in edited
+
+
+def test_the_compare_form_keeps_its_list_of_people_across_edits_that_change_none(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    _theme, positions = theme_of_three
+    url = reverse("proceedings:compare")
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        # The form lists names: rewording a quote leaves it as it was.
+        Position.objects.filter(pk=positions[1].pk).update(text="企業是創新的主體力量")
+    built = []
+
+    def build(rows):
+        built.append(rows)
+        return ValueRows.__dict__["__iter__"](rows)
+
+    with mock.patch.object(ValueRows, "__iter__", build):
+        again = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Speaker.objects.filter(pk=positions[1].appearance.speaker_id).update(name="王大明")
+    renamed = client.get(url).content.decode()
+
+    # The people were read and digested as values; nobody was built or rendered again.
+    assert again == first
+    assert built == []
+    assert renamed.count('type="checkbox" name="speaker"') == 3
+    assert "王大明" not in first
+    assert re.search(r'<label for="compare-[^"]+">王大明', renamed)
 
 
 def test_the_matrix_is_kept_across_edits_that_leave_it_as_it_was(
