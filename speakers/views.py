@@ -213,12 +213,13 @@ class SectorDetailView(CountedInstitutionsMixin, PublicMixin, TemplateView):
                 self.visible(Institution.objects.filter(sector=sector)).order_by("name_en", "pk")
             )
         )
-        appearances = (
+        roles = (
             self.appearances()
             .filter(institution__sector=sector)
-            .select_related("speaker", "institution")
             .order_by("speaker__sort_name", "speaker", "-session__forum__edition_year", "pk")
         )
+        # Each person with their latest role, read as the rows that also keep the list.
+        people_rows = SimpleLazyObject(lambda: PeopleRows(roles, {}))
         positions = self.positions().filter(appearance__institution__sector=sector)
 
         def count():
@@ -229,7 +230,8 @@ class SectorDetailView(CountedInstitutionsMixin, PublicMixin, TemplateView):
         return super().get_context_data(
             sector=sector,
             institutions=institutions,
-            people=SimpleLazyObject(lambda: distinct_speakers(appearances)),
+            people_rows=people_rows,
+            people=SimpleLazyObject(lambda: [person.roles[0] for person in people_rows]),
             **self.page_of_cards(positions, f"sector:{sector.value}", count=count),
             **kwargs,
         )

@@ -885,6 +885,32 @@ def test_a_sector_page_is_kept_until_an_edit(
     assert not [sql for sql in again if "speakers_" in sql or "proceedings_position" in sql]
 
 
+def test_after_an_edit_elsewhere_a_sectors_lists_are_kept_by_their_rows(
+    client, fragment_cache, one_of_each, django_capture_on_commit_callbacks
+):
+    from proceedings import localize
+
+    url = reverse("proceedings:sector-detail", args=["research"])
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_speaker(name="無關的人")  # an edit elsewhere: a new content generation
+    with (
+        mock.patch.object(localize, "localized", wraps=localize.localized) as names,
+        mock.patch.object(localize, "role", wraps=localize.role) as roles,
+    ):
+        again = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Speaker.objects.filter(pk=one_of_each.speaker_id).update(name="王大明")
+    renamed = client.get(url).content.decode()
+
+    # The institutions, the people and the card were read and digested, not rendered again.
+    assert again == first
+    assert (names.call_count, roles.call_count) == (0, 0)
+    assert re.search(r'class="person__name"[^>]*>王小明', first)
+    assert re.search(r'class="person__name"[^>]*>王大明', renamed)
+    assert "王小明" not in renamed
+
+
 def test_the_lists_of_everyone_share_one_tally_of_the_roles(
     client, fragment_cache, one_of_each, django_capture_on_commit_callbacks
 ):

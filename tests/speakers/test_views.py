@@ -194,9 +194,10 @@ def test_sector_page_query_count_is_constant(
     for n in range(len(corpus.positions) - 1):
         make_position(appearance=appearance, order=10 + n)
 
-    # institutions, the roles' tallies (two: they count the positions too), appearances
-    # (with speaker, institution), the page of positions, themes, tags, key phrases
-    with django_assert_num_queries(10):
+    # institutions, the roles' tallies (two: they count the positions too), the people's
+    # roles (their ids, then their rows with speaker and institution), the page of positions,
+    # themes, tags, key phrases
+    with django_assert_num_queries(11):
         response = client.get(url("sector-detail", institution.sector))
 
     assert len(response.context["positions"]) == len(corpus.positions)
