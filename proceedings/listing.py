@@ -454,6 +454,15 @@ class PeopleRows:
         return len(self.people())
 
 
+def attnames_of(model, wanted):
+    """Return the attribute names ``wanted`` of ``model``'s fields in the order of its fields,
+    which ``Model.from_db()`` expects of a subset of them."""
+    names = [field.attname for field in model._meta.concrete_fields if field.attname in wanted]
+    if unknown := set(wanted) - set(names):
+        raise ValueError(f"{model.__name__} has no fields {sorted(unknown)}")
+    return names
+
+
 class ValueRows:
     """The rows of ``queryset``, its ``fields`` alone (attribute names, the key first), as
     tuples: ``rows_digest()`` digests them, iterating builds the instances once (every other
@@ -465,7 +474,8 @@ class ValueRows:
     """
 
     def __init__(self, queryset, fields):
-        self.model, self.using, self.fields = queryset.model, queryset.db, list(fields)
+        self.model, self.using = queryset.model, queryset.db
+        self.fields = attnames_of(self.model, fields)
         self.rows = list(queryset.values_list(*self.fields))
         self._built = None
 

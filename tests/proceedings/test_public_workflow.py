@@ -546,6 +546,16 @@ def test_staff_see_hidden_rows_in_lists_marked_with_their_status(staff_client, p
         html=True,
     )
     assertNotContains(theme, "status-banner")
+    # The report marks the citation staff alone see.
+    report = staff_client.get(url("source-detail", "pujiang-2025-science-policy-report"))
+    cited = re.search(
+        rf'<a href="{re.escape(roadmap.get_absolute_url())}">([^<]*)<span class="([^"]*)"',
+        report.content.decode(),
+    )
+    assert cited.groups() == (
+        f"{roadmap.speaker.name} · 執筆人綜述 · ",
+        "status-badge status-badge--review",
+    )
 
 
 def test_public_pages_have_no_banner_for_staff(staff_client, pujiang):

@@ -1519,6 +1519,32 @@ def test_a_session_and_a_report_keep_their_positions_until_an_edit(
     assert not [sql for sql in again if '"proceedings_position"' in sql.split(" WHERE ")[0]]
 
 
+def test_after_an_edit_elsewhere_a_reports_text_is_kept_by_its_rows(
+    client, fragment_cache, pujiang
+):
+    from proceedings import views
+
+    position = Position.objects.get(ref="liu-dongmei-enterprise-market-insight")
+    url = position.source.get_absolute_url()
+    first = client.get(url).content.decode()
+    make_speaker(name="無關的人")  # an edit elsewhere
+    bump_generation()  # what its commit runs (the fixture leaves the test's transaction open)
+    with mock.patch.object(
+        views, "highlight_quotations", wraps=views.highlight_quotations
+    ) as highlighting:
+        again = client.get(url).content.decode()
+    Speaker.objects.filter(pk=position.appearance.speaker_id).update(name="劉冬梅博士")
+    bump_generation()
+    renamed = client.get(url).content.decode()
+
+    # The citing positions were read as values and digested; no paragraph was marked again.
+    assert again == first
+    assert highlighting.call_count == 0
+    link = f'<a href="{position.get_absolute_url()}">'
+    assert f"{link}劉冬梅 · " in first
+    assert f"{link}劉冬梅博士 · " in renamed
+
+
 @pytest.mark.parametrize("name", ["forum-matrix", "forum-balance", "theme-balance"])
 def test_a_forums_analyses_are_kept_until_an_edit(
     client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks, name
