@@ -469,8 +469,9 @@ class ValueRows:
     field deferred).
 
     For a long list kept by its rows (``{% fragment … rows=… %}``) whose markup shows these
-    fields and nothing else: the compare form's 2,279 people took 41 ms to build as instances
-    and 46 ms to digest so (``content_digest()``), after every edit (bench/README.md).
+    fields and nothing else: the compare form's 2,279 people, built as instances, rendered and
+    digested so after every edit, took 247-262 ms of its first reader's request on PostgreSQL
+    at 100,000 positions, now 92-107 (bench/README.md, "Session 20").
     """
 
     def __init__(self, queryset, fields):

@@ -249,8 +249,8 @@ class PublicMixin:
                     "pk", "speaker_id", "institution_id", "institution__sector", "session__forum"
                 )
             )
-            # Kept as plain tuples: pickling 3,000 named tuples took 12 ms, each pickled as a
-            # call to its class.
+            # Kept as plain tuples: 3,000 named tuples took 11-17 ms to pickle and unpickle,
+            # each pickled as a call to its class; plain ones 1.5.
             return [
                 (speaker, institution, sector, forum, counts.get(pk, 0))
                 for pk, speaker, institution, sector, forum in roles
@@ -850,7 +850,8 @@ class CitedRows:
     ``rows_digest()`` digests the source's text and these values (``{% fragment … rows=… %}``);
     ``paragraphs()`` builds each paragraph's HTML, with the positions citing it. Read with
     ``select_related()`` and ``prefetch_related()``, the bench's report of 400 positions built
-    2,400 model instances after every edit (200 ms on PostgreSQL at 100,000 positions).
+    2,400 model instances after every edit: 127-182 ms on PostgreSQL at 100,000 positions,
+    now 33-45 (bench/README.md, "Session 20").
     """
 
     # In the models' order of fields, which Model.from_db() expects of a subset.
