@@ -464,8 +464,8 @@ def attnames_of(model, wanted):
 
 
 class ValueRows:
-    """The rows of ``queryset``, its ``fields`` alone (attribute names, the key first), as
-    tuples: ``rows_digest()`` digests them, iterating builds the instances once (every other
+    """The rows of ``queryset``, its ``fields`` alone (attribute names, the key among them),
+    as tuples: ``rows_digest()`` digests them, iterating builds the instances once (every other
     field deferred).
 
     For a long list kept by its rows (``{% fragment … rows=… %}``) whose markup shows these
