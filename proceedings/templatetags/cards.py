@@ -16,6 +16,7 @@ cost alone: the includes in templates/includes/ stay the way pages call them, on
 """
 
 import re
+from functools import lru_cache
 
 from django import template
 from django.template.defaultfilters import linebreaks_filter as linebreaks
@@ -28,6 +29,7 @@ from forum_portal import links
 from forum_portal.site import absolute_url
 
 from .. import localize
+from ..models import Position
 from .keyphrases import key_phrases, phrase_texts, phrase_translations, shown_phrases
 from .localize import loc, loc_pair
 from .portal import linked_role, resolve_option
@@ -62,22 +64,17 @@ def status_badge(status):
     )
 
 
-_FIDELITY_BADGES = {}
-
-
 @register.simple_tag
 def fidelity_badge(position):
-    # Once per fidelity and language: get_FOO_display() hashes the field's choices on each
-    # call, for every position of a forum's matrix (bench/README.md, "Session 19").
-    key = (position.fidelity, get_language())
-    badge = _FIDELITY_BADGES.get(key)
-    if badge is None:
-        badge = _FIDELITY_BADGES[key] = format_html(
-            '<span class="fidelity fidelity--{}">{}</span>',
-            position.fidelity,
-            position.get_fidelity_display(),
-        )
-    return badge
+    return _fidelity_badge(position.fidelity, get_language())
+
+
+# Once per fidelity and language: get_FOO_display() hashes the field's choices on each call,
+# for every position of a forum's matrix (bench/README.md, "Session 19").
+@lru_cache(maxsize=64)
+def _fidelity_badge(fidelity, language):  # language: the active one, a key of the cache
+    label = dict(Position.Fidelity.choices).get(fidelity, fidelity)  # as get_FOO_display()
+    return format_html('<span class="fidelity fidelity--{}">{}</span>', fidelity, label)
 
 
 @register.simple_tag
