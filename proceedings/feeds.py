@@ -25,7 +25,9 @@ next content change (forum_portal/cache.py).
 
 from html import escape as escape_html
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.core.cache import cache
 from django.db.models import F
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -37,11 +39,12 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
+from forum_portal.cache import fragment_key, kept_by_rows, request_generation
 from forum_portal.site import absolute_url, site_domain
 from speakers.models import Speaker
 
 from . import localize
-from .models import Forum, Position, Theme
+from .models import Forum, Position, Theme, fetch_pending
 from .search import search
 from .search.facets import FACETS
 from .search.query import clean_text
@@ -126,7 +129,7 @@ class PositionFeed(Feed):
         return Position.objects.published()
 
     def items(self, obj):
-        newest = self.positions(obj).for_listing()
+        newest = self.positions(obj).for_listing().prefetch_on_demand()
         return newest.order_by(F("published_at").desc(nulls_last=True), "-pk")[:FEED_ITEMS]
 
     # -- the feed ---------------------------------------------------------------------------
@@ -152,6 +155,50 @@ class PositionFeed(Feed):
         return self.feed_url(obj)
 
     # -- entries ----------------------------------------------------------------------------
+
+    def get_feed(self, obj, request):
+        """Return the feed, each entry kept for the content generation and by its rows.
+
+        An entry depends on its position and the rows read with it, the feed's format, its
+        language and the site (absolute URLs), not on the feed that lists it: the forum,
+        theme, speaker, search and latest feeds share entries, as pages share cards
+        (``forum_portal.cache.kept_by_rows()``). Django builds the entries not found, the
+        feed's own fields each time. Rendering 50 entries was most of a feed's time
+        (bench/README.md); one found costs a cache read, and its position's prefetches are
+        not run when every entry is found.
+        """
+        items = list(self._get_dynamic_attr("items", obj))
+        generation = request_generation(request)
+        if generation is None:
+            return self._feed_of(obj, request, items)
+        rest = (self.feed_format, absolute_url("/", request))
+        keys = [fragment_key(generation, "feed-entry", str(item.pk), *rest) for item in items]
+        found = cache.get_many(keys)
+        missing = {key: item for key, item in zip(keys, items, strict=True) if key not in found}
+        by_rows = {}
+        if missing:
+            fetch_pending(missing.values())  # the rows' digests read what for_listing() fetches
+            kept, by_rows = kept_by_rows("feed-entry", missing, rest)
+            found.update(kept)
+        fresh = [key for key in missing if key not in found]
+        feed = self._feed_of(obj, request, [missing[key] for key in fresh])
+        entries = dict(zip(fresh, feed.items, strict=True))
+        if entries:
+            cache.set_many(
+                {**entries, **{by_rows[key]: entry for key, entry in entries.items()}},
+                settings.FRAGMENT_CACHE_SECONDS,
+            )
+        feed.items = [entries[key] if key in entries else found[key] for key in keys]
+        return feed
+
+    def _feed_of(self, obj, request, items):
+        """Return Django's feed of ``items`` (``Feed.get_feed()``, which asks ``items()``)."""
+        # An attribute that is not callable is what Feed._get_dynamic_attr() returns as it is.
+        self.__dict__["items"] = items
+        try:
+            return super().get_feed(obj, request)
+        finally:
+            del self.__dict__["items"]
 
     @staticmethod
     def rendition(item):
@@ -255,7 +302,7 @@ class LatestFeed(PositionFeed):
                 .order_by("-pk")
                 .values_list("pk", flat=True)[: FEED_ITEMS - len(ids)]
             )
-        found = positions.for_listing().in_bulk(ids)
+        found = positions.for_listing().prefetch_on_demand().in_bulk(ids)
         return [found[pk] for pk in ids if pk in found]
 
 
@@ -309,16 +356,23 @@ class SearchFeed(PositionFeed):
     def get_object(self, request):
         params = request.GET
         query = clean_text(params.get("q", "")).strip()
-        return query, search(query, params, SORT_DATE, 1, per_page=MAX_PER_PAGE, records=False)
-
-    def items(self, obj):
-        _query, result = obj
-        newest = sorted(
-            result.positions,
-            key=lambda p: (p.published_at is not None, p.published_at, p.pk),
-            reverse=True,
+        # The reader's request keeps the candidates for the content generation.
+        result = search(
+            query,
+            params,
+            SORT_DATE,
+            1,
+            per_page=MAX_PER_PAGE,
+            records=False,
+            hits=False,
+            request=request,
         )
-        return newest[:FEED_ITEMS]
+        return query, result
+
+    def positions(self, obj):
+        # The newest said of its matches (the search's date order), listed newest published.
+        _query, result = obj
+        return super().positions(obj).filter(pk__in=result.page.object_list)
 
     def title(self, obj):
         query, result = obj

@@ -159,6 +159,7 @@ def search(
     kind=None,
     *,
     records=True,
+    hits=True,
     request=None,
 ) -> SearchResult:
     """Search the published record; never raises on any user input.
@@ -174,6 +175,10 @@ def search(
     forum, tag, language, fidelity) to a value or a list of values; a ``QueryDict`` works, and
     keys that are not facets are ignored. Values of one facet are alternatives (OR), facets
     combine (AND). Facet counts for a facet apply the query and every *other* facet's filter.
+
+    ``hits``: False leaves the page as the ids of its positions, in order, which may include
+    one unpublished since it was indexed: for a feed, which reads the positions it lists
+    itself, not the page's 100 positions built and highlighted (``_hits``).
 
     ``request``: the reader's, whose content generation keeps the page's positions (``_hits``).
     """
@@ -252,7 +257,10 @@ def search(
         paginator = Paginator(range(len(rows)), per_page)
         page_obj = paginator.get_page(page)
         page_rows = [rows[i] for i in page_obj.object_list]
-        page_obj.object_list = _hits(page_rows, parsed, request)
+        if hits:
+            page_obj.object_list = _hits(page_rows, parsed, request)
+        else:
+            page_obj.object_list = [pk_from_doc_key(key) for key, _score, _facets in page_rows]
         result.page = page_obj
 
     if not rows and not any(result.record_counts.values()):

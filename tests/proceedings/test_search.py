@@ -546,3 +546,15 @@ else:
         result = search(raw, {"tag": raw, "theme": raw}, sort="relevance", page=raw)
 
         assert result.total >= len(result.positions)
+
+
+@pytest.mark.parametrize("sort", ["date", "relevance"])
+def test_a_search_without_hits_pages_through_the_same_positions_as_ids(pujiang, sort):
+    with_hits = search("創新", {"language": "zh-Hant"}, sort, 2, per_page=5)
+    ids = search("創新", {"language": "zh-Hant"}, sort, 2, per_page=5, hits=False)
+
+    assert with_hits.total > 10  # the second page is a part of the matches, as the ids are
+    assert len(ids.page.object_list) == 5
+    assert ids.page.object_list == [hit.position.pk for hit in with_hits.page.object_list]
+    assert ids.total == with_hits.total
+    assert ids.facets == with_hits.facets

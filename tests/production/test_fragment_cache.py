@@ -7,6 +7,7 @@ language changes, and nothing the public cannot see may come out of it (staff re
 
 import datetime
 import re
+import xml.etree.ElementTree as ET  # our own responses: no need for defusedxml
 from contextlib import contextmanager
 from unittest import mock
 
@@ -21,6 +22,7 @@ from django.utils.functional import empty
 
 from forum_portal.cache import bump_generation, code_digest, code_version
 from proceedings.api.serializers import PositionSerializer
+from proceedings.feeds import PositionFeed
 from proceedings.listing import ValueRows
 from proceedings.models import (
     Appearance,
@@ -1996,3 +1998,113 @@ def test_an_api_search_is_answered_once_per_generation(
         "企業是技術創新的主體",
         "把論文寫在大地上",
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Feeds: entries kept per generation and by their rows
+# ---------------------------------------------------------------------------------------------
+
+
+def feed_titles(content):
+    """Return the titles of a feed's entries (Atom) or items (RSS), in order."""
+    root = ET.fromstring(content)  # noqa: S314 - the site's own response
+    atom = "{http://www.w3.org/2005/Atom}"
+    if entries := root.findall(f"{atom}entry"):
+        return [entry.find(f"{atom}title").text for entry in entries]
+    return [item.find("title").text for item in root.findall("channel/item")]
+
+
+@contextmanager
+def titled_entries():
+    """Collect the positions whose feed entry is built (``item_title`` is asked once each)."""
+    titled = []
+    real = PositionFeed.item_title
+
+    def item_title(self, item):
+        titled.append(item.pk)
+        return real(self, item)
+
+    with mock.patch.object(PositionFeed, "item_title", item_title):
+        yield titled
+
+
+def test_feed_entries_are_kept_per_generation_then_by_their_rows(
+    client, settings, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    theme, positions = theme_of_three
+    url = reverse("proceedings:theme-feed", args=[theme.forum.slug, theme.slug, "atom"])
+    settings.FRAGMENT_CACHE_SECONDS = 0
+    rendered = client.get(url).content
+    settings.FRAGMENT_CACHE_SECONDS = 60
+    with titled_entries() as built_first:
+        first = client.get(url).content
+    with titled_entries() as built_again, statements() as again_sql:
+        again = client.get(url).content
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[1].pk).update(text="新的引文內容")
+    with titled_entries() as built_after_edit:
+        edited = client.get(url).content
+
+    assert first == again == rendered
+    assert sorted(built_first) == sorted(p.pk for p in positions)
+    # From the cache: the theme and its positions, none of what their entries are built from.
+    assert built_again == []
+    assert len(again_sql) == 2
+    # After the edit only the edited position's entry is built again; the others are found by
+    # their rows' digests.
+    assert built_after_edit == [positions[1].pk]
+    assert "新的引文內容" in edited.decode()
+    assert THREE_QUOTES[1] not in edited.decode()
+    assert edited.decode().count("<entry>") == 3
+
+
+def test_feeds_share_entries_but_not_across_formats_or_sites(
+    client, settings, fragment_cache, theme_of_three
+):
+    settings.ALLOWED_HOSTS = ["testserver", "portal.example"]
+    theme, positions = theme_of_three
+    forum = theme.forum
+    theme_feed = reverse("proceedings:theme-feed", args=[forum.slug, theme.slug, "atom"])
+    forum_feed = reverse("proceedings:forum-feed", args=[forum.slug, "atom"])
+    rss = reverse("proceedings:forum-feed", args=[forum.slug, "rss"])
+    client.get(theme_feed)
+
+    with titled_entries() as forum_built:
+        forum_atom = client.get(forum_feed).content.decode()
+    with titled_entries() as rss_built:
+        forum_rss = client.get(rss).content.decode()
+    with titled_entries() as elsewhere_built:
+        elsewhere = client.get(forum_feed, HTTP_HOST="portal.example").content.decode()
+
+    # The forum's feed lists the theme feed's positions: their entries are the same.
+    assert forum_built == []
+    assert sorted(rss_built) == sorted(elsewhere_built) == sorted(p.pk for p in positions)
+    assert f"http://testserver/zh-hant/positions/{positions[0].pk}/" in forum_atom
+    assert f"http://testserver/zh-hant/positions/{positions[0].pk}/" in forum_rss
+    assert f"http://portal.example/zh-hant/positions/{positions[0].pk}/" in elsewhere
+    assert "testserver" not in elsewhere
+    assert set(feed_titles(forum_rss)) == set(feed_titles(forum_atom))
+    assert len(feed_titles(forum_atom)) == 3
+
+
+def test_a_search_feed_reads_only_the_positions_it_lists(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    _, positions = theme_of_three
+    url = reverse("proceedings:search-feed", args=["rss"]) + "?q=創新"
+    first = client.get(url).content.decode()
+    with titled_entries() as built_again, statements() as again_sql:
+        again = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[1].pk).update(text="企業是技術創新的主體")
+    with titled_entries() as built_after_edit:
+        edited = client.get(url).content.decode()
+
+    # The second by its text, the third by its tag, 產業創新.
+    assert again == first
+    assert built_again == []
+    # The candidates and labels are kept: only the listed positions are read.
+    assert len(again_sql) == 1
+    assert len(feed_titles(first)) == 2
+    assert built_after_edit == [positions[1].pk]
+    assert "企業是技術創新的主體" in edited
