@@ -483,6 +483,33 @@ def kept_by_rows(name, rows, rest, memo=None):
     return found, by_rows
 
 
+def kept_for_rows(generation, name, rows, rest, build):
+    """Return ``build()``'s value for each of ``rows``, in order, each kept for the content
+    generation and by a digest of the rows it is built from.
+
+    For what is built from a row and the rows read with it alone (an API entry, a feed entry,
+    a CSV line), as ``{% cardcache %}`` keeps cards: one ``get_many`` under ``generation``;
+    the rows not found there are looked up by their rows' digests (``kept_by_rows()``, which
+    reads their pending prefetches), and ``build(rows)`` is called once, with the rows found
+    neither way, to return their values in order; those are kept both ways. ``name`` and
+    ``rest`` key the values, as in ``fragment_key``.
+    """
+    keys = [fragment_key(generation, name, str(row.pk), *rest) for row in rows]
+    found = cache.get_many(keys)
+    missing = {key: row for key, row in zip(keys, rows, strict=True) if key not in found}
+    if missing:
+        kept, by_rows = kept_by_rows(name, missing, rest)
+        found.update(kept)
+        if fresh := [key for key in missing if key not in kept]:
+            built = dict(zip(fresh, build([missing[key] for key in fresh]), strict=True))
+            cache.set_many(
+                {**built, **{by_rows[key]: value for key, value in built.items()}},
+                settings.FRAGMENT_CACHE_SECONDS,
+            )
+            found.update(built)
+    return [found[key] for key in keys]
+
+
 def content_digest(instance, memo=None):
     """Return a digest of what ``instance`` and the rows fetched with it hold.
 

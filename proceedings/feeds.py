@@ -25,9 +25,7 @@ next content change (forum_portal/cache.py).
 
 from html import escape as escape_html
 
-from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.core.cache import cache
 from django.db.models import F
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -39,12 +37,12 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
-from forum_portal.cache import fragment_key, kept_by_rows, request_generation
+from forum_portal.cache import kept_for_rows, request_generation
 from forum_portal.site import absolute_url, site_domain
 from speakers.models import Speaker
 
 from . import localize
-from .models import Forum, Position, Theme, fetch_pending
+from .models import Forum, Position, Theme
 from .search import search
 from .search.facets import FACETS
 from .search.query import clean_text
@@ -162,7 +160,7 @@ class PositionFeed(Feed):
         An entry depends on its position and the rows read with it, the feed's format, its
         language and the site (absolute URLs), not on the feed that lists it: the forum,
         theme, speaker, search and latest feeds share entries, as pages share cards
-        (``forum_portal.cache.kept_by_rows()``). Django builds the entries not found, the
+        (``forum_portal.cache.kept_for_rows()``). Django builds the entries not found, the
         feed's own fields each time. Rendering 50 entries was most of a feed's time
         (bench/README.md); one found costs a cache read, and its position's prefetches are
         not run when every entry is found.
@@ -171,24 +169,16 @@ class PositionFeed(Feed):
         generation = request_generation(request)
         if generation is None:
             return self._feed_of(obj, request, items)
+        feeds = []
+
+        def build(missing):
+            feeds.append(self._feed_of(obj, request, missing))
+            return feeds[0].items
+
         rest = (self.feed_format, absolute_url("/", request))
-        keys = [fragment_key(generation, "feed-entry", str(item.pk), *rest) for item in items]
-        found = cache.get_many(keys)
-        missing = {key: item for key, item in zip(keys, items, strict=True) if key not in found}
-        by_rows = {}
-        if missing:
-            fetch_pending(missing.values())  # the rows' digests read what for_listing() fetches
-            kept, by_rows = kept_by_rows("feed-entry", missing, rest)
-            found.update(kept)
-        fresh = [key for key in missing if key not in found]
-        feed = self._feed_of(obj, request, [missing[key] for key in fresh])
-        entries = dict(zip(fresh, feed.items, strict=True))
-        if entries:
-            cache.set_many(
-                {**entries, **{by_rows[key]: entry for key, entry in entries.items()}},
-                settings.FRAGMENT_CACHE_SECONDS,
-            )
-        feed.items = [entries[key] if key in entries else found[key] for key in keys]
+        entries = kept_for_rows(generation, "feed-entry", items, rest, build)
+        feed = feeds[0] if feeds else self._feed_of(obj, request, [])
+        feed.items = entries
         return feed
 
     def _feed_of(self, obj, request, items):

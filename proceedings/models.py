@@ -490,12 +490,16 @@ class PositionQuerySet(models.QuerySet):
         if self._prefetch_done or not (self._prefetch_related_lookups or self._lists_models()):
             return
         self._prefetch_done = True
+        self._prefetch(self._result_cache)
+
+    def _prefetch(self, rows):
+        """Fetch what ``rows`` need now, or when one first needs it (``prefetch_on_demand()``)."""
         if self._prefetch_on_demand:
-            pending = PendingPrefetch(self._result_cache, partial(self._fetch_needs, build=False))
-            for row in self._result_cache:
+            pending = PendingPrefetch(rows, partial(self._fetch_needs, build=False))
+            for row in rows:
                 row._pending_prefetch = pending
         else:
-            self._fetch_needs(self._result_cache)
+            self._fetch_needs(rows)
 
     def _iterator(self, use_chunked_fetch, chunk_size):
         # QuerySet._iterator() (iterator(chunk_size=…)), with for_listing()'s rows fetched a
@@ -508,7 +512,7 @@ class PositionQuerySet(models.QuerySet):
             self._iterable_class(self, chunked_fetch=use_chunked_fetch, chunk_size=chunk_size)
         )
         while chunk := list(islice(rows, chunk_size)):
-            self._fetch_needs(chunk)
+            self._prefetch(chunk)
             yield from chunk
 
     def published(self):

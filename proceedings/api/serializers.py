@@ -6,14 +6,12 @@ Serializers read only what the views fetched up front (``select_related``/``Pref
 list costs the same number of queries whatever its length.
 """
 
-from django.conf import settings
-from django.core.cache import cache
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from taggit.models import Tag
 
-from forum_portal.cache import fragment_key, kept_by_rows, request_generation
+from forum_portal.cache import kept_for_rows, request_generation
 from forum_portal.links import reverse
 from speakers.models import Institution, Speaker, SpeakerLink
 
@@ -25,7 +23,6 @@ from ..models import (
     Session,
     SourceDocument,
     Theme,
-    fetch_pending,
     tag_name_en,
 )
 from ..search import FACETS
@@ -386,10 +383,10 @@ class CachedPositionListSerializer(serializers.ListSerializer):
 
     A position's JSON depends on the position, the language (its pages' URLs), the site and the
     API version, which key it beside the content generation as the cards are keyed
-    (``forum_portal.cache.fragment_key``). One ``get_many`` a list; serializing a list of 50
+    (``forum_portal.cache.kept_for_rows``). One ``get_many`` a list; serializing a list of 50
     took about 20 ms (bench/README.md). The rows' prefetches, pending when they come from
     ``prefetch_on_demand()``, run only for a list with a position not cached. After an edit,
-    a position whose rows did not change is found by their digest (``kept_by_content()``).
+    a position whose rows did not change is found by their digest.
     """
 
     def to_representation(self, data):
@@ -399,30 +396,10 @@ class CachedPositionListSerializer(serializers.ListSerializer):
         if generation is None:
             return super().to_representation(rows)
         rest = (request.version or "", absolute(request, ""))
-        keys = [fragment_key(generation, "api-position", str(row.pk), *rest) for row in rows]
-        found = cache.get_many(keys)
-        missing = {key: row for key, row in zip(keys, rows, strict=True) if key not in found}
-        if missing:
-            found.update(self.kept_by_content(missing, rest))
-        return [found[key] for key in keys]
+        return kept_for_rows(generation, "api-position", rows, rest, self._serialized)
 
-    def kept_by_content(self, missing, rest):
-        """Return ``{key: JSON}`` of ``missing``: kept by their rows while those have not
-        changed (``kept_by_rows()``, as ``{% cardcache %}`` keeps cards), or serialized and
-        kept under this generation and by their rows."""
-        fetch_pending(missing.values())  # the rows' digests read what for_listing() fetches
-        found, by_rows = kept_by_rows("api-position", missing, rest)
-        fresh = {
-            key: self.child.to_representation(row)
-            for key, row in missing.items()
-            if key not in found
-        }
-        if fresh:
-            cache.set_many(
-                {**fresh, **{by_rows[key]: data for key, data in fresh.items()}},
-                settings.FRAGMENT_CACHE_SECONDS,
-            )
-        return {**found, **fresh}
+    def _serialized(self, rows):
+        return [self.child.to_representation(row) for row in rows]
 
 
 class PositionSerializer(serializers.ModelSerializer):

@@ -1213,17 +1213,22 @@ class _Lines:
         return text
 
 
-def stream_csv(header, rows):
-    """Yield a CSV file as UTF-8 bytes: a byte order mark (so Excel reads Chinese right), the
-    header, then ``rows`` (iterables of cells, made ``spreadsheet_safe``) a chunk at a time.
+def csv_line(cells):
+    """Return the CSV line of ``cells`` (made ``spreadsheet_safe``), as ``stream_csv`` takes it."""
+    # A writer a line: its record buffer is not safe to share between threads.
+    return csv.writer(_Lines()).writerow([spreadsheet_safe(cell) for cell in cells])
 
-    Memory stays bounded by one chunk of rows, however many rows there are.
+
+def stream_csv(header, lines):
+    """Yield a CSV file as UTF-8 bytes: a byte order mark (so Excel reads Chinese right), the
+    header, then ``lines`` (``csv_line()``'s) a chunk at a time.
+
+    Memory stays bounded by one chunk of lines, however many there are.
     """
-    writer = csv.writer(_Lines())
-    yield ("\ufeff" + writer.writerow(header)).encode()
+    yield ("\ufeff" + csv_line(header)).encode()
     chunk = []
-    for row in rows:
-        chunk.append(writer.writerow([spreadsheet_safe(cell) for cell in row]))
+    for line in lines:
+        chunk.append(line)
         if len(chunk) >= CSV_CHUNK_ROWS:
             yield "".join(chunk).encode()
             chunk = []

@@ -5,7 +5,9 @@ A cached card must change as soon as its position, its speaker or role, or the r
 language changes, and nothing the public cannot see may come out of it (staff render their own).
 """
 
+import csv
 import datetime
+import io
 import re
 import xml.etree.ElementTree as ET  # our own responses: no need for defusedxml
 from contextlib import contextmanager
@@ -21,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.functional import empty
 
 from forum_portal.cache import bump_generation, code_digest, code_version
+from proceedings import downloads
 from proceedings.api.serializers import PositionSerializer
 from proceedings.feeds import PositionFeed
 from proceedings.listing import ValueRows
@@ -2108,3 +2111,82 @@ def test_a_search_feed_reads_only_the_positions_it_lists(
     assert len(feed_titles(first)) == 2
     assert built_after_edit == [positions[1].pk]
     assert "企業是技術創新的主體" in edited
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV downloads: each position's line kept per generation and by its rows
+# ---------------------------------------------------------------------------------------------
+
+
+def csv_text(response):
+    return b"".join(response.streaming_content).decode("utf-8-sig")
+
+
+@contextmanager
+def csv_rows_built():
+    """Collect the positions whose CSV cells are built."""
+    built = []
+    real = downloads.csv_row
+
+    def csv_row(position, *args, **kwargs):
+        built.append(position.pk)
+        return real(position, *args, **kwargs)
+
+    with mock.patch.object(downloads, "csv_row", csv_row):
+        yield built
+
+
+def test_csv_lines_are_kept_per_generation_then_by_their_rows(
+    client, settings, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    theme, positions = theme_of_three
+    url = reverse("downloads:theme-csv", args=[theme.forum.slug, theme.slug])
+    settings.FRAGMENT_CACHE_SECONDS = 0
+    rendered = csv_text(client.get(url))
+    settings.FRAGMENT_CACHE_SECONDS = 60
+    with csv_rows_built() as built_first:
+        first = csv_text(client.get(url))
+    with csv_rows_built() as built_again, statements() as again_sql:
+        again = csv_text(client.get(url))
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[1].pk).update(text="新的引文內容")
+    with csv_rows_built() as built_after_edit:
+        edited = csv_text(client.get(url))
+
+    assert first == again == rendered
+    assert [row[14] for row in csv.reader(io.StringIO(first))][1:] == THREE_QUOTES
+    assert built_first == [p.pk for p in positions]
+    # From the cache: the theme and its positions, none of what their lines are built from.
+    assert built_again == []
+    assert len(again_sql) == 2
+    assert built_after_edit == [positions[1].pk]
+    assert [row[14] for row in csv.reader(io.StringIO(edited))][1:] == [
+        THREE_QUOTES[0],
+        "新的引文內容",
+        THREE_QUOTES[2],
+    ]
+
+
+def test_csv_lines_are_kept_apart_per_script_and_site_and_built_for_staff(
+    client, settings, django_user_model, fragment_cache, theme_of_three
+):
+    settings.ALLOWED_HOSTS = ["testserver", "portal.example"]
+    theme, positions = theme_of_three
+    url = reverse("downloads:theme-csv", args=[theme.forum.slug, theme.slug])
+    csv_text(client.get(url))
+
+    simplified = csv_text(client.get(url, {"lang": "zh-hans"}))
+    elsewhere = csv_text(client.get(url, HTTP_HOST="portal.example"))
+    client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
+    with csv_rows_built() as staff_built:
+        staff = csv_text(client.get(url))
+
+    assert [row[14] for row in csv.reader(io.StringIO(simplified))][1:] == [
+        "耐心资本要敢于投早投小投长期",
+        "企业是创新的主体",
+        "把论文写在大地上",
+    ]
+    assert f"http://portal.example/zh-hant/positions/{positions[0].pk}/" in elsewhere
+    assert "testserver" not in elsewhere
+    assert staff_built == [p.pk for p in positions]
+    assert f"http://testserver/zh-hant/positions/{positions[0].pk}/" in staff
