@@ -43,13 +43,13 @@ from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag, TaggedItem
 
 from forum_portal.cache import per_generation, request_generation
-from forum_portal.workflow import status_q
 from speakers.models import Institution, Sector, Speaker
 
 from .forms import CorrectionRequestForm
 from .listing import RoleRows, attnames_of
 from .models import (
     Appearance,
+    AppearanceTally,
     Forum,
     KeyPhrase,
     Position,
@@ -59,6 +59,7 @@ from .models import (
     Status,
     Theme,
     listed_positions,
+    published_tag_counts,
 )
 from .pagination import PagedListMixin, lenient_page, page_navigation
 from .search.highlight import mark_phrases
@@ -224,24 +225,27 @@ class PublicMixin:
         sector, and the number of its positions this request may see.
 
         What the lists of everyone count by: people, institutions and sectors add up their
-        roles' (``tally_positions()``, ``tally_people()``). Two statements, one a grouped read
-        of the (appearance, status) index, 24 ms at 100,000 positions on PostgreSQL; kept per
-        content generation for the public, shared by those pages. Counted per listed row by a
+        roles' (``tally_positions()``, ``tally_people()``). Two statements: the roles, and the
+        database's tally of their published positions (``AppearanceTally``), where counting
+        them by role was 8-24 ms at 100,000 positions on PostgreSQL after each edit (staff,
+        who see drafts, still count); kept per content generation for the public, shared by
+        those pages. Counted per listed row by a
         correlated subquery, which PostgreSQL ran more than once a row, the list of 1,000
         institutions took 3.4 s after each edit (bench/README.md).
         """
 
         def tally():
-            positions = Position.objects.all()
-            if not self.shows_drafts:
-                # published() less its role's condition: only visible roles are tallied.
-                positions = positions.filter(status_q())
-            counts = dict(
-                positions.order_by()
-                .values("appearance")
-                .annotate(n=Count("*"))
-                .values_list("appearance", "n")
-            )
+            if self.shows_drafts:
+                counts = dict(
+                    Position.objects.order_by()
+                    .values("appearance")
+                    .annotate(n=Count("*"))
+                    .values_list("appearance", "n")
+                )
+            else:
+                # Published positions by role (published() less its role's condition): only
+                # the visible roles below are listed.
+                counts = dict(AppearanceTally.objects.values_list("appearance", "positions"))
             roles = (
                 self.appearances()
                 .order_by()
@@ -945,30 +949,30 @@ class TagListView(PagedListMixin, PublicMixin, ListView):
         """Return every tag a visible position carries, with ``position_count``, the most used
         first (then by name), as a list: a page is then a slice, not a second aggregation.
 
-        The tagged items are counted by tag alone, then the tags read: grouped by every column
-        of the tag and its English name, the count sorted 150,000 joined rows (a count
-        subquery per tag took 1.1 s at 100,000 positions). The content type is a scalar
-        subquery, not a join: joined, PostgreSQL estimated 3,830 of 149,360 tagged items and
-        checked each in a nested loop (559 ms). The public's positions are published ones of
-        the public roles, not an EXISTS for each position. Its SQL after an edit at 100,000
-        positions: SQLite 373-467 -> 135 ms, PostgreSQL 156-181 -> 99-110 ms (bench/README.md,
-        "Session 19").
+        The public's counts are the database's tally (``published_tag_counts()``): counting the
+        tagged items of the public positions took 100-135 ms at 100,000 positions on
+        PostgreSQL after each edit, 135 on SQLite (bench/README.md). Staff, who see drafts,
+        count every tagged item by tag alone, then read those tags: grouped by every column
+        of the tag and its English name, the count sorted 150,000 joined rows. The content
+        type is a scalar subquery, not a join: joined, PostgreSQL estimated 3,830 of 149,360
+        tagged items and checked each in a nested loop (559 ms).
         """
-        position_type = ContentType.objects.filter(
-            app_label=Position._meta.app_label, model=Position._meta.model_name
-        ).values("pk")[:1]
-        positions = Position.objects.all()
-        if not self.shows_drafts:
-            positions = positions.filter(status_q(), appearance__in=self.appearances().values("pk"))
-        counts = dict(
-            TaggedItem.objects.filter(
-                content_type=Subquery(position_type), object_id__in=positions.values("pk")
+        if self.shows_drafts:
+            position_type = ContentType.objects.filter(
+                app_label=Position._meta.app_label, model=Position._meta.model_name
+            ).values("pk")[:1]
+            counts = dict(
+                TaggedItem.objects.filter(
+                    content_type=Subquery(position_type),
+                    object_id__in=Position.objects.values("pk"),
+                )
+                .order_by()
+                .values("tag")
+                .annotate(n=Count("*"))
+                .values_list("tag", "n")
             )
-            .order_by()
-            .values("tag")
-            .annotate(n=Count("*"))
-            .values_list("tag", "n")
-        )
+        else:
+            counts = published_tag_counts()
         tags = list(
             Tag.objects.select_related("names").filter(pk__in=counts).order_by("name", "pk")
         )
