@@ -34,7 +34,14 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret")  # noqa: S
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost")
 
 import django  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+# Static files are not collected for a bench: plain storage, as bench/uncached.py and the
+# tests do (the admin's pages named files the manifest did not have).
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402

@@ -44,30 +44,30 @@ def role_subtract(deltas):
     return subtract("proceedings_appearancetally", "appearance_id", deltas)
 
 
-def items_of_published(items, sign=1):
+def items_of_published(items):
     """``SELECT tag_id, n``: the tagged items in ``items`` whose position is published."""
     return (
-        f"SELECT r.tag_id, {sign} * COUNT(*) AS n FROM {items} r"
+        f"SELECT r.tag_id, COUNT(*) AS n FROM {items} r"
         " INNER JOIN proceedings_position p ON p.id = r.object_id"
         f" WHERE p.status = {PUBLISHED} AND r.content_type_id = {POSITION_TYPE}"
         " GROUP BY r.tag_id"
     )
 
 
-def tags_of_published(positions, sign=1):
+def tags_of_published(positions):
     """``SELECT tag_id, n``: the tags of the published positions in ``positions``."""
     return (
-        f"SELECT ti.tag_id, {sign} * COUNT(*) AS n FROM {positions} r"
+        f"SELECT ti.tag_id, COUNT(*) AS n FROM {positions} r"
         " INNER JOIN taggit_taggeditem ti"
         f" ON ti.object_id = r.id AND ti.content_type_id = {POSITION_TYPE}"
         f" WHERE r.status = {PUBLISHED} GROUP BY ti.tag_id"
     )
 
 
-def roles_of_published(positions, sign=1):
+def roles_of_published(positions):
     """``SELECT appearance_id, n``: the roles of the published positions in ``positions``."""
     return (
-        f"SELECT r.appearance_id, {sign} * COUNT(*) AS n FROM {positions} r"
+        f"SELECT r.appearance_id, COUNT(*) AS n FROM {positions} r"
         f" WHERE r.status = {PUBLISHED} GROUP BY r.appearance_id"
     )
 
@@ -86,25 +86,33 @@ BACKFILL = [
 # (REFERENCING; one event each, as transition tables require). Row triggers cost an import
 # of 10,000 positions 2 s more (bench/README.md, "Session 21").
 
-# A position updated: its tags and its role, counted again where it was or is published and
-# its status or its role changed.
+# A position updated: its tags and its role counted again where it was or is published and
+# its status or its role changed. What is taken away is subtracted from existing rows, never
+# added as a negative row (as for deletions): a flush that empties the tables in any order
+# then never writes a row pointing at one deleted.
 MOVED = (
-    "SELECT b.id AS old_id, b.appearance_id AS old_role, b.status = {p} AS was,"
-    " a.appearance_id AS new_role, a.status = {p} AS now"
+    "SELECT b.id, b.appearance_id AS old_role, b.status = {p} AS was,"
+    " a.appearance_id AS new_role, a.status = {p} AS is_now"
     " FROM before_rows b INNER JOIN after_rows a ON a.id = b.id"
     " WHERE (a.status = {p}) <> (b.status = {p})"
     " OR (a.appearance_id <> b.appearance_id AND (a.status = {p} OR b.status = {p}))"
 ).format(p=PUBLISHED)
-TAGS_MOVED = (
-    "SELECT ti.tag_id, SUM(CASE WHEN m.now THEN 1 ELSE 0 END - CASE WHEN m.was THEN 1 ELSE 0 END)"
-    f" AS n FROM ({MOVED}) m INNER JOIN taggit_taggeditem ti"
-    f" ON ti.object_id = m.old_id AND ti.content_type_id = {POSITION_TYPE} GROUP BY ti.tag_id"
-)
-ROLES_MOVED = (
-    "SELECT appearance_id, SUM(n) AS n FROM ("
-    f"SELECT old_role AS appearance_id, -1 AS n FROM ({MOVED}) m WHERE m.was"
-    f" UNION ALL SELECT new_role, 1 FROM ({MOVED}) m WHERE m.now) d GROUP BY appearance_id"
-)
+
+
+def tags_moved(side):
+    return (
+        f"SELECT ti.tag_id, COUNT(*) AS n FROM ({MOVED}) m INNER JOIN taggit_taggeditem ti"
+        f" ON ti.object_id = m.id AND ti.content_type_id = {POSITION_TYPE}"
+        f" WHERE m.{side} GROUP BY ti.tag_id"
+    )
+
+
+def roles_moved(role, side):
+    return (
+        f"SELECT m.{role} AS appearance_id, COUNT(*) AS n FROM ({MOVED}) m"
+        f" WHERE m.{side} GROUP BY m.{role}"
+    )
+
 
 # (name, table, event, referencing, statements)
 POSTGRESQL_TRIGGERS = [
@@ -148,7 +156,12 @@ POSTGRESQL_TRIGGERS = [
         "proceedings_position",
         "UPDATE",
         "OLD TABLE AS before_rows NEW TABLE AS after_rows",
-        [tag_upsert(TAGS_MOVED), role_upsert(ROLES_MOVED)],
+        [
+            tag_subtract(tags_moved("was")),
+            tag_upsert(tags_moved("is_now")),
+            role_subtract(roles_moved("old_role", "was")),
+            role_upsert(roles_moved("new_role", "is_now")),
+        ],
     ),
 ]
 
@@ -183,15 +196,29 @@ def item_is_counted(item):
     )
 
 
-def row_delta(sign, position):
-    """``SELECT`` the changes of a position's tags and role, ``sign`` times, if published."""
+def counted(position):
+    """Add ``position`` (``NEW``) to the tallies of its tags and its role, if published."""
     return (
-        tag_upsert(
-            tags_of_published(f"(SELECT {position}.id AS id, {position}.status AS status)", sign)
-        ),
+        tag_upsert(tags_of_published(f"(SELECT {position}.id AS id, {position}.status AS status)")),
         role_upsert(
-            f"SELECT {position}.appearance_id AS appearance_id, {sign} AS n"
-            f" WHERE {position}.status = {PUBLISHED}"
+            roles_of_published(
+                f"(SELECT {position}.appearance_id AS appearance_id, {position}.status AS status)"
+            )
+        ),
+    )
+
+
+def uncounted(position):
+    """Take ``position`` (``OLD``) from the tallies of its tags and its role, if published:
+    from existing rows only (see ``MOVED``)."""
+    return (
+        tag_subtract(
+            tags_of_published(f"(SELECT {position}.id AS id, {position}.status AS status)")
+        ),
+        role_subtract(
+            roles_of_published(
+                f"(SELECT {position}.appearance_id AS appearance_id, {position}.status AS status)"
+            )
         ),
     )
 
@@ -215,13 +242,13 @@ SQLITE_TRIGGERS = [
             tag_upsert(f"SELECT NEW.tag_id AS tag_id, 1 AS n WHERE {item_is_counted('NEW')}"),
         ],
     ),
-    ("position_insert", "AFTER INSERT ON proceedings_position", [*row_delta(1, "NEW")]),
-    ("position_delete", "AFTER DELETE ON proceedings_position", [*row_delta(-1, "OLD")]),
+    ("position_insert", "AFTER INSERT ON proceedings_position", [*counted("NEW")]),
+    ("position_delete", "AFTER DELETE ON proceedings_position", [*uncounted("OLD")]),
     (
         "position_update",
         "AFTER UPDATE OF status, appearance_id ON proceedings_position"
         " WHEN OLD.status IS NOT NEW.status OR OLD.appearance_id IS NOT NEW.appearance_id",
-        [*row_delta(-1, "OLD"), *row_delta(1, "NEW")],
+        [*uncounted("OLD"), *counted("NEW")],
     ),
 ]
 SQLITE = [

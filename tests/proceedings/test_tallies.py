@@ -6,6 +6,7 @@ tag list and the lists of everyone read them.
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.core.management.color import no_style
 from django.db import connection
 from django.db.models import Count
 from django.urls import reverse
@@ -232,3 +233,20 @@ def test_the_speaker_list_counts_from_the_tally(client, role, django_user_model)
 
     assert counts(public) == [(role.speaker_id, 2)]
     assert counts(staff) == [(role.speaker_id, 3)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_empties_the_tallies_with_everything_else(role):
+    # A flush (transactional tests end with one) empties every table, on SQLite one DELETE a
+    # table, each row's triggers firing: here the tallies first, then the tags and roles,
+    # then the positions, whose triggers must not write a row naming a deleted tag or role.
+    make_position(appearance=role, tags=["耐心資本", "人才"])
+    assert roles_tallied() == {role.pk: 1}
+    first = [TagTally._meta.db_table, AppearanceTally._meta.db_table]
+    tables = first + sorted(set(connection.introspection.django_table_names()) - set(first))
+
+    connection.ops.execute_sql_flush(connection.ops.sql_flush(no_style(), tables))
+
+    assert not TagTally.objects.exists()
+    assert not AppearanceTally.objects.exists()
+    assert not Position.objects.exists()
