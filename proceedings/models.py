@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db import connections, models
+from django.db import connections, models, transaction
 from django.db.models import F, Q
 from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
 from django.db.models.functions import Upper
@@ -1042,6 +1042,47 @@ class AppearanceTally(models.Model):
 
     def __str__(self):
         return f"{self.appearance_id}: {self.positions}"
+
+
+def recount_tallies():
+    """Count the tallies again from the positions and the tagged items, and return the number
+    of rows that were wrong.
+
+    The triggers keep them; this is for data written with the triggers disabled (a data-only
+    ``pg_restore --disable-triggers``, a table loaded by hand). On PostgreSQL writes to the
+    positions and tagged items wait for it to finish.
+    """
+    position_type = ContentType.objects.get_for_model(Position)
+    published = Position.objects.filter(status_q()).values("pk")
+    counted = {
+        TagTally: TaggedItem.objects.filter(content_type=position_type, object_id__in=published)
+        .order_by()
+        .values("tag")
+        .annotate(n=models.Count("*"))
+        .values_list("tag", "n"),
+        AppearanceTally: Position.objects.filter(status_q())
+        .order_by()
+        .values("appearance")
+        .annotate(n=models.Count("*"))
+        .values_list("appearance", "n"),
+    }
+    wrong = 0
+    with transaction.atomic():
+        connection = connections[TagTally.objects.db]
+        if connection.vendor == "postgresql":
+            tables = [Position._meta.db_table, TaggedItem._meta.db_table]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"LOCK TABLE {', '.join(map(connection.ops.quote_name, tables))} IN SHARE MODE"
+                )
+        for model, counts in counted.items():
+            key = model._meta.pk.attname
+            counts = dict(counts)
+            kept = dict(model.objects.values_list(key, "positions"))
+            wrong += sum(kept.get(k, 0) != counts.get(k, 0) for k in kept.keys() | counts.keys())
+            model.objects.all().delete()
+            model.objects.bulk_create(model(**{key: k, "positions": n}) for k, n in counts.items())
+    return wrong
 
 
 def published_tag_counts():

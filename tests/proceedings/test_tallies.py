@@ -4,8 +4,11 @@ The tallies the database keeps through whatever path writes tags and positions: 
 tag list and the lists of everyone read them.
 """
 
+import io
+
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
 from django.core.management.color import no_style
 from django.db import connection
 from django.db.models import Count
@@ -250,3 +253,20 @@ def test_a_flush_empties_the_tallies_with_everything_else(role):
     assert not TagTally.objects.exists()
     assert not AppearanceTally.objects.exists()
     assert not Position.objects.exists()
+
+
+def test_recounting_mends_tallies_written_around_the_triggers(role):
+    make_position(appearance=role, tags=["耐心資本", "人才"])
+    make_position(appearance=role, tags=["耐心資本"])
+    TagTally.objects.filter(tag__name="人才").delete()
+    TagTally.objects.filter(tag__name="耐心資本").update(positions=7)
+    AppearanceTally.objects.update(positions=0)
+    out = io.StringIO()
+
+    call_command("recount_tallies", stdout=out)
+
+    assert out.getvalue() == "Tallies counted again: 3 rows were wrong.\n"
+    assert tallied() == {"耐心資本": 2, "人才": 1} == recounted()
+    assert roles_tallied() == {role.pk: 2} == roles_recounted()
+    call_command("recount_tallies", stdout=out)
+    assert out.getvalue().endswith("Tallies counted again: 0 rows were wrong.\n")
