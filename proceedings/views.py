@@ -989,7 +989,9 @@ class TagDetailView(PublicMixin, TemplateView):
     def get_context_data(self, **kwargs):
         tag = get_object_or_404(Tag.objects.select_related("names"), slug=kwargs.pop("slug"))
         page = self.page_of_cards(self.positions().filter(tags=tag), f"tag:{tag.pk}")
-        if not page["positions"]:
+        # The count (kept per generation), not the page's cards: they are read only when the
+        # page part is not kept.
+        if not page["page_obj"].paginator.count:
             # A tag that only positions the public cannot see carry is not public yet.
             raise Http404("No public position has this tag.")
         return super().get_context_data(tag=tag, **page, **kwargs)

@@ -156,20 +156,28 @@ class InstitutionListView(CountedInstitutionsMixin, KeptListMixin, PublicMixin, 
         )
 
 
-class InstitutionDetailView(PublicMixin, DetailView):
+class InstitutionDetailView(KeptObjectMixin, PublicMixin, DetailView):
     model = Institution
     section = "institutions"
 
-    def get_context_data(self, **kwargs):
-        institution = self.object
+    def kept_object_key(self):
+        return f"institution:{self.kwargs['slug']}"
+
+    def with_parts(self, institution):
+        """Return ``institution`` with ``people``: a role of each person named with it."""
         appearances = list(
             self.appearances()
             .filter(institution=institution)
             .select_related("speaker", "institution", "session__forum")
             .order_by("speaker__sort_name", "speaker", "-session__forum__edition_year", "pk")
         )
+        institution.people = distinct_speakers(appearances)
+        return institution
+
+    def get_context_data(self, **kwargs):
+        institution = self.object
         return super().get_context_data(
-            people=distinct_speakers(appearances),
+            people=institution.people,
             **self.page_of_cards(
                 self.positions().filter(appearance__institution=institution),
                 f"institution:{institution.pk}",

@@ -1188,6 +1188,71 @@ def test_a_themes_cards_are_a_page_part_per_page_until_an_edit(
     assert "耐心資本</mark>要投早投小" in edited
 
 
+@pytest.fixture
+def institution_and_tag(django_capture_on_commit_callbacks):
+    """Three published positions of people of one institution, each tagged 產業創新."""
+    with django_capture_on_commit_callbacks(execute=True):
+        institution = make_institution(name="上海交通大學", sector="academia")
+        session = make_session(forum=make_forum(published=True))
+        positions = [
+            make_position(
+                appearance=make_appearance(
+                    session=session, speaker=make_speaker(name=name), institution=institution
+                ),
+                tags=["產業創新"],
+                text=quote,
+                order=n,
+            )
+            for n, (name, quote) in enumerate(zip(SPEAKERS, THREE_QUOTES, strict=True))
+        ]
+    return institution, positions
+
+
+@pytest.mark.parametrize("page", ["institution", "tag"])
+def test_an_institutions_and_a_tags_cards_are_a_page_part_per_page_until_an_edit(
+    client,
+    fragment_cache,
+    institution_and_tag,
+    django_capture_on_commit_callbacks,
+    page,
+    monkeypatch,
+):
+    monkeypatch.setattr("proceedings.views.POSITION_PAGE_SIZE", 2)
+    institution, positions = institution_and_tag
+    if page == "institution":
+        url = reverse("proceedings:institution-detail", args=[institution.slug])
+    else:
+        url = reverse("proceedings:tag-detail", args=["產業創新"])
+    first, second = client.get(url), client.get(url, {"page": 2})
+    with statements() as again_sql:
+        again = client.get(url)
+    kept = [key for key in fragment_keys() if f":fragment:{page}-cards:" in key]
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[0].pk).update(text="耐心資本要投早投小")
+    edited = client.get(url).content.decode()
+
+    # Two parts, one a page; the kept one reads no row (the list stays unread).
+    assert len(kept) == 2
+    assert again.context["positions"]._wrapped is empty
+    assert again.content == first.content
+    assert not [sql for sql in again_sql if "proceedings_position" in sql]
+    # In reading order: the first two quotes on the first page, the third on the second.
+    assert [q in first.content.decode() for q in THREE_QUOTES] == [True, True, False]
+    assert THREE_QUOTES[2] in second.content.decode()
+    assert "耐心資本要投早投小" in edited
+    assert THREE_QUOTES[0] not in edited
+
+
+def test_a_tag_that_only_drafts_carry_is_not_found_with_the_cache_on(
+    client, fragment_cache, institution_and_tag
+):
+    _, positions = institution_and_tag
+    make_position(appearance=positions[0].appearance, tags=["草稿標籤"], published=False)
+
+    assert client.get(reverse("proceedings:tag-detail", args=["草稿標籤"])).status_code == 404
+    assert client.get(reverse("proceedings:tag-detail", args=["草稿標籤"])).status_code == 404
+
+
 def test_staff_read_the_theme_each_time(client, django_user_model, fragment_cache, theme_of_three):
     theme, _positions = theme_of_three
     client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
