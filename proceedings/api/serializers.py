@@ -167,6 +167,33 @@ class TagSerializer(serializers.ModelSerializer):
         return absolute(self.context["request"], reverse("proceedings:tag-detail", [tag.slug]))
 
 
+class KeptListSerializer(serializers.ListSerializer):
+    """Rows, each one's JSON from the fragment cache when this content generation has it.
+
+    A row's JSON depends on the row and what was fetched with it, the language (its pages'
+    URLs), the site and the API version, which key it beside the content generation as the
+    cards are keyed (``forum_portal.cache.kept_for_rows``). One ``get_many`` a list;
+    serializing a list of 50 positions took about 20 ms, of 50 themes with their forums and
+    questions 15-20 (bench/README.md). Positions' prefetches, pending when they come from
+    ``prefetch_on_demand()``, run only for a list with a position not cached. After an edit,
+    a row whose rows did not change is found by their digest. The API is not in the page
+    cache (its lists are answered in JSON or HTML for the same URL).
+    """
+
+    def to_representation(self, data):
+        rows = list(data)
+        request = self.context.get("request")
+        generation = request_generation(request) if request is not None else None
+        if generation is None:
+            return super().to_representation(rows)
+        name = f"api-{self.child.Meta.model._meta.model_name}"
+        rest = (request.version or "", absolute(request, ""))
+        return kept_for_rows(generation, name, rows, rest, self._serialized)
+
+    def _serialized(self, rows):
+        return [self.child.to_representation(row) for row in rows]
+
+
 # ---------------------------------------------------------------------------------------------
 # Forums and their parts
 # ---------------------------------------------------------------------------------------------
@@ -257,6 +284,7 @@ class ThemeSerializer(ThemeSummarySerializer):
 
     class Meta:
         model = Theme
+        list_serializer_class = KeptListSerializer
         fields = [
             "slug",
             "forum",
@@ -378,30 +406,6 @@ class KeyPhraseSerializer(serializers.Serializer):
     url = serializers.URLField(help_text="The phrase on the position's page (#kp-N).")
 
 
-class CachedPositionListSerializer(serializers.ListSerializer):
-    """Positions, each one's JSON from the fragment cache when this content generation has it.
-
-    A position's JSON depends on the position, the language (its pages' URLs), the site and the
-    API version, which key it beside the content generation as the cards are keyed
-    (``forum_portal.cache.kept_for_rows``). One ``get_many`` a list; serializing a list of 50
-    took about 20 ms (bench/README.md). The rows' prefetches, pending when they come from
-    ``prefetch_on_demand()``, run only for a list with a position not cached. After an edit,
-    a position whose rows did not change is found by their digest.
-    """
-
-    def to_representation(self, data):
-        rows = list(data)
-        request = self.context.get("request")
-        generation = request_generation(request) if request is not None else None
-        if generation is None:
-            return super().to_representation(rows)
-        rest = (request.version or "", absolute(request, ""))
-        return kept_for_rows(generation, "api-position", rows, rest, self._serialized)
-
-    def _serialized(self, rows):
-        return [self.child.to_representation(row) for row in rows]
-
-
 class PositionSerializer(serializers.ModelSerializer):
     """A position with its speaker's role and institution at the time, and its source."""
 
@@ -419,7 +423,7 @@ class PositionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Position
-        list_serializer_class = CachedPositionListSerializer
+        list_serializer_class = KeptListSerializer
         fields = [
             "id",
             "ref",

@@ -285,7 +285,7 @@ def public_positions():
     """Published positions with everything ``PositionSerializer`` renders.
 
     for_listing()'s prefetches run when a row is first read: not at all for a list whose
-    positions all come from the cache (``CachedPositionListSerializer``).
+    positions all come from the cache (``KeptListSerializer``).
     """
     return Position.objects.published().for_listing().prefetch_on_demand()
 

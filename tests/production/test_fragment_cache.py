@@ -24,7 +24,7 @@ from django.utils.functional import empty
 
 from forum_portal.cache import bump_generation, code_digest, code_version
 from proceedings import downloads
-from proceedings.api.serializers import PositionSerializer
+from proceedings.api.serializers import PositionSerializer, ThemeSerializer
 from proceedings.feeds import PositionFeed
 from proceedings.listing import ValueRows
 from proceedings.models import (
@@ -1007,6 +1007,39 @@ def test_api_positions_are_serialized_once_per_generation(
     api_keys = [key for key in fragment_keys() if ":api-position:" in key]
     assert len([key for key in api_keys if ":content:" in key]) == 4
     assert len([key for key in api_keys if ":content:" not in key]) == 6
+
+
+def test_api_themes_are_serialized_once_per_generation_then_kept_by_their_rows(
+    client, fragment_cache, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        forum = make_forum(published=True)
+        question = make_question(forum=forum)
+        themes = [
+            make_theme(forum=forum, questions=[question], title=title, order=n)
+            for n, title in enumerate(["誰來融合", "融合什么", "如何融合"])
+        ]
+    url = reverse("api:theme-list", kwargs={"version": "v1"})
+    serialized = []
+    real = ThemeSerializer.to_representation
+
+    def to_representation(self, theme):
+        serialized.append(theme.pk)
+        return real(self, theme)
+
+    with mock.patch.object(ThemeSerializer, "to_representation", to_representation):
+        first = client.get(url).json()
+        again = client.get(url).json()
+        with django_capture_on_commit_callbacks(execute=True):
+            Theme.objects.filter(pk=themes[1].pk).update(title="融合什麼")
+        edited = client.get(url).json()
+
+    assert again == first
+    assert [row["title"] for row in first["results"]] == ["誰來融合", "融合什么", "如何融合"]
+    assert [row["title"] for row in edited["results"]] == ["誰來融合", "融合什麼", "如何融合"]
+    assert [row["questions"][0]["slug"] for row in edited["results"]] == [question.slug] * 3
+    # Each serialized once, then only the edited one: the others found by their rows.
+    assert serialized == [theme.pk for theme in themes] + [themes[1].pk]
 
 
 def test_api_positions_are_kept_apart_per_site_and_language(
