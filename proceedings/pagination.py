@@ -48,8 +48,9 @@ class PagedListMixin:
     """A ListView's pages as a theme page's: lenient page numbers and ``page_navigation()``."""
 
     def paginate_queryset(self, queryset, page_size):
-        # Where ListView would answer 404 past the end or for a page that is not a number.
-        page = lenient_page(queryset, page_size, self.request)
+        # Where ListView would answer 404 past the end or for a page that is not a number. The
+        # page's rows are read when first used: not at all under a kept page part.
+        page = lenient_page(queryset, page_size, self.request, lazy=True)
         return page.paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):

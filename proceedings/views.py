@@ -556,7 +556,13 @@ class ForumListView(PagedListMixin, PublicMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        forums = context["object_list"]
+        # Counted when the page's list is rendered: not at all when it is a kept page part.
+        context["forum_list"] = SimpleLazyObject(lambda: self.counted(context["object_list"]))
+        return context
+
+    def counted(self, forums):
+        """Return ``forums`` as a list, each with its public positions, people and themes."""
+        forums = list(forums)
 
         def count_themes():
             themes = self.themes().filter(forum__in=forums).order_by().values("forum")
@@ -576,7 +582,7 @@ class ForumListView(PagedListMixin, PublicMixin, ListView):
             forum.position_count = positions[forum.pk]
             forum.speaker_count = len(people[forum.pk])
             forum.theme_count = theme_counts.get(forum.pk, 0)
-        return context
+        return forums
 
 
 class ForumDetailView(PublicMixin, DetailView):

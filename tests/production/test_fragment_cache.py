@@ -731,7 +731,7 @@ LIST_PAGES = {
     "institution-list": lambda c: [(i.name, i.position_count) for i in c["institution_list"]],
     "sector-list": lambda c: [(s["value"], s["positions"]) for s in c["sectors"] if s["people"]],
     "tag-list": lambda c: [(t.name, t.position_count) for t in c["tag_list"]],
-    "forum-list": lambda c: [(f.name, f.position_count) for f in c["object_list"]],
+    "forum-list": lambda c: [(f.name, f.position_count) for f in c["forum_list"]],
 }
 
 
@@ -949,6 +949,29 @@ def test_the_lists_of_everyone_share_one_tally_of_the_roles(
     ]
     # The institutions' page counted the roles' positions; the other three read that tally.
     assert not [sql for sql in read if "proceedings_position" in sql]
+
+
+def test_the_forum_list_is_a_page_part_until_an_edit(
+    client, fragment_cache, one_of_each, django_capture_on_commit_callbacks
+):
+    url = reverse("proceedings:forum-list")
+    first = client.get(url)
+    with statements() as again_sql:
+        again = client.get(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_position(appearance=one_of_each, text="第二個觀點")
+    edited = client.get(url)
+
+    assert again.content == first.content
+    # Kept: neither counted nor its forums' questions read.
+    assert again.context["forum_list"]._wrapped is empty
+    assert not [sql for sql in again_sql if "proceedings_question" in sql]
+    assert [(f.name, f.position_count) for f in first.context["forum_list"]] == [
+        ("浦江創新論壇", 1)
+    ]
+    assert [(f.name, f.position_count) for f in edited.context["forum_list"]] == [
+        ("浦江創新論壇", 2)
+    ]
 
 
 @pytest.mark.parametrize("name", LIST_PAGES)
