@@ -1005,7 +1005,19 @@ class TagName(models.Model):
         return self.name_en
 
 
-class TagTally(models.Model):
+class Tally(models.Model):
+    """A number of published positions, kept by the database's triggers (migration 0020)."""
+
+    positions = models.IntegerField(_("published positions"), default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.pk}: {self.positions}"
+
+
+class TagTally(Tally):
     """How many published positions carry a tag: kept by the database on every write.
 
     Triggers on the tagged items and the positions (migration 0020, one set per database)
@@ -1023,17 +1035,13 @@ class TagTally(models.Model):
     tag = models.OneToOneField(
         "taggit.Tag", models.CASCADE, primary_key=True, related_name="tally", verbose_name=_("tag")
     )
-    positions = models.IntegerField(_("published positions"), default=0)
 
     class Meta:
         verbose_name = _("tag tally")
         verbose_name_plural = _("tag tallies")
 
-    def __str__(self):
-        return f"{self.tag_id}: {self.positions}"
 
-
-class AppearanceTally(models.Model):
+class AppearanceTally(Tally):
     """How many published positions a role has: kept by the database on every write.
 
     As ``TagTally`` (migration 0020's triggers on the positions, the same caveat for SQLite's
@@ -1044,14 +1052,10 @@ class AppearanceTally(models.Model):
     appearance = models.OneToOneField(
         Appearance, models.CASCADE, primary_key=True, related_name="tally", verbose_name=_("role")
     )
-    positions = models.IntegerField(_("published positions"), default=0)
 
     class Meta:
         verbose_name = _("role tally")
         verbose_name_plural = _("role tallies")
-
-    def __str__(self):
-        return f"{self.appearance_id}: {self.positions}"
 
 
 def recount_tallies():
