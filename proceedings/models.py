@@ -1058,6 +1058,24 @@ class AppearanceTally(Tally):
         verbose_name_plural = _("role tallies")
 
 
+def count_by(rows, field):
+    """Return ``{value: number of rows}`` of the queryset ``rows`` grouped by ``field``."""
+    counts = rows.order_by().values(field).annotate(n=models.Count("*"))
+    return dict(counts.values_list(field, "n"))
+
+
+def tagged_items_of(positions):
+    """Return the tagged items of the queryset ``positions``.
+
+    The content type as a value, not a join: joined, PostgreSQL estimated 3,830 of 149,360
+    tagged items and checked each in a nested loop (559 ms at 100,000 positions).
+    """
+    return TaggedItem.objects.filter(
+        content_type=ContentType.objects.get_for_model(Position),
+        object_id__in=positions.values("pk"),
+    )
+
+
 def recount_tallies():
     """Count the tallies again from the positions and the tagged items, and return the number
     of rows that were wrong.
@@ -1066,20 +1084,7 @@ def recount_tallies():
     ``pg_restore --disable-triggers``, a table loaded by hand). On PostgreSQL writes to the
     positions and tagged items wait for it to finish.
     """
-    position_type = ContentType.objects.get_for_model(Position)
-    published = Position.objects.filter(status_q()).values("pk")
-    counted = {
-        TagTally: TaggedItem.objects.filter(content_type=position_type, object_id__in=published)
-        .order_by()
-        .values("tag")
-        .annotate(n=models.Count("*"))
-        .values_list("tag", "n"),
-        AppearanceTally: Position.objects.filter(status_q())
-        .order_by()
-        .values("appearance")
-        .annotate(n=models.Count("*"))
-        .values_list("appearance", "n"),
-    }
+    published = Position.objects.filter(status_q())
     wrong = 0
     with transaction.atomic():
         connection = connections[TagTally.objects.db]
@@ -1089,9 +1094,11 @@ def recount_tallies():
                 cursor.execute(
                     f"LOCK TABLE {', '.join(map(connection.ops.quote_name, tables))} IN SHARE MODE"
                 )
-        for model, counts in counted.items():
+        for model, counts in (
+            (TagTally, count_by(tagged_items_of(published), "tag")),
+            (AppearanceTally, count_by(published, "appearance")),
+        ):
             key = model._meta.pk.attname
-            counts = dict(counts)
             kept = dict(model.objects.values_list(key, "positions"))
             wrong += sum(kept.get(k, 0) != counts.get(k, 0) for k in kept.keys() | counts.keys())
             model.objects.all().delete()
@@ -1111,16 +1118,7 @@ def published_tag_counts():
     if not (roles := [row["pk"] for row in hidden_appearances()]):
         return counts
     hidden = Position.objects.filter(status_q(), appearance__in=roles)
-    for tag, n in (
-        TaggedItem.objects.filter(
-            content_type=ContentType.objects.get_for_model(Position),
-            object_id__in=hidden.values("pk"),
-        )
-        .order_by()
-        .values("tag")
-        .annotate(n=models.Count("*"))
-        .values_list("tag", "n")
-    ):
+    for tag, n in count_by(tagged_items_of(hidden), "tag").items():
         counts[tag] -= n
     return {tag: n for tag, n in counts.items() if n > 0}
 
