@@ -12,12 +12,15 @@ public record says, so a draft must never shift a number. Every builder runs a f
 queries whatever the number of speakers, themes or positions.
 """
 
+import functools
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Exists, OuterRef, Value
 from django.db.models.functions import Coalesce
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django_countries import countries
 
@@ -35,6 +38,28 @@ MATRIX_AXES = (BY_QUESTION, BY_THEME)
 # rest: a page stays readable (and quick) for a forum with hundreds of positions per person.
 MATRIX_CELL_MAX = 6
 
+# What a matrix cell shows of a position: its snippet (``localize.rendition()``) and its
+# fidelity, after its id and role. Read as rows, in the model's order of fields, as
+# ``Model.from_db()`` takes them (``MatrixCell.shown``).
+MATRIX_FIELDS = {
+    "id",
+    "appearance_id",
+    "text",
+    "language",
+    "translation",
+    "translation_language",
+    "translation_provenance",
+    "fidelity",
+}
+
+
+@functools.cache
+def matrix_fields():
+    """Return ``MATRIX_FIELDS`` as a tuple in the order of ``Position``'s fields."""
+    names = [field.attname for field in Position._meta.concrete_fields]
+    return tuple(name for name in names if name in MATRIX_FIELDS)
+
+
 # Compare at most this many people at once: beyond four, columns get too narrow to read.
 COMPARE_MAX = 4
 
@@ -48,13 +73,24 @@ UNKNOWN = ""  # the sector or country of a role with no institution (or a blank 
 
 @dataclass
 class MatrixCell:
-    """One person's positions under one column: the first ``MATRIX_CELL_MAX`` are shown."""
+    """One person's positions under one column: the first ``MATRIX_CELL_MAX`` are shown.
+
+    ``positions`` are rows of ``matrix_fields()`` as read; ``shown`` builds the shown ones into
+    Positions, only when the matrix is rendered: not when its page part is found by its rows'
+    digest (``Matrix.rows_digest()``), which most readers after an edit elsewhere are.
+    """
 
     positions: list
+    db: str = DEFAULT_DB_ALIAS  # the database they were read from
 
     @property
-    def shown(self):
+    def shown_rows(self):
         return self.positions[:MATRIX_CELL_MAX]
+
+    @cached_property
+    def shown(self):
+        names = matrix_fields()
+        return [Position.from_db(self.db, names, row) for row in self.shown_rows]
 
     @property
     def more(self):
@@ -105,7 +141,7 @@ class Matrix:
                 parts += [content_digest(row.speaker, memo), content_digest(row.appearance, memo)]
                 for cell in row.cells:
                     parts.append(str(len(cell.positions)))
-                    parts += [content_digest(position, memo) for position in cell.shown]
+                    parts += [repr(row) for row in cell.shown_rows]
         return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
 
     @property
@@ -152,6 +188,7 @@ def speaker_matrix(forum, *, by=BY_QUESTION):
         .order_by("session__order", "session__pk", "order", "pk")
     )
     positions = Position.objects.published().filter(appearance__session__forum=forum)
+    fields = matrix_fields()
     # A subquery, not a list of ids: SQLite limits the number of parameters of a query.
     filed = Position.themes.through.objects.filter(position__in=positions, theme__in=themes)
     themes_of = defaultdict(list)
@@ -161,11 +198,14 @@ def speaker_matrix(forum, *, by=BY_QUESTION):
     speaker_of = {appearance.pk: appearance.speaker_id for appearance in appearances}
     cells = defaultdict(lambda: [[] for _column in range(len(columns) + 1)])
     unfiled = False
-    # Not deferring the translation: English pages show it, and every page asks whether there
-    # is one (localize.rendition), which would be a query per position.
-    for position in positions:
-        row = cells[speaker_of[position.appearance_id]]
-        indexes = sorted({i for theme in themes_of[position.pk] for i in column_of.get(theme, ())})
+    # Rows, not Positions: building 2,000 of them cost more than rendering the matrix.
+    read = positions.values_list(*fields)
+    id_at, appearance_at = fields.index("id"), fields.index("appearance_id")
+    for position in read:
+        row = cells[speaker_of[position[appearance_at]]]
+        indexes = sorted(
+            {i for theme in themes_of[position[id_at]] for i in column_of.get(theme, ())}
+        )
         if not indexes:
             indexes, unfiled = [len(columns)], True
         for index in indexes:
@@ -177,7 +217,7 @@ def speaker_matrix(forum, *, by=BY_QUESTION):
         spoke = appearance.capacity != Appearance.Capacity.RAPPORTEUR or speaker_id in cells
         if spoke and speaker_id not in rows:
             row_cells = cells[speaker_id] if unfiled else cells[speaker_id][:-1]
-            row_cells = [MatrixCell(positions) for positions in row_cells]
+            row_cells = [MatrixCell(positions, read.db) for positions in row_cells]
             rows[speaker_id] = MatrixRow(appearance.speaker, appearance, row_cells)
     ordered = sorted(rows.values(), key=lambda row: (row.speaker.sort_name, row.speaker.pk))
     return Matrix(

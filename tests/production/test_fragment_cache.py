@@ -2081,15 +2081,19 @@ def test_the_matrix_is_kept_across_edits_that_leave_it_as_it_was(
     first = client.get(url).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         make_speaker(name="無關的人")  # an edit elsewhere: a new content generation
-    with mock.patch("proceedings.localize.rendition", wraps=localize.rendition) as rendering:
+    with (
+        mock.patch("proceedings.localize.rendition", wraps=localize.rendition) as rendering,
+        mock.patch.object(Position, "from_db", wraps=Position.from_db) as building,
+    ):
         again = client.get(url).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         Position.objects.filter(pk=positions[1].pk).update(text="企業是創新的主體力量")
     edited = client.get(url).content.decode()
 
-    # Its rows were read and digested as before; no position was rendered again.
+    # Its rows were read and digested as before; no position was built or rendered again.
     assert again == first
     assert rendering.call_count == 0
+    assert building.call_count == 0
     assert "企業是創新的主體力量" not in first
     assert "企業是創新的主體力量" in edited
 
