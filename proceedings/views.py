@@ -652,11 +652,13 @@ class SessionDetailView(ForumPartMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         session = self.object
+        positions = self.positions().filter(appearance__session=session)
         return super().get_context_data(
             appearances=self.appearances()
             .filter(session=session)
             .select_related("speaker", "institution"),
-            positions=self.cards(self.positions().filter(appearance__session=session)),
+            # Fifty at a time, as a theme's: a session of 228 was a page of 460 kB.
+            **self.page_of_cards(positions, f"session:{session.pk}"),
             **kwargs,
         )
 

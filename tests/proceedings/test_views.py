@@ -517,8 +517,9 @@ def test_forum_page_query_count_is_constant(
 def test_session_page_query_count_is_constant(
     client, corpus, reader_language, django_assert_num_queries
 ):
-    # session (with forum, source), positions, their themes, their tags, key phrases, appearances
-    with django_assert_num_queries(8):
+    # session (with forum, source), its positions counted, the page of them, their themes,
+    # tags, key phrases; appearances
+    with django_assert_num_queries(9):
         response = client.get(corpus.session.get_absolute_url())
 
     assert list(response.context["positions"]) == corpus.positions
@@ -587,8 +588,8 @@ def test_theme_page_shows_its_positions_fifty_at_a_time(client, db):
     assert '<a href="?page=1" rel="prev">' in second.content.decode()
 
 
-@pytest.mark.parametrize("page", ["tag", "institution", "sector"])
-def test_tag_institution_and_sector_pages_show_fifty_positions_at_a_time(client, db, page):
+@pytest.mark.parametrize("page", ["tag", "institution", "sector", "session"])
+def test_tag_institution_sector_and_session_pages_show_fifty_positions_at_a_time(client, db, page):
     forum = make_forum()
     session = make_session(forum=forum)
     institution = make_institution(sector=Sector.ACADEMIA)
@@ -601,6 +602,7 @@ def test_tag_institution_and_sector_pages_show_fifty_positions_at_a_time(client,
         "tag": url("tag-detail", "分頁"),
         "institution": institution.get_absolute_url(),
         "sector": url("sector-detail", Sector.ACADEMIA),
+        "session": session.get_absolute_url(),
     }[page]
 
     first = client.get(page_url)
