@@ -586,11 +586,17 @@ class ForumDetailView(PublicMixin, DetailView):
     def get_context_data(self, **kwargs):
         forum = self.object
         # The page's body is a part kept per content generation (``{% fragment %}``): what
-        # it lists is read only when it is rendered.
-        people = SimpleLazyObject(lambda: self.people(forum))
+        # it lists is read only when the part is not kept, and then rendered only when it is
+        # not kept by a digest of these rows either (an edit elsewhere leaves them as they
+        # were).
+        sessions = forum.sessions.select_related("source")
+        questions = SimpleLazyObject(lambda: self.questions(forum))
+        roles = SimpleLazyObject(lambda: self.roles(forum))
+        people = SimpleLazyObject(lambda: self.people(roles))
         return super().get_context_data(
-            sessions=forum.sessions.select_related("source"),
-            questions=SimpleLazyObject(lambda: self.questions(forum)),
+            sessions=sessions,
+            questions=questions,
+            forum_rows=SimpleLazyObject(lambda: [forum, *sessions, *questions, *roles]),
             speakers_by_sector=SimpleLazyObject(
                 lambda: group_by_sector(people[Appearance.Capacity.SPEAKER], appearance_sector)
             ),
@@ -623,16 +629,19 @@ class ForumDetailView(PublicMixin, DetailView):
                 theme.position_count = counts.get(theme.pk, 0)
         return questions
 
-    def people(self, forum):
-        """Return ``{capacity: the distinct people of the forum's roles in that capacity}``."""
-        appearances = list(
+    def roles(self, forum):
+        """Return the forum's roles this request may see, with their people and institutions."""
+        return list(
             self.appearances()
             .filter(session__forum=forum)
             .select_related("speaker", "institution")
             .order_by("session__order", "session__pk", "order", "pk")
         )
+
+    def people(self, roles):
+        """Return ``{capacity: the distinct people of ``roles`` in that capacity}``."""
         return {
-            capacity: distinct_speakers(a for a in appearances if a.capacity == capacity)
+            capacity: distinct_speakers(a for a in roles if a.capacity == capacity)
             for capacity in Appearance.Capacity
         }
 

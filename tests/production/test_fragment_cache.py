@@ -2098,6 +2098,35 @@ def test_the_matrix_is_kept_across_edits_that_leave_it_as_it_was(
     assert "企業是創新的主體力量" in edited
 
 
+def test_the_forum_page_is_kept_across_edits_that_leave_it_as_it_was(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    from proceedings import views
+
+    theme, positions = theme_of_three
+    url = theme.forum.get_absolute_url()
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_speaker(name="無關的人")  # an edit elsewhere: a new content generation
+    with mock.patch("proceedings.views.group_by_sector", wraps=views.group_by_sector) as grouping:
+        again = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Speaker.objects.filter(pk=positions[1].appearance.speaker_id).update(name="王大明")
+    renamed = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[2].pk).update(status=Status.DRAFT)
+    fewer = client.get(url).content.decode()
+
+    # Its rows were read and digested as before; its people were not grouped again.
+    assert again == first
+    assert grouping.call_count == 0
+    assert "王大明" not in first
+    assert "王大明" in renamed
+    # The theme's count of positions is one of its rows' values.
+    assert re.findall(r'<span class="count">([^<]*)</span>', renamed) == ["3 則觀點"]
+    assert re.findall(r'<span class="count">([^<]*)</span>', fewer) == ["2 則觀點"]
+
+
 def test_an_api_search_is_answered_once_per_generation(
     client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
 ):
