@@ -2127,6 +2127,32 @@ def test_the_forum_page_is_kept_across_edits_that_leave_it_as_it_was(
     assert re.findall(r'<span class="count">([^<]*)</span>', fewer) == ["2 則觀點"]
 
 
+def test_a_question_page_is_kept_across_edits_that_leave_it_as_it_was(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    from proceedings.templatetags.portal import CardCacheNode
+
+    theme, positions = theme_of_three
+    url = theme.questions.get().get_absolute_url()
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_speaker(name="無關的人")  # an edit elsewhere: a new content generation
+    with mock.patch.object(
+        CardCacheNode, "render", autospec=True, side_effect=CardCacheNode.render
+    ) as cards:
+        again = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[1].pk).update(text="企業是創新的主體力量")
+    edited = client.get(url).content.decode()
+
+    # Its themes and their cards' rows were read and digested as before; the part was not
+    # rendered again, not even from its kept cards.
+    assert again == first
+    assert cards.call_count == 0
+    assert "企業是創新的主體力量" not in first
+    assert "企業是創新的主體力量" in edited
+
+
 def test_an_api_search_is_answered_once_per_generation(
     client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
 ):
