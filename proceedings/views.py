@@ -662,12 +662,16 @@ class SessionDetailView(ForumPartMixin, DetailView):
     def get_context_data(self, **kwargs):
         session = self.object
         positions = self.positions().filter(appearance__session=session)
+        # Fifty at a time, as a theme's: a session of 228 was a page of 460 kB.
+        cards = self.page_of_cards(positions, f"session:{session.pk}")
+        appearances = (
+            self.appearances().filter(session=session).select_related("speaker", "institution")
+        )
         return super().get_context_data(
-            appearances=self.appearances()
-            .filter(session=session)
-            .select_related("speaker", "institution"),
-            # Fifty at a time, as a theme's: a session of 228 was a page of 460 kB.
-            **self.page_of_cards(positions, f"session:{session.pk}"),
+            appearances=appearances,
+            **cards,
+            # What the page part is rendered from (``{% fragment … rows= %}``).
+            session_rows=SimpleLazyObject(lambda: [session, *cards["positions"], *appearances]),
             **kwargs,
         )
 

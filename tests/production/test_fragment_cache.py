@@ -293,23 +293,22 @@ def theme_of_three(django_capture_on_commit_callbacks):
     return theme, positions
 
 
-def test_a_page_of_cached_cards_reads_none_of_their_prefetches(
+def test_a_page_part_that_is_not_kept_is_rendered_from_its_kept_cards(
     client, fragment_cache, theme_of_three
 ):
     theme, _ = theme_of_three
     with statements() as rendering:
         first = client.get(theme_url(theme)).content.decode()
     forget_card_sections()
-    with statements() as cached:
+    with statements() as cached, rendered_cards() as rendered:
         again = client.get(theme_url(theme)).content.decode()
 
-    # The cards' roles (with person, institution and forum), themes, tags and key phrases
-    # (no row has a source, whose query is then skipped); the role ids of the theme's
-    # positions (their number is its count of positions); its speakers' roles; the theme
-    # with its questions and children.
-    assert len(rendering) - len(cached) == 4 + 1 + 1 + 3
-    assert not any("proceedings_keyphrase" in sql for sql in cached)
-    assert sum("proceedings_keyphrase" in sql for sql in rendering) == 1
+    # The role ids of the theme's positions (their number is its count of positions); its
+    # speakers' roles; the theme with its questions and children: kept. The cards' rows and
+    # what they fetch are read again, to digest the part's rows; no card is rendered again.
+    assert len(rendering) - len(cached) == 1 + 1 + 3
+    assert sum("proceedings_keyphrase" in sql for sql in cached) == 1
+    assert rendered == []
     assert again == first
     cards = re.findall(r'<article class="position .*?</article>', again, re.DOTALL)
     assert len(cards) == 3
@@ -410,7 +409,7 @@ def test_a_rows_digest_covers_its_values_and_the_rows_fetched_with_it(theme_of_t
     )
 
 
-def test_after_an_edit_elsewhere_the_cards_are_kept_by_their_rows(
+def test_after_an_edit_elsewhere_a_page_of_cards_is_kept_by_its_rows(
     client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
 ):
     theme, positions = theme_of_three
@@ -426,11 +425,13 @@ def test_after_an_edit_elsewhere_the_cards_are_kept_by_their_rows(
     assert first_render == [position.pk for position in positions]
     assert after_edit == []
     assert again == first
-    # Their rows were read to compare them (the cards' prefetches ran), their markup was not
-    # rendered again; kept under the new generation too, so the next reader reads neither.
+    # Their rows were read to compare them (the cards' prefetches ran), the page's part was
+    # found by their digest: no card was rendered, or even looked up. Kept under the new
+    # generation too, so the next reader reads neither.
     assert any("proceedings_keyphrase" in sql for sql in run)
     assert len(content_card_keys()) == 3
-    assert len(card_keys()) == 6  # three a generation
+    assert len(card_keys()) == 3  # the first generation's
+    assert len([key for key in fragment_keys() if ":fragment:theme-cards:" in key]) == 3
     assert third == []
 
 
@@ -1230,12 +1231,14 @@ def test_a_themes_cards_are_a_page_part_per_page_until_an_edit(
     first, second = client.get(theme_url(theme)), client.get(theme_url(theme), {"page": 2})
     again = client.get(theme_url(theme))
     kept = [key for key in fragment_keys() if ":fragment:theme-cards:" in key]
+    by_rows = [key for key in kept if ":content:" in key]
     with django_capture_on_commit_callbacks(execute=True):
         Position.objects.filter(pk=positions[0].pk).update(text="耐心資本要投早投小")
     edited = client.get(theme_url(theme)).content.decode()
 
-    # Two parts, one a page; the kept one reads no row (the list stays unread).
-    assert len(kept) == 2
+    # Two parts, one a page, each kept under the generation and by its rows; the kept one
+    # reads no row (the list stays unread).
+    assert (len(kept), len(by_rows)) == (4, 2)
     assert again.context["positions"]._wrapped is empty
     assert again.content == first.content
     assert THREE_QUOTES[1] in first.content.decode()
@@ -1283,12 +1286,14 @@ def test_an_institutions_and_a_tags_cards_are_a_page_part_per_page_until_an_edit
     with statements() as again_sql:
         again = client.get(url)
     kept = [key for key in fragment_keys() if f":fragment:{page}-cards:" in key]
+    by_rows = [key for key in kept if ":content:" in key]
     with django_capture_on_commit_callbacks(execute=True):
         Position.objects.filter(pk=positions[0].pk).update(text="耐心資本要投早投小")
     edited = client.get(url).content.decode()
 
-    # Two parts, one a page; the kept one reads no row (the list stays unread).
-    assert len(kept) == 2
+    # Two parts, one a page, each kept under the generation and by its rows; the kept one
+    # reads no row (the list stays unread).
+    assert (len(kept), len(by_rows)) == (4, 2)
     assert again.context["positions"]._wrapped is empty
     assert again.content == first.content
     assert not [sql for sql in again_sql if "proceedings_position" in sql]
@@ -2151,6 +2156,41 @@ def test_a_question_page_is_kept_across_edits_that_leave_it_as_it_was(
     assert cards.call_count == 0
     assert "企業是創新的主體力量" not in first
     assert "企業是創新的主體力量" in edited
+
+
+def test_a_theme_page_of_cards_is_kept_by_its_rows_and_its_count(
+    client, fragment_cache, django_capture_on_commit_callbacks
+):
+    from proceedings.templatetags.portal import CardCacheNode
+    from proceedings.views import THEME_PAGE_SIZE
+
+    with django_capture_on_commit_callbacks(execute=True):
+        forum = make_forum(published=True)
+        theme = make_theme(forum=forum)
+        appearance = make_appearance(session=make_session(forum=forum), speaker=make_speaker())
+        positions = [
+            make_position(appearance=appearance, themes=[theme], text=f"第{n}條意見", order=n)
+            for n in range(THEME_PAGE_SIZE + 1)
+        ]
+    url = theme_url(theme)
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_speaker(name="無關的人")  # an edit elsewhere: a new content generation
+    with mock.patch.object(
+        CardCacheNode, "render", autospec=True, side_effect=CardCacheNode.render
+    ) as cards:
+        again = client.get(url).content.decode()
+    # The last position, on page 2, withdrawn: page 1 shows the same rows, but one page.
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[-1].pk).update(status=Status.DRAFT)
+    one_page = client.get(url).content.decode()
+
+    assert again == first
+    assert cards.call_count == 0
+    assert f'<span class="count">{THEME_PAGE_SIZE + 1}</span>' in first
+    assert 'rel="next"' in first
+    assert f'<span class="count">{THEME_PAGE_SIZE}</span>' in one_page
+    assert 'rel="next"' not in one_page
 
 
 def test_an_api_search_is_answered_once_per_generation(
