@@ -115,11 +115,14 @@ class SpeakerDetailView(KeptObjectMixin, PublicMixin, DetailView):
         positions = self.cards(self.positions().filter(appearance__speaker=speaker)).order_by(
             "-appearance__session__forum__edition_year", "order", "pk"
         )
+        listed = SimpleLazyObject(lambda: list(positions))
         return super().get_context_data(
             appearances=speaker.roles,
             links=speaker.listed_links,
             # Rendered from the fragment cache for the public: not computed then.
-            positions_by_forum=SimpleLazyObject(lambda: group_by_forum_and_theme(positions)),
+            positions_by_forum=SimpleLazyObject(lambda: group_by_forum_and_theme(listed)),
+            # What that part is rendered from (``{% fragment … rows= %}``).
+            speaker_rows=SimpleLazyObject(lambda: [speaker, *listed]),
             **kwargs,
         )
 

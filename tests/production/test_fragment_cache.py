@@ -113,10 +113,11 @@ def content_card_keys():
     return [key for key in fragment_keys() if ":card:" in key and ":content:" in key]
 
 
-def forget_card_sections():
-    """Drop the theme pages' kept card sections: the next request builds them from the cards."""
+def forget_card_sections(name="theme-cards"):
+    """Drop the kept page parts ``name`` (the theme pages' card sections), under every
+    generation and by their rows: the next request builds them from the cards."""
     for key in fragment_keys():
-        if ":fragment:theme-cards:" in key:
+        if f":fragment:{name}:" in key:
             cache.delete(key.removeprefix(":1:"))
 
 
@@ -545,6 +546,7 @@ def test_a_speakers_cards_are_grouped_without_building_their_rows(
     first = client.get(url).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         make_speaker(name="無關的人")  # an edit: a new content generation
+    forget_card_sections("speaker-positions")  # or the part is found by its rows
     with built_listing_rows() as built, rendered_cards() as rendered:
         again = client.get(url).content.decode()
 
@@ -1363,6 +1365,7 @@ def test_a_position_under_several_themes_is_one_card_looked_up_once(
         first = client.get(url).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         make_speaker(name="無關的人")  # an edit: a new content generation
+    forget_card_sections("speaker-positions")  # or the part is found by its rows
     backend = caches["default"]
     with (
         rendered_cards() as rendered_again,
@@ -2191,6 +2194,33 @@ def test_a_theme_page_of_cards_is_kept_by_its_rows_and_its_count(
     assert 'rel="next"' in first
     assert f'<span class="count">{THEME_PAGE_SIZE}</span>' in one_page
     assert 'rel="next"' not in one_page
+
+
+def test_a_speakers_positions_are_kept_across_edits_that_leave_them_as_they_were(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    from proceedings.templatetags.portal import CardCacheNode
+
+    _theme, positions = theme_of_three
+    speaker = positions[1].appearance.speaker
+    url = speaker.get_absolute_url()
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_speaker(name="無關的人")  # an edit elsewhere: a new content generation
+    with mock.patch.object(
+        CardCacheNode, "render", autospec=True, side_effect=CardCacheNode.render
+    ) as cards:
+        again = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[1].pk).update(text="企業是創新的主體力量")
+    edited = client.get(url).content.decode()
+
+    # The positions' rows were read and digested as before; the part was not rendered again.
+    assert again == first
+    assert cards.call_count == 0
+    assert THREE_QUOTES[1] in first
+    assert "企業是創新的主體力量" not in first
+    assert "企業是創新的主體力量" in edited
 
 
 def test_an_api_search_is_answered_once_per_generation(
