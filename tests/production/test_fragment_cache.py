@@ -2135,36 +2135,24 @@ def test_the_forum_page_is_kept_across_edits_that_leave_it_as_it_was(
     assert re.findall(r'<span class="count">([^<]*)</span>', fewer) == ["2 則觀點"]
 
 
-def test_a_question_page_is_kept_across_edits_that_leave_it_as_it_was(
-    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
-):
+def read_after_an_edit_elsewhere(client, url, django_capture_on_commit_callbacks):
+    """Return the page at ``url``, the same page after an edit elsewhere, and how many cards
+    that second request rendered or looked up (``CardCacheNode.render()`` calls)."""
     from proceedings.templatetags.portal import CardCacheNode
 
-    theme, positions = theme_of_three
-    url = theme.questions.get().get_absolute_url()
     first = client.get(url).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        make_speaker(name="無關的人")  # an edit elsewhere: a new content generation
+        make_speaker(name="無關的人")  # a new content generation
     with mock.patch.object(
         CardCacheNode, "render", autospec=True, side_effect=CardCacheNode.render
     ) as cards:
         again = client.get(url).content.decode()
-    with django_capture_on_commit_callbacks(execute=True):
-        Position.objects.filter(pk=positions[1].pk).update(text="企業是創新的主體力量")
-    edited = client.get(url).content.decode()
-
-    # Its themes and their cards' rows were read and digested as before; the part was not
-    # rendered again, not even from its kept cards.
-    assert again == first
-    assert cards.call_count == 0
-    assert "企業是創新的主體力量" not in first
-    assert "企業是創新的主體力量" in edited
+    return first, again, cards.call_count
 
 
 def test_a_theme_page_of_cards_is_kept_by_its_rows_and_its_count(
     client, fragment_cache, django_capture_on_commit_callbacks
 ):
-    from proceedings.templatetags.portal import CardCacheNode
     from proceedings.views import THEME_PAGE_SIZE
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -2176,48 +2164,42 @@ def test_a_theme_page_of_cards_is_kept_by_its_rows_and_its_count(
             for n in range(THEME_PAGE_SIZE + 1)
         ]
     url = theme_url(theme)
-    first = client.get(url).content.decode()
-    with django_capture_on_commit_callbacks(execute=True):
-        make_speaker(name="無關的人")  # an edit elsewhere: a new content generation
-    with mock.patch.object(
-        CardCacheNode, "render", autospec=True, side_effect=CardCacheNode.render
-    ) as cards:
-        again = client.get(url).content.decode()
+    first, again, cards = read_after_an_edit_elsewhere(
+        client, url, django_capture_on_commit_callbacks
+    )
     # The last position, on page 2, withdrawn: page 1 shows the same rows, but one page.
     with django_capture_on_commit_callbacks(execute=True):
         Position.objects.filter(pk=positions[-1].pk).update(status=Status.DRAFT)
     one_page = client.get(url).content.decode()
 
     assert again == first
-    assert cards.call_count == 0
+    assert cards == 0
     assert f'<span class="count">{THEME_PAGE_SIZE + 1}</span>' in first
     assert 'rel="next"' in first
     assert f'<span class="count">{THEME_PAGE_SIZE}</span>' in one_page
     assert 'rel="next"' not in one_page
 
 
-def test_a_speakers_positions_are_kept_across_edits_that_leave_them_as_they_were(
-    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+@pytest.mark.parametrize("page", ["question", "speaker"])
+def test_a_part_of_cards_is_kept_across_edits_that_leave_its_rows_as_they_were(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks, page
 ):
-    from proceedings.templatetags.portal import CardCacheNode
-
-    _theme, positions = theme_of_three
-    speaker = positions[1].appearance.speaker
-    url = speaker.get_absolute_url()
-    first = client.get(url).content.decode()
-    with django_capture_on_commit_callbacks(execute=True):
-        make_speaker(name="無關的人")  # an edit elsewhere: a new content generation
-    with mock.patch.object(
-        CardCacheNode, "render", autospec=True, side_effect=CardCacheNode.render
-    ) as cards:
-        again = client.get(url).content.decode()
+    theme, positions = theme_of_three
+    if page == "question":  # its themes, each with its count and first cards
+        url = theme.questions.get().get_absolute_url()
+    else:  # the person's positions, by forum and theme
+        url = positions[1].appearance.speaker.get_absolute_url()
+    first, again, cards = read_after_an_edit_elsewhere(
+        client, url, django_capture_on_commit_callbacks
+    )
     with django_capture_on_commit_callbacks(execute=True):
         Position.objects.filter(pk=positions[1].pk).update(text="企業是創新的主體力量")
     edited = client.get(url).content.decode()
 
-    # The positions' rows were read and digested as before; the part was not rendered again.
+    # The rows were read and digested as before; the part was not rendered again, not even
+    # from its kept cards.
     assert again == first
-    assert cards.call_count == 0
+    assert cards == 0
     assert THREE_QUOTES[1] in first
     assert "企業是創新的主體力量" not in first
     assert "企業是創新的主體力量" in edited
