@@ -190,7 +190,7 @@ def speaker_matrix(forum, *, by=BY_QUESTION):
     speaker_of = {appearance.pk: appearance.speaker_id for appearance in appearances}
     # published() of the forum's public roles, just read: by their ids (a forum's few hundred
     # at most), not the test of each position's role, which PostgreSQL ran over every role
-    # of every forum in both statements (5 of their 14 ms at 100,000 positions).
+    # of every forum in both statements (bench/README.md, "Session 22").
     positions = Position.objects.filter(status_q(), appearance__in=list(speaker_of))
     fields = matrix_fields()
     # A subquery, not a list of ids: SQLite limits the number of parameters of a query.
@@ -201,7 +201,8 @@ def speaker_matrix(forum, *, by=BY_QUESTION):
 
     cells = defaultdict(lambda: [[] for _column in range(len(columns) + 1)])
     unfiled = False
-    # Rows, not Positions: building 2,000 of them cost more than rendering the matrix.
+    # Rows, not Positions: building every position of a large forum cost more than rendering
+    # the matrix (bench/README.md, "Session 22").
     read = positions.values_list(*fields)
     id_at, appearance_at = fields.index("id"), fields.index("appearance_id")
     for position in read:

@@ -662,7 +662,8 @@ class SessionDetailView(ForumPartMixin, DetailView):
     def get_context_data(self, **kwargs):
         session = self.object
         positions = self.positions().filter(appearance__session=session)
-        # Fifty at a time, as a theme's: a session of 228 was a page of 460 kB.
+        # Fifty at a time, as a theme's: a session of hundreds of positions was one very long
+        # page (bench/README.md, "Session 22").
         cards = self.page_of_cards(positions, f"session:{session.pk}")
         appearances = (
             self.appearances().filter(session=session).select_related("speaker", "institution")
