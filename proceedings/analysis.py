@@ -17,7 +17,6 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Exists, OuterRef, Value
 from django.db.models.functions import Coalesce
 from django.utils.functional import cached_property
@@ -81,7 +80,7 @@ class MatrixCell:
     """
 
     positions: list
-    db: str = DEFAULT_DB_ALIAS  # the database they were read from
+    db: str  # the database they were read from
 
     @property
     def shown_rows(self):
