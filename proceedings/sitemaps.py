@@ -4,8 +4,16 @@ The sitemap: every public page, with the date its row last changed.
 ``/sitemap.xml`` is a sitemap index: it lists each section's pages
 (``/sitemap-<section>.xml``, then ``?p=2``…), each at most ``ITEMS_PER_PAGE`` rows, that is
 three times as many URLs (one per language). The protocol allows 50,000 URLs and 50 MB a file;
-with its alternates a URL entry is ~600 bytes, so a page of 15,000 URLs is ~9 MB. At 100,000
+with its alternates a URL entry is ~450 bytes, so a page of 3,000 URLs is ~1.4 MB. At 100,000
 positions the single file this was before held 300,000 URLs, which search engines reject.
+Pages are small so that writing one, the first request for it after an edit that changed its
+rows, stays short (bench/README.md, "Session 23").
+
+Kept by their rows: a section's page is kept under a digest of the rows it is written from
+(``rows_key``: the positions' ids and dates, the other rows with what they fetch and their last
+change) and the site's address, so that an edit writes again only the pages whose rows it
+changed (one page of positions, not a hundred) rather than each page the first time a crawler
+asks for it after every edit.
 
 One section per kind of page, each from its model's ``.published()`` (sources, sectors and tags
 are public through what cites them, as on their pages). ``lastmod`` is the row's last history
@@ -21,6 +29,7 @@ request), like every other absolute URL of the site, rather than from the ``Site
 """
 
 import datetime
+import hashlib
 from html import escape  # django.utils.html.escape's own, without its lazy-string wrapper
 from types import SimpleNamespace
 
@@ -28,6 +37,7 @@ from django.conf import settings
 from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.contrib import sitemaps
 from django.contrib.sitemaps.views import SitemapIndexItem
+from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Exists, OuterRef, Subquery
 from django.http import Http404, HttpResponse
@@ -38,11 +48,20 @@ from django.utils.functional import cached_property
 from django.utils.timezone import template_localtime
 from taggit.models import Tag
 
-from forum_portal.cache import per_generation
+from forum_portal.cache import content_digest, fragment_key, per_generation, request_generation
 from forum_portal.site import site_domain, site_origin
+from forum_portal.workflow import status_q
 from speakers.models import Institution, Sector, Speaker
 
-from .models import Forum, Position, Question, Session, SourceDocument, Theme
+from .models import (
+    Forum,
+    Position,
+    Question,
+    Session,
+    SourceDocument,
+    Theme,
+    hidden_appearances,
+)
 
 
 def last_changed(model):
@@ -51,7 +70,7 @@ def last_changed(model):
     return Subquery(history.values("history_date")[:1])
 
 
-ITEMS_PER_PAGE = 5000
+ITEMS_PER_PAGE = 1000
 PLACEHOLDER_ID = 987654321  # no other part of a permalink has these digits
 
 
@@ -72,6 +91,25 @@ class LanguagePaginator(Paginator):
         page = super().page(number)
         page.object_list = [(row, code) for row in page.object_list for code in self.languages]
         return page
+
+
+class KeptPagePaginator(Paginator):
+    """A paginator that reads each page once: the page whose rows key a kept section page
+    (``PortalSitemap.rows_key``) is the page rendered."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pages = {}
+
+    def page(self, number):
+        number = self.validate_number(number)
+        if number not in self._pages:
+            self._pages[number] = super().page(number)
+        return self._pages[number]
+
+
+class KeptLanguagePaginator(KeptPagePaginator, LanguagePaginator):
+    pass
 
 
 class PortalSitemap(sitemaps.Sitemap):
@@ -99,14 +137,19 @@ class PortalSitemap(sitemaps.Sitemap):
     def _find_location(self, item, force_lang_code):
         return super()._location(item, force_lang_code)
 
-    @property
+    @cached_property
     def paginator(self):
         if not self.i18n:
-            return Paginator(self.items(), ITEMS_PER_PAGE)
-        return LanguagePaginator(self.items(), ITEMS_PER_PAGE, self._languages())
+            return KeptPagePaginator(self.items(), ITEMS_PER_PAGE)
+        return KeptLanguagePaginator(self.items(), ITEMS_PER_PAGE, self._languages())
 
     def lastmod(self, item):
         return getattr(item, "last_changed", None)
+
+    def rows_key(self, number):
+        """Return a digest of what page ``number`` is written from, or None if it is not kept
+        by its rows. Raises ``EmptyPage`` and ``PageNotAnInteger`` as ``page()`` does."""
+        return None
 
 
 class HistorySitemap(PortalSitemap):
@@ -124,6 +167,15 @@ class HistorySitemap(PortalSitemap):
             rows = rows.select_related(*self.related)
         # A queryset: the paginator counts it, then takes one page's slice.
         return rows.annotate(last_changed=last_changed(self.model)).order_by("pk")
+
+    def rows_key(self, number):
+        # A page's addresses are its rows' (and their forums'), its dates their last changes.
+        rows = self.paginator.page(number).object_list
+        if self.i18n:
+            rows = [row for row, _language in rows[:: len(self._languages())]]
+        memo = {}
+        digests = "\0".join(content_digest(row, memo) for row in rows)
+        return hashlib.blake2b(digests.encode(), digest_size=16).hexdigest()
 
 
 class ForumSitemap(HistorySitemap):
@@ -166,11 +218,20 @@ class PositionSitemap(PortalSitemap):
         self._permalinks = {}  # {language: (the address before the id, after it)}
 
     def items(self):
-        return Position.objects.published().only("pk", "updated_at").order_by("pk")
+        # Tuples, not model instances with deferred fields, which took most of the time of
+        # reading a page; published() less the few roles that are not public, which
+        # lets PostgreSQL walk the ids in order rather than sort every position
+        # (bench/README.md, "Session 23").
+        return (
+            Position.objects.filter(status_q())
+            .exclude(appearance__in=hidden_appearances())
+            .values_list("pk", "updated_at", named=True)
+            .order_by("pk")
+        )
 
-    @property
+    @cached_property
     def paginator(self):
-        paginator = super().paginator
+        paginator = PortalSitemap.paginator.func(self)
         # The same number as counting items(), from an index (Position.count_published): the
         # index of sections counted every position (100 ms at 100,000 on SQLite).
         paginator.count = Position.objects.count_published()
@@ -178,6 +239,13 @@ class PositionSitemap(PortalSitemap):
 
     def lastmod(self, item):
         return item.updated_at
+
+    def rows_key(self, number):
+        # A page lists its rows' ids and dates, in each language: nothing else to digest.
+        rows = self.paginator.page(number).object_list
+        if self.i18n:
+            rows = rows[:: len(self._languages())]
+        return hashlib.blake2b(repr(rows).encode(), digest_size=16).hexdigest()
 
     def _find_location(self, item, force_lang_code):
         # A permalink is its language's address with the id in it: reversed once a language,
@@ -285,13 +353,24 @@ def section(request, section):
     if section not in SITEMAPS:
         raise Http404("No such sitemap section.")
     site, protocol = _site(request)
+    sitemap = SITEMAPS[section]()
+    number = request.GET.get("p", 1)
     try:
-        urls = SITEMAPS[section]().get_urls(
-            page=request.GET.get("p", 1), site=site, protocol=protocol
+        digest = sitemap.rows_key(number) if request_generation(request) is not None else None
+        # Kept by its rows across edits: an edit changes one page of positions, not the others.
+        key = digest and fragment_key(
+            "content", "sitemap", section, digest, f"{protocol}://{site.domain}"
         )
+        body = cache.get(key) if key else None
+        if body is None:
+            # Kept as bytes: neither decoded from the cache nor encoded for the response.
+            body = sitemap_xml(sitemap.get_urls(page=number, site=site, protocol=protocol))
+            body = body.encode()
+            if key:
+                cache.set(key, body, settings.FRAGMENT_CACHE_SECONDS)
     except (EmptyPage, PageNotAnInteger) as error:
         raise Http404(f"No page {request.GET.get('p')!r} of this sitemap section.") from error
-    return HttpResponse(sitemap_xml(urls), content_type="application/xml; charset=utf-8")
+    return HttpResponse(body, content_type="application/xml; charset=utf-8")
 
 
 SITEMAP_HEAD = (

@@ -2021,6 +2021,63 @@ def test_the_sitemap_index_counts_its_sections_once_a_generation(
     assert "/sitemap-themes.xml</loc>" in edited
 
 
+def test_a_sitemap_page_of_positions_is_kept_by_its_rows(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks, settings
+):
+    from proceedings import sitemaps
+
+    _theme, positions = theme_of_three
+    url = reverse("sitemap-section", args=["positions"])
+    settings.ALLOWED_HOSTS = ["testserver", "mirror.example"]
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_speaker(name="無關的人")  # a new content generation
+    with mock.patch.object(sitemaps, "sitemap_xml", wraps=sitemaps.sitemap_xml) as written:
+        again = client.get(url).content.decode()
+        elsewhere = client.get(url, HTTP_HOST="mirror.example").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[1].pk).update(status=Status.DRAFT)
+    withdrawn = client.get(url).content.decode()
+
+    def listed(xml):
+        return re.findall(r"<url><loc>http://testserver/zh-hant/positions/(\d+)/</loc>", xml)
+
+    assert again == first
+    # Only the other site's page was written: its addresses are not this one's.
+    assert written.call_count == 1
+    assert "<loc>http://mirror.example/zh-hant/positions/" in elsewhere
+    assert "testserver" not in elsewhere
+    assert listed(first) == [str(p.pk) for p in sorted(positions, key=lambda p: p.pk)]
+    assert listed(withdrawn) == [
+        str(p.pk) for p in sorted(positions, key=lambda p: p.pk) if p.pk != positions[1].pk
+    ]
+
+
+def test_a_sitemap_page_of_people_is_kept_by_its_rows_and_their_history(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    from proceedings import sitemaps
+
+    _theme, positions = theme_of_three
+    url = reverse("sitemap-section", args=["speakers"])
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_speaker(name="未發表的人", published=False)  # a new content generation
+    with mock.patch.object(sitemaps, "sitemap_xml", wraps=sitemaps.sitemap_xml) as written:
+        again = client.get(url).content.decode()
+    speaker = positions[1].appearance.speaker
+    with django_capture_on_commit_callbacks(execute=True):
+        speaker.slug = "renamed-person"
+        speaker.save()  # with a history record: a new slug and a new last change
+    renamed = client.get(url).content.decode()
+
+    assert again == first
+    assert written.call_count == 0
+    assert "/zh-hant/speakers/renamed-person/</loc>" not in first
+    assert "/zh-hant/speakers/renamed-person/</loc>" in renamed
+    assert renamed.count("<url>") == first.count("<url>") == 9  # three people, three languages
+
+
 def test_the_compare_form_keeps_its_list_of_people_per_choice_until_an_edit(
     client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
 ):
