@@ -7,7 +7,9 @@ three times as many URLs (one per language). The protocol allows 50,000 URLs and
 with its alternates a URL entry is ~450 bytes, so a page of 3,000 URLs is ~1.4 MB. At 100,000
 positions the single file this was before held 300,000 URLs, which search engines reject.
 Pages are small so that writing one, the first request for it after an edit that changed its
-rows, stays short (bench/README.md, "Session 23").
+rows, stays short (bench/README.md, "Session 23"). Positions, the many rows, come in ranges of
+ids (``IdRangePaginator``) rather than by count: reading a deep page does not read every row
+before it, and a withdrawn position changes its own page only.
 
 Kept by their rows: a section's page is kept under a digest of the rows it is written from
 (``rows_key``: the positions' ids and dates, the other rows with what they fetch and their last
@@ -38,7 +40,8 @@ from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.contrib import sitemaps
 from django.contrib.sitemaps.views import SitemapIndexItem
 from django.core.cache import cache
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db import connections
 from django.db.models import Exists, OuterRef, Subquery
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
@@ -71,6 +74,7 @@ def last_changed(model):
 
 
 ITEMS_PER_PAGE = 1000
+MAX_ID = 2**63 - 1  # a bigint's: past it, a page number is no range of ids
 PLACEHOLDER_ID = 987654321  # no other part of a permalink has these digits
 
 
@@ -110,6 +114,63 @@ class KeptPagePaginator(Paginator):
 
 class KeptLanguagePaginator(KeptPagePaginator, LanguagePaginator):
     pass
+
+
+class IdRangePaginator:
+    """Pages of rows by ranges of their ids: page n holds the rows whose id is in
+    ((n - 1) × per_page, n × per_page].
+
+    Reading a page is a range of the primary key, however deep it is, where a page by count
+    read every row before it (``OFFSET``); and withdrawing a position changes its own page,
+    where it moved every later page's rows by one. A range none of whose rows is public has
+    no page: ``page_range`` lists those that have one, and another is an ``EmptyPage``.
+    ``rows``: a queryset ordered by id; ``languages``: pair each row with each of them, as
+    ``LanguagePaginator`` does (None: rows alone).
+    """
+
+    def __init__(self, rows, per_page, languages=None):
+        self.rows = rows
+        self.per_page = per_page
+        self.languages = languages
+        self._pages = {}
+
+    @cached_property
+    def page_range(self):
+        """The numbers of the pages that hold a row, in one statement: from each range's
+        first row, the first row past that range (an index's step a page, not every row)."""
+        sql, params = self.rows.order_by().values("pk").query.sql_with_params()
+        first = f"SELECT (MIN(r.pk) - 1) / {int(self.per_page)} FROM ({sql}) r"  # noqa: S608
+        query = (
+            f"WITH RECURSIVE ranges(n) AS (SELECT ({first}) UNION ALL"  # noqa: S608
+            f" SELECT ({first} WHERE r.pk > (ranges.n + 1) * {int(self.per_page)})"
+            " FROM ranges WHERE ranges.n IS NOT NULL) SELECT n FROM ranges WHERE n IS NOT NULL"
+        )
+        with connections[self.rows.db].cursor() as cursor:
+            cursor.execute(query, [*params, *params])
+            return [n + 1 for (n,) in cursor.fetchall()]
+
+    @property
+    def count(self):
+        return len(self.page_range)  # of pages: what the index of sections asks
+
+    def page(self, number):
+        try:
+            number = int(number)
+        except (TypeError, ValueError) as error:
+            raise PageNotAnInteger("That page number is not an integer") from error
+        if number not in self._pages:
+            if number < 1:
+                raise EmptyPage("That page number is less than 1")
+            if number * self.per_page > MAX_ID:
+                raise EmptyPage("That page number is past any id")
+            low, high = (number - 1) * self.per_page, number * self.per_page
+            rows = list(self.rows.filter(pk__gt=low, pk__lte=high))
+            if not rows:
+                raise EmptyPage("That page contains no results")
+            if self.languages is not None:
+                rows = [(row, code) for row in rows for code in self.languages]
+            self._pages[number] = Page(rows, number, self)
+        return self._pages[number]
 
 
 class PortalSitemap(sitemaps.Sitemap):
@@ -231,11 +292,9 @@ class PositionSitemap(PortalSitemap):
 
     @cached_property
     def paginator(self):
-        paginator = PortalSitemap.paginator.func(self)
-        # The same number as counting items(), from an index (Position.count_published): the
-        # index of sections counted every position (100 ms at 100,000 on SQLite).
-        paginator.count = Position.objects.count_published()
-        return paginator
+        return IdRangePaginator(
+            self.items(), ITEMS_PER_PAGE, self._languages() if self.i18n else None
+        )
 
     def lastmod(self, item):
         return item.updated_at

@@ -4,6 +4,7 @@ XML and list exactly the published items, newest first; drafts and withdrawn row
 """
 
 import datetime
+import re
 import xml.etree.ElementTree as ET  # our own responses: no need for defusedxml
 
 import pytest
@@ -350,7 +351,7 @@ def test_sitemap_lists_exactly_the_published_pages(client, pujiang, django_asser
 
     with django_assert_num_queries(10):  # a count per section but the lists'
         index = sitemap_index(client)
-    with django_assert_num_queries(2):  # count, page
+    with django_assert_num_queries(1):  # a range of ids
         get_xml(client, reverse("sitemap-section", args=["positions"]))
     urls, count = sitemap_urls(client)
 
@@ -422,6 +423,46 @@ def test_sitemap_lists_exactly_the_published_pages(client, pujiang, django_asser
     assert urls[SITE + reverse("proceedings:sector-detail", args=["academia"])] is None
 
 
+def test_sitemap_pages_of_positions_are_ranges_of_ids_that_hold_one(client, pujiang, monkeypatch):
+    monkeypatch.setattr(sitemaps, "ITEMS_PER_PAGE", 5)
+    ids = sorted(Position.objects.published().values_list("pk", flat=True))
+    section = reverse("sitemap-section", args=["positions"])
+    ranges = {}  # page number -> the ids in its range
+    for pk in ids:
+        ranges.setdefault((pk - 1) // 5 + 1, []).append(pk)
+
+    def path(number):
+        return section if number == 1 else f"{section}?p={number}"
+
+    def listed(page):
+        response = client.get(f"{section}?p={page}")
+        if response.status_code != 200:
+            return response.status_code
+        return sorted(
+            int(loc.rstrip("/").rsplit("/", 1)[1])
+            for loc in re.findall(r"<url><loc>([^<]+)</loc>", response.content.decode())
+            if "/zh-hant/" in loc
+        )
+
+    pages = [p for p in sitemap_index(client) if p.startswith(section)]
+    got = {number: listed(number) for number in ranges}
+    emptied, *kept = list(ranges)[1:]
+    transition(objects=list(Position.objects.filter(pk__in=ranges[emptied])), to=Status.WITHDRAWN)
+    after = [p for p in sitemap_index(client) if p.startswith(section)]
+
+    assert len(ids) == 19
+    assert len(ranges) >= 4
+    assert pages == [path(number) for number in ranges]
+    assert got == ranges
+    # No public position left in one range: no page for it; the others are as they were.
+    assert after == [path(number) for number in ranges if number != emptied]
+    assert listed(emptied) == 404
+    assert {number: listed(number) for number in kept} == {n: ranges[n] for n in kept}
+    past = max(ranges) + 1
+    for garbage in [str(past), "0", "-1", "1.5", "二", "10" * 20, "%00", ""]:
+        assert listed(garbage) == 404, garbage
+
+
 @pytest.mark.parametrize("section", ["pages", "forums", "positions", "speakers", "tags"])
 def test_a_sitemap_page_is_written_as_djangos_template_writes_it(
     client, pujiang, section, settings
@@ -444,22 +485,24 @@ def test_a_sitemap_page_is_written_as_djangos_template_writes_it(
 
 
 def test_sitemap_sections_come_in_pages(client, pujiang, monkeypatch):
-    monkeypatch.setattr("proceedings.sitemaps.ITEMS_PER_PAGE", 10)
-    section = reverse("sitemap-section", args=["positions"])
-    positions = list(Position.objects.order_by("pk"))
+    # People by count (positions come in ranges of ids: the test above), two pages of them.
+    people = list(Speaker.objects.published().order_by("pk"))
+    per_page = (len(people) + 1) // 2
+    monkeypatch.setattr("proceedings.sitemaps.ITEMS_PER_PAGE", per_page)
+    section = reverse("sitemap-section", args=["speakers"])
 
     index = sitemap_index(client)
     last = get_xml(client, f"{section}?p=2").findall("s:url", SITEMAP)
 
-    # 19 positions: pages of 10 and 9, each position once per language.
+    assert len(people) > 2
     assert [entry for entry in index if entry.startswith(section)] == [
         section,
         f"{section}?p=2",
     ]
     with translation.override("zh-hant"):
-        expected = [SITE + p.get_absolute_url() for p in positions[10:]]
+        expected = [SITE + p.get_absolute_url() for p in people[per_page:]]
     assert [url.find("s:loc", SITEMAP).text for url in last][::3] == expected
-    assert len(last) == 9 * 3
+    assert len(last) == (len(people) - per_page) * 3
     assert client.get(f"{section}?p=3").status_code == 404
     assert client.get(f"{section}?p=two").status_code == 404
     assert client.get(reverse("sitemap-section", args=["nothing"])).status_code == 404
