@@ -48,7 +48,7 @@ settings.STORAGES = {
 }
 django.setup()
 
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.template.loader import get_template  # noqa: E402
 from django.test import Client, RequestFactory  # noqa: E402
@@ -85,6 +85,25 @@ def pages():
             "search": reverse("proceedings:search") + f"?q={SEARCH}",
             "API positions list": reverse("api:position-list", kwargs={"version": "v1"}),
         }
+
+
+def translation_corrector():
+    """Return a function that corrects a quote's translation in the last bench forum as the
+    admin saves a position (its row, its history, its search documents): an edit elsewhere,
+    whose tables the write watch sees (``forum_portal.cache.table_stamp``)."""
+    position = (
+        Position.objects.filter(appearance__session__forum__slug__startswith="bench-")
+        .order_by("-pk")
+        .first()
+    )
+    original = position.translation
+
+    def correct():
+        position.translation = original if position.translation != original else original + " "
+        with transaction.atomic():
+            position.save()
+
+    return correct
 
 
 def time_page(client, path, runs, before=lambda: None):

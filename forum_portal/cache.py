@@ -45,6 +45,7 @@ Read replicas
     a page stored under the new generation never holds pre-edit content.
 """
 
+import copy
 import functools
 import hashlib
 import logging
@@ -214,18 +215,76 @@ def current_generation():
     return generation, values.get(MIN_LSN_KEY)
 
 
-def bump_generation():
-    """Make every page cached so far stale: move the content generation on."""
+def bump_generation(tables=None):
+    """Make every page cached so far stale: move the content generation on.
+
+    ``tables``: the curated tables the edit wrote, whose stamps (``table_stamp()``) move on
+    too; None when they are not known (a write from outside Django, a bump retried after the
+    cache was unreachable): then every table's stamp moves on.
+    """
     _pending_bump.clear()
     lsn = _primary_wal_position()
     if lsn:
         cache.set(MIN_LSN_KEY, lsn, None)  # before the generation: readers get both or neither
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.set(GENERATION_KEY, time.time_ns(), None)
+    _increment(GENERATION_KEY)
+    # The tables' stamps after the generation: a stamp read with the generation a request
+    # started under (``table_stamp()``) predates this edit (see there).
+    for key in [TABLES_EPOCH_KEY] if tables is None else map(_table_key, sorted(tables)):
+        _increment(key)
     if _cache_is_down():
         _pending_bump.set()
+
+
+def _increment(key):
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, time.time_ns(), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stamps of tables
+# ---------------------------------------------------------------------------------------------
+
+TABLES_EPOCH_KEY = "pages:tables-epoch"
+
+
+def _table_key(table):
+    return f"pages:table:{table}"
+
+
+def table_stamp(request, models):
+    """Return a stamp of the tables of ``models`` that moves on with every edit that writes
+    one of them, or None when ``request`` keeps no fragments (``request_generation()``).
+
+    For a page part that reads only a few tables, so that an edit to another table leaves it
+    kept (``TableRows``), where the content generation moves on with any edit: the lists of
+    everyone read people, their roles and institutions, not the positions an editor
+    corrects. Each table has a number in the cache, moved on by the edits that write it
+    (``watch_writes``), and all of them by an edit whose tables are not known (the epoch); a
+    number the cache lost starts again from the clock, as the generation does.
+
+    One ``get_many``, before the part's rows are read, with the content generation: None if
+    that moved on since the request began. The stamps move on after the generation, once the
+    edit has committed; so a stamp read with the request's generation is of before the edit,
+    and the part kept under it is never read once the edit is seen (whether its rows were
+    read before the edit or after). A request reading from a replica was let to only if the
+    replica had replayed every edit of its generation (``request_generation()``); an edit
+    since then, which the replica may not have replayed, has moved that generation on.
+    """
+    generation = request_generation(request)
+    if generation is None:
+        return None
+    tables = sorted(_table_key(model._meta.db_table.lower()) for model in models)
+    keys = [GENERATION_KEY, TABLES_EPOCH_KEY, *tables]
+    values = cache.get_many(keys)
+    if values.get(GENERATION_KEY) != generation:
+        return None
+    for key in keys[1:]:
+        if key not in values:
+            cache.add(key, time.time_ns(), None)
+            values[key] = cache.get(key)
+    return ":".join(str(values[key]) for key in keys[1:])
 
 
 def _primary_wal_position():
@@ -252,6 +311,61 @@ def replica_has_replayed(lsn):
     except Exception:  # noqa: BLE001 - unreachable replica: render from the primary
         logger.warning("Replica position unknown; rendering from the primary", exc_info=True)
         return False
+
+
+class TableRows:
+    """What a page part is rendered from, known by the stamp of the tables it reads rather than
+    by reading them: ``{% fragment … rows=… %}`` asks ``rows_digests()``.
+
+    ``models``: those whose tables the part reads (``table_stamp()``); ``digest``: a function
+    returning a digest of rows that the database writes itself (the tallies its triggers
+    keep, which the write watch does not see), or None. ``rows_digest()`` is None when there
+    is no stamp (staff, no fragment cache, the generation moved on). ``of(rows)``: the same
+    stamp, then the part's rows themselves: an edit to one of the tables that leaves the
+    part's own rows as they were (a person added elsewhere) is then found by reading them.
+    """
+
+    def __init__(self, request, models, digest=None):
+        self.request = request
+        self.models = models
+        self.digest = digest
+        self.rows = None
+
+    def of(self, rows):
+        """Return these tables' rows, then ``rows`` (``{% fragment %}``'s), as digests."""
+        other = copy.copy(self)
+        other.rows = rows
+        return other
+
+    def rows_digests(self):
+        if self._digest is not None:
+            yield self._digest
+        if self.rows is not None:
+            from proceedings.templatetags.portal import rows_digests
+
+            yield from rows_digests(self.rows)
+
+    @functools.cached_property
+    def _digest(self):
+        stamp = table_stamp(self.request, self.models)
+        if stamp is None:
+            return None
+        rows = self.digest() if self.digest is not None else ""
+        return hashlib.blake2b(f"{stamp}\0{rows}".encode(), digest_size=16).hexdigest()
+
+    def rows_digest(self):
+        return self._digest
+
+    def kept(self, name, compute):
+        """Return ``compute()``, kept by this digest (computed each time without one)."""
+        if self._digest is None:
+            return compute()
+        key = f"values:tables:{code_version()}:{name}:{self._digest}"
+        value = cache.get(key)
+        if value is None:
+            value = compute()
+            cache.set(key, value, settings.FRAGMENT_CACHE_SECONDS)
+        return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,24 +406,31 @@ def curated_tables():
     return _curated_tables
 
 
+def written_curated_table(sql):
+    """Return the curated table ``sql`` writes to, or None."""
+    if not sql.lstrip()[:8].upper().startswith(_WRITE_VERBS):
+        return None
+    match = _WRITE_RE.match(sql)
+    table = match and match.group(1).lower().split(".")[-1]
+    return table if table in curated_tables() else None
+
+
 def writes_curated_table(sql):
     """Return whether ``sql`` writes to a curated table."""
-    if not sql.lstrip()[:8].upper().startswith(_WRITE_VERBS):
-        return False
-    match = _WRITE_RE.match(sql)
-    return bool(match) and match.group(1).lower().split(".")[-1] in curated_tables()
+    return written_curated_table(sql) is not None
 
 
 class _BumpOnCommit:
-    """The on-commit callback of one transaction that wrote curated content."""
+    """The on-commit callback of one transaction that wrote curated content, and its tables."""
 
-    def __init__(self):
+    def __init__(self, tables=()):
         self.done = False
+        self.tables = set(tables)
 
     def __call__(self):
         self.done = True
         try:
-            bump_generation()
+            bump_generation(self.tables)
         except Exception:
             logger.exception("Could not move the page cache generation on")
             _pending_bump.set()
@@ -318,17 +439,27 @@ class _BumpOnCommit:
 def watch_writes(execute, sql, params, many, context):
     """Execute wrapper: after a write to curated content commits, bump the generation."""
     result = execute(sql, params, many, context)
-    if isinstance(sql, str) and writes_curated_table(sql):
+    table = written_curated_table(sql) if isinstance(sql, str) else None
+    if table is not None:
         connection = context["connection"]
         if not connection.in_atomic_block:
-            _BumpOnCommit()()  # autocommit: already committed
-        elif not any(
-            isinstance(func, _BumpOnCommit) and not func.done
-            for _, func, _ in connection.run_on_commit
-        ):
-            # One bump per transaction, however many statements it runs (an import runs
-            # thousands); a rolled-back transaction's callbacks are dropped with it.
-            connection.on_commit(_BumpOnCommit(), robust=True)
+            _BumpOnCommit([table])()  # autocommit: already committed
+            return result
+        # One bump per transaction, however many statements it runs (an import runs
+        # thousands), with every table they wrote; a rolled-back transaction's callbacks are
+        # dropped with it (a savepoint's too: a later write registers another).
+        pending = next(
+            (
+                func
+                for _, func, _ in connection.run_on_commit
+                if isinstance(func, _BumpOnCommit) and not func.done
+            ),
+            None,
+        )
+        if pending is None:
+            pending = _BumpOnCommit()
+            connection.on_commit(pending, robust=True)
+        pending.tables.add(table)
     return result
 
 

@@ -273,11 +273,16 @@ class Comparison:
 
 
 def comparable_speakers(forum=None):
-    """Return the published people with at least one published position (in ``forum``)."""
-    positions = Position.objects.published().filter(appearance__speaker=OuterRef("pk"))
+    """Return the published people with at least one published position (in ``forum``).
+
+    A public role of theirs with a published position, by the role's tally: the choices of
+    the comparison form then read only the tables of the lists of everyone
+    (``listing.people_stamp``), which keep them across edits to positions.
+    """
+    roles = Appearance.objects.published().filter(speaker=OuterRef("pk"), tally__positions__gt=0)
     if forum is not None:
-        positions = positions.filter(appearance__session__forum=forum)
-    return Speaker.objects.published().filter(Exists(positions)).order_by("sort_name", "pk")
+        roles = roles.filter(session__forum=forum)
+    return Speaker.objects.published().filter(Exists(roles)).order_by("sort_name", "pk")
 
 
 def compare_speakers(speakers, *, forum=None):

@@ -28,7 +28,7 @@ from .analysis import (
     speaker_matrix,
     voice_balance,
 )
-from .listing import ValueRows
+from .listing import ValueRows, people_stamp
 from .localize import localized
 from .models import Forum, Position, Theme
 
@@ -115,7 +115,8 @@ class ComparisonRequest:
     forum or speaker, the same person twice, more than ``COMPARE_MAX``) is an error (400).
     """
 
-    def __init__(self, params):
+    def __init__(self, params, request=None):
+        self.request = request
         self.errors, self.prompt = [], ""
         self.forum, self.speakers = None, []
         self.slugs = params.getlist("speaker")
@@ -142,6 +143,12 @@ class ComparisonRequest:
         the forum). Read only when the form's list is not kept (``checked``); then only what
         it shows of them, by which it is also kept across edits that change none of them."""
         return ValueRows(comparable_speakers(self.forum), ["id", "slug", "name", "name_en"])
+
+    @cached_property
+    def choice_rows(self):
+        """What the form's list is kept by: the tables of the lists of everyone, then the
+        choices themselves."""
+        return people_stamp(self.request).of(self.choices)
 
     @cached_property
     def checked(self):
@@ -184,7 +191,7 @@ class ComparisonRequest:
 @require_safe
 def compare(request):
     """Compare two to ``COMPARE_MAX`` speakers theme by theme, with the form to choose them."""
-    asked = ComparisonRequest(request.GET)
+    asked = ComparisonRequest(request.GET, request)
     context = {
         "asked": asked,
         "forums": Forum.objects.published(),

@@ -29,9 +29,20 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connections
 from taggit.models import Tag, TaggedItem
 
+from forum_portal.cache import TableRows
 from speakers.models import Institution, Speaker
 
-from .models import Appearance, Forum, KeyPhrase, Position, Session, SourceDocument, TagName, Theme
+from .models import (
+    Appearance,
+    AppearanceTally,
+    Forum,
+    KeyPhrase,
+    Position,
+    Session,
+    SourceDocument,
+    TagName,
+    Theme,
+)
 
 # The source's long texts, which no card shows: left out, read when asked for, as defer() does.
 SOURCE_DEFERRED = frozenset({"full_text", "provenance_note"})
@@ -514,3 +525,22 @@ def _build_role(row, c, connection):
     session._state.fields_cache["forum"] = c.session_forum.build(row, start, connection)
     role._state.fields_cache.update(speaker=speaker, institution=institution, session=session)
     return role
+
+
+# The tables a role's public rows are read from: people, their roles and institutions, and the
+# sessions and forums that make a role public.
+PEOPLE_TABLES = (Speaker, Institution, Appearance, Session, Forum)
+
+
+def role_tallies_digest():
+    """Return a digest of every role's number of published positions (``AppearanceTally``)."""
+    rows = AppearanceTally.objects.order_by("pk").values_list("pk", "positions")
+    return hashlib.blake2b(repr(list(rows)).encode(), digest_size=16).hexdigest()
+
+
+def people_stamp(request):
+    """Return what the lists of everyone are made of, as ``TableRows``: the stamp of
+    ``PEOPLE_TABLES``; positions only through their roles' tallies, by a digest of those (the
+    database's triggers write them, which the write watch does not see). An edit to positions
+    that changes no tally (a quote, a translation, a theme, a tag) leaves those lists kept."""
+    return TableRows(request, PEOPLE_TABLES, role_tallies_digest)

@@ -123,7 +123,8 @@ class IdRangePaginator:
     Reading a page is a range of the primary key, however deep it is, where a page by count
     read every row before it (``OFFSET``); and withdrawing a position changes its own page,
     where it moved every later page's rows by one. A range none of whose rows is public has
-    no page: ``page_range`` lists those that have one, and another is an ``EmptyPage``.
+    no page: ``page_range`` lists those that have one, and another is an ``EmptyPage`` (but
+    the first, which is empty rather than missing, as ``Paginator``'s first page).
     ``rows``: a queryset ordered by id; ``languages``: pair each row with each of them, as
     ``LanguagePaginator`` does (None: rows alone).
     """
@@ -165,7 +166,7 @@ class IdRangePaginator:
                 raise EmptyPage("That page number is past any id")
             low, high = (number - 1) * self.per_page, number * self.per_page
             rows = list(self.rows.filter(pk__gt=low, pk__lte=high))
-            if not rows:
+            if not rows and number > 1:  # the first may be empty, as Paginator's
                 raise EmptyPage("That page contains no results")
             if self.languages is not None:
                 rows = [(row, code) for row in rows for code in self.languages]

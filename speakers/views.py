@@ -13,7 +13,6 @@ from django.http import Http404
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.views.generic import DetailView, ListView, TemplateView
 
-from forum_portal.cache import per_generation
 from proceedings.listing import PeopleRows
 from proceedings.models import Appearance
 from proceedings.views import (
@@ -84,7 +83,7 @@ class SpeakerListView(KeptListMixin, PublicMixin, ListView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             by_name=self.request.GET.get("order") == "name",
-            people_rows=self.object_list,
+            people_rows=self.people_stamp.of(self.object_list),
             speakers=SimpleLazyObject(lambda: self.listing[0]),
             speakers_by_sector=SimpleLazyObject(lambda: self.listing[1]),
             rapporteurs=SimpleLazyObject(lambda: self.listing[2]),
@@ -155,6 +154,7 @@ class InstitutionListView(CountedInstitutionsMixin, KeptListMixin, PublicMixin, 
             institutions_by_sector=SimpleLazyObject(
                 lambda: group_by_sector(self.object_list, lambda i: i.sector)
             ),
+            institution_rows=self.people_stamp.of(self.object_list),
             **kwargs,
         )
 
@@ -199,7 +199,7 @@ class SectorListView(PublicMixin, TemplateView):
             return {row["sector"]: row["n"] for row in rows.annotate(n=Count("pk"))}
 
         counts = {
-            "institutions": per_generation(self.request, "sector-institutions", count_institutions),
+            "institutions": self.people_stamp.kept("sector-institutions", count_institutions),
             "people": self.tally_people("sector"),
             "positions": self.tally_positions("sector"),
         }
@@ -241,7 +241,8 @@ class SectorDetailView(CountedInstitutionsMixin, PublicMixin, TemplateView):
         return super().get_context_data(
             sector=sector,
             institutions=institutions,
-            people_rows=people_rows,
+            institution_rows=self.people_stamp.of(institutions),
+            people_rows=self.people_stamp.of(people_rows),
             people=SimpleLazyObject(lambda: [person.roles[0] for person in people_rows]),
             **self.page_of_cards(positions, f"sector:{sector.value}", count=count),
             **kwargs,

@@ -274,24 +274,42 @@ class FragmentNode(CachedBlockNode):
         if self.rows is None:
             return self.stored(key, self.nodelist.render(context))
         # Not kept in this generation: perhaps in an earlier one, from the same rows, with
-        # what they fetch (rows from prefetch_on_demand() fetch it first, as cards do).
-        rows = self.rows.resolve(context)
-        if hasattr(rows, "rows_digest"):
-            digest = rows.rows_digest()  # rows kept as read (listing.RoleRows)
+        # what they fetch (rows from prefetch_on_demand() fetch it first, as cards do); first
+        # by the stamp of their tables, when they have one (TableRows), without reading them.
+        by_rows = []
+        for digest in rows_digests(self.rows.resolve(context)):
+            by_rows.append(fragment_key("content", "fragment", str(name), digest, *rest))
+            html = cache.get(by_rows[-1])
+            if html is not None:
+                cache.set_many(
+                    dict.fromkeys([key, *by_rows[:-1]], html), settings.FRAGMENT_CACHE_SECONDS
+                )
+                break
         else:
-            rows = list(rows)
-            fetch_pending(rows)
-            memo = {}
-            digests = "\0".join(content_digest(row, memo) for row in rows)
-            digest = hashlib.blake2b(digests.encode(), digest_size=16).hexdigest()
-        by_rows = fragment_key("content", "fragment", str(name), digest, *rest)
-        html = cache.get(by_rows)
-        if html is None:
             html = str(self.nodelist.render(context))
-            cache.set_many({key: html, by_rows: html}, settings.FRAGMENT_CACHE_SECONDS)
-        else:
-            cache.set(key, html, settings.FRAGMENT_CACHE_SECONDS)
+            cache.set_many(dict.fromkeys([key, *by_rows], html), settings.FRAGMENT_CACHE_SECONDS)
         return mark_safe(html)  # noqa: S308 - a template's (escaped) output, or stored so
+
+
+def rows_digests(rows):
+    """Yield the digests a part rendered from ``rows`` is kept by, the cheapest first.
+
+    Rows that digest themselves (``rows_digests()``: ``TableRows``, by their tables' stamp
+    then by reading them; ``rows_digest()``: rows kept as read, ``listing.RoleRows``), or
+    model instances with what was fetched with them (``content_digest``). None of them for
+    rows whose digest is not known this request.
+    """
+    if hasattr(rows, "rows_digests"):
+        yield from rows.rows_digests()
+    elif hasattr(rows, "rows_digest"):
+        if (digest := rows.rows_digest()) is not None:
+            yield digest
+    else:
+        rows = list(rows)
+        fetch_pending(rows)
+        memo = {}
+        digests = "\0".join(content_digest(row, memo) for row in rows)
+        yield hashlib.blake2b(digests.encode(), digest_size=16).hexdigest()
 
 
 @register.tag

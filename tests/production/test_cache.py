@@ -18,11 +18,14 @@ from forum_portal import cache as page_cache_module
 from forum_portal.cache import (
     GENERATION_KEY,
     ResilientRedisCache,
+    bump_generation,
     current_generation,
+    table_stamp,
     writes_curated_table,
 )
-from proceedings.models import Position, Status
+from proceedings.models import Appearance, Position, Status, Theme
 from proceedings.workflow import transition
+from speakers.models import Institution, Speaker
 from tests.factories import (
     make_appearance,
     make_forum,
@@ -209,6 +212,83 @@ def test_not_found_and_admin_pages_are_not_stored(client, page_cache):
     admin = client.get("/admin/login/")
 
     assert [missing.get("X-Page-Cache"), admin.get("X-Page-Cache")] == ["pass", None]
+
+
+@pytest.fixture
+def reader(rf, settings):
+    """A public request that keeps fragments (``request_generation()``)."""
+    settings.FRAGMENT_CACHE_SECONDS = 60
+    cache.clear()
+    request = rf.get("/")
+    yield request
+    cache.clear()
+
+
+def stamps(reader, *models):
+    """Return the stamps of each of ``models``' tables, each read by a new request."""
+    return [table_stamp(copy_of(reader), [model]) for model in models]
+
+
+def copy_of(request):
+    new = type(request)(request.environ)  # without the generation the first one learnt
+    return new
+
+
+def test_a_committed_edit_moves_the_stamps_of_the_tables_it_wrote_and_no_other(
+    reader, theme_with_quote, django_capture_on_commit_callbacks
+):
+    _, position = theme_with_quote
+    before = stamps(reader, Position, Theme, Speaker, Institution)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        Position.objects.filter(pk=position.pk).update(text="改過的文字")
+        position.themes.clear()  # the positions' themes: another table, the same transaction
+        during = stamps(reader, Position, Theme, Speaker, Institution)
+    for callback in callbacks:
+        callback()
+    after = stamps(reader, Position, Theme, Speaker, Institution)
+
+    assert len(callbacks) == 1
+    # The search index holds a position's themes: re-indexing it writes its documents too.
+    assert callbacks[0].tables == {
+        "proceedings_position",
+        "proceedings_position_themes",
+        "proceedings_positionsearchdocument",
+        "proceedings_recordsearchdocument",
+    }
+    assert during == before
+    assert after[0] != before[0]
+    assert after[1:] == before[1:]  # themes' own table, people, institutions: not written
+
+
+def test_an_edit_of_unknown_tables_moves_every_stamp(reader):
+    before = stamps(reader, Position, Speaker, Appearance)
+
+    bump_generation()  # what clear_page_cache and a retried bump do
+
+    after = stamps(reader, Position, Speaker, Appearance)
+    assert all(old != new for old, new in zip(before, after, strict=True))
+
+
+def test_a_stamp_is_none_once_the_generation_moved_on_during_the_request(reader):
+    kept = table_stamp(reader, [Speaker])  # the request learns its generation
+
+    bump_generation({"proceedings_position"})
+
+    # A request that began before an edit cannot know whether it read its rows before it
+    # (nor whether its replica has replayed it): it keeps nothing by stamp.
+    assert kept is not None
+    assert table_stamp(reader, [Speaker]) is None
+    assert table_stamp(copy_of(reader), [Speaker]) == kept
+
+
+def test_a_lost_stamp_restarts_past_every_earlier_one(reader):
+    first = table_stamp(copy_of(reader), [Speaker])
+
+    cache.delete("pages:table:speakers_speaker")
+    second = table_stamp(copy_of(reader), [Speaker])
+
+    assert int(second.split(":")[-1]) > int(first.split(":")[-1])
 
 
 def test_a_lost_generation_restarts_past_every_earlier_one(page_cache):

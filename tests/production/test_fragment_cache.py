@@ -806,13 +806,81 @@ def test_after_an_edit_elsewhere_the_lists_of_everyone_are_kept_by_their_rows(
         Institution.objects.filter(pk=one_of_each.institution_id).update(name="上海交通大學")
     renamed = client.get(url, params).content.decode()
 
-    # Their rows were read and digested, and no name or role was rendered again.
+    # Known by their tables' stamp and their roles' tallies: no person, role or institution
+    # was read, nor any name or role rendered again.
     assert again == first
     assert (names.call_count, roles.call_count) == (0, 0)
-    assert any('"speakers_institution"' in sql for sql in run)
+    assert not [sql for sql in run if "speakers_" in sql or 'proceedings_appearance"' in sql]
+    assert any('"proceedings_appearancetally"' in sql for sql in run)
     assert "復旦大學" in first
     assert "上海交通大學" in renamed
     assert "復旦大學" not in renamed
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("speaker-list", {}), ("speaker-list", {"order": "name"}), ("institution-list", {})],
+)
+def test_the_lists_of_everyone_follow_their_counts_and_are_found_by_rows_after_a_new_person(
+    client, fragment_cache, one_of_each, django_capture_on_commit_callbacks, name, params
+):
+    from proceedings import localize
+
+    url = reverse(f"proceedings:{name}")
+    first = client.get(url, params).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        # Someone in no forum yet: the people's table changed, not the list's rows.
+        make_speaker(name="無關的人")
+    with mock.patch.object(localize, "role", wraps=localize.role) as roles:
+        again = client.get(url, params).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        # Another position of the same role: no table of the list written, but its tally.
+        make_position(appearance=one_of_each, text="第二條意見")
+    two = client.get(url, params).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(appearance=one_of_each).update(status=Status.DRAFT)
+    none = client.get(url, params).content.decode()
+
+    def count(page):
+        return re.findall(r'<span class="count">([^<]+)</span>', page)
+
+    assert again == first
+    assert roles.call_count == 0  # found by its rows, not rendered again
+    assert "無關的人" not in again
+    # The person's count, or the institution's people and count: "1 人 · 1 則觀點".
+    assert [count(page)[-1].rpartition(" · ")[2] for page in (first, two, none)] == [
+        "1 則觀點",
+        "2 則觀點",
+        "0 則觀點",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "shown"),
+    [
+        ("speaker-list", {}, "王小明"),
+        ("speaker-list", {"order": "name"}, "王小明"),
+        ("institution-list", {}, "復旦大學"),
+        ("sector-list", {}, "/zh-hant/sectors/research/"),
+        ("compare", {}, 'value="speaker-'),
+    ],
+)
+def test_the_lists_of_everyone_read_only_the_tables_of_their_stamp(
+    client, one_of_each, name, params, shown
+):
+    from proceedings.listing import PEOPLE_TABLES
+    from proceedings.models import AppearanceTally
+
+    # Without the fragment cache: everything the page shows is read.
+    with statements() as run:
+        page = client.get(reverse(f"proceedings:{name}"), params)
+    read = {table for sql in run for table in re.findall(r'(?:FROM|JOIN)\s+"?(\w+)', sql)}
+    stamped = {model._meta.db_table for model in (*PEOPLE_TABLES, AppearanceTally)}
+
+    # Any other table read would be an edit the list's stamp does not see.
+    assert shown in page.content.decode()
+    assert read <= stamped, read - stamped
+    assert "proceedings_appearancetally" in read
 
 
 def test_people_rows_are_everyone_in_the_order_of_their_roles():
