@@ -45,7 +45,6 @@ Read replicas
     a page stored under the new generation never holds pre-edit content.
 """
 
-import copy
 import functools
 import hashlib
 import logging
@@ -329,21 +328,15 @@ class TableRows:
         self.request = request
         self.models = models
         self.digest = digest
-        self.rows = None
 
     def of(self, rows):
-        """Return these tables' rows, then ``rows`` (``{% fragment %}``'s), as digests."""
-        other = copy.copy(self)
-        other.rows = rows
-        return other
+        """Return these tables' digest, then ``rows``' (``{% fragment %}``'s): the stamp is
+        read once a request however many parts are kept by it."""
+        return _TableRowsOf(self, rows)
 
     def rows_digests(self):
         if self._digest is not None:
             yield self._digest
-        if self.rows is not None:
-            from proceedings.templatetags.portal import rows_digests
-
-            yield from rows_digests(self.rows)
 
     @functools.cached_property
     def _digest(self):
@@ -366,6 +359,20 @@ class TableRows:
             value = compute()
             cache.set(key, value, settings.FRAGMENT_CACHE_SECONDS)
         return value
+
+
+class _TableRowsOf:
+    """``TableRows.of()``: the tables' digest, then the part's own rows'."""
+
+    def __init__(self, tables, rows):
+        self.tables = tables
+        self.rows = rows
+
+    def rows_digests(self):
+        from proceedings.templatetags.portal import rows_digests
+
+        yield from self.tables.rows_digests()
+        yield from rows_digests(self.rows)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.sites.models import Site
 from django.urls import reverse
 
+from proceedings import sitemaps
 from proceedings.models import Status
 from proceedings.workflow import transition
 from tests.factories import (
@@ -37,7 +38,9 @@ def reuse_urls(position):
         reverse("proceedings:feed-latest", args=["atom"]),
         reverse("proceedings:feed-latest", args=["rss"]),
         reverse("proceedings:search-feed", args=["atom"]) + "?q=" + QUOTE,
-        reverse("sitemap-section", args=["positions"]),
+        # The page of the range of ids the position is in.
+        reverse("sitemap-section", args=["positions"])
+        + f"?p={(position.pk - 1) // sitemaps.ITEMS_PER_PAGE + 1}",
         reverse("proceedings:position-citation", args=[position.pk, "bib"]),
     ]
 
