@@ -383,14 +383,58 @@ def voice_balance(positions):
         rows = positions.annotate(key=key).values("key").annotate(**counts)
         return {row["key"]: row for row in rows}
 
-    sectors = per("appearance__institution__sector")
+    totals = positions.aggregate(**counts)
+    return _balance(
+        per("appearance__institution__sector"),
+        per("appearance__institution__country"),
+        totals["positions"],
+        totals["speakers"],
+    )
+
+
+def forum_voice_balance(forum):
+    """Return the ``Balance`` of ``forum``'s published positions, as ``voice_balance()`` of
+    them, from its roles' tallies (``AppearanceTally``): one query, of the tables the lists
+    of everyone read, so that the page is kept by their stamp (``listing.people_stamp``)
+    across edits to positions that change no tally.
+    """
+    roles = (
+        Appearance.objects.published()
+        .filter(session__forum=forum, tally__positions__gt=0)
+        .order_by()
+        .values_list(
+            "speaker_id", "institution__sector", "institution__country", "tally__positions"
+        )
+    )
+    groups = {"sector": defaultdict(lambda: [0, set()]), "country": defaultdict(lambda: [0, set()])}
+    total, speakers = 0, set()
+    for speaker, sector, country, positions in roles:
+        # No institution (None) and a blank country are one "unknown" group, as in SQL.
+        for name, key in (("sector", sector), ("country", country)):
+            group = groups[name][key or UNKNOWN]
+            group[0] += positions
+            group[1].add(speaker)
+        total += positions
+        speakers.add(speaker)
+
+    def rows(name):
+        return {
+            key: {"positions": count, "speakers": len(people)}
+            for key, (count, people) in groups[name].items()
+        }
+
+    return _balance(rows("sector"), rows("country"), total, len(speakers))
+
+
+def _balance(sectors, per_country, total_positions, total_speakers):
+    """Return the ``Balance`` of ``{sector: counts}`` and ``{country: counts}`` (each a dict of
+    ``positions`` and ``speakers``) and the totals."""
     by_sector = [
         BalanceRow(value, label, *_counts(sectors.get(value))) for value, label in Sector.choices
     ]
     if UNKNOWN in sectors:
         by_sector.append(BalanceRow(UNKNOWN, _("Unknown sector"), *_counts(sectors[UNKNOWN])))
 
-    per_country = per("appearance__institution__country")
     by_country = sorted(
         (
             BalanceRow(code, countries.name(code) or code, *_counts(row))
@@ -401,9 +445,7 @@ def voice_balance(positions):
     )
     if UNKNOWN in per_country:
         by_country.append(BalanceRow(UNKNOWN, _("Unknown country"), *_counts(per_country[UNKNOWN])))
-
-    totals = positions.aggregate(**counts)
-    return Balance(by_sector, by_country, totals["positions"], totals["speakers"])
+    return Balance(by_sector, by_country, total_positions, total_speakers)
 
 
 def _counts(row):

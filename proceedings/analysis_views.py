@@ -25,6 +25,7 @@ from .analysis import (
     bar_chart,
     comparable_speakers,
     compare_speakers,
+    forum_voice_balance,
     speaker_matrix,
     voice_balance,
 )
@@ -76,8 +77,14 @@ def forum_matrix(request, slug):
 def forum_balance(request, slug):
     """Show how many positions and speakers each sector and country has in a forum."""
     forum = get_object_or_404(Forum.objects.published(), slug=slug)
-    positions = Position.objects.published().filter(appearance__session__forum=forum)
-    return _balance_page(request, forum=forum, theme=None, positions=positions)
+    # From the roles' tallies, kept by the stamp of what the lists of everyone read.
+    return _balance_page(
+        request,
+        forum=forum,
+        theme=None,
+        count=lambda: forum_voice_balance(forum),
+        rows=people_stamp(request),
+    )
 
 
 @require_safe
@@ -86,12 +93,16 @@ def theme_balance(request, forum_slug, slug):
     themes = Theme.objects.published().select_related("forum")
     theme = get_object_or_404(themes, forum__slug=forum_slug, slug=slug)
     positions = Position.objects.published().filter(themes=theme)
-    return _balance_page(request, forum=theme.forum, theme=theme, positions=positions)
+    return _balance_page(
+        request, forum=theme.forum, theme=theme, count=lambda: voice_balance(positions)
+    )
 
 
-def _balance_page(request, *, forum, theme, positions):
+def _balance_page(request, *, forum, theme, count, rows=None):
+    """``count()``: the ``Balance``; ``rows``: what the page part is kept by besides the content
+    generation (``{% fragment … rows=… %}``), if anything."""
     # Counted and drawn only when the page part is not kept (``{% fragment %}``).
-    balance = SimpleLazyObject(lambda: voice_balance(positions))
+    balance = SimpleLazyObject(count)
     return TemplateResponse(
         request,
         "proceedings/voice_balance.html",
@@ -99,6 +110,7 @@ def _balance_page(request, *, forum, theme, positions):
             "forum": forum,
             "theme": theme,
             "balance": balance,
+            "balance_rows": rows,
             "sector_chart": SimpleLazyObject(lambda: bar_chart(balance.by_sector)),
             "country_chart": SimpleLazyObject(lambda: bar_chart(balance.by_country)),
             "section": "forums",

@@ -299,6 +299,8 @@ def rows_digests(rows):
     model instances with what was fetched with them (``content_digest``). None of them for
     rows whose digest is not known this request.
     """
+    if rows is None:
+        return  # nothing but the generation keeps the part
     if hasattr(rows, "rows_digests"):
         yield from rows.rows_digests()
     elif hasattr(rows, "rows_digest"):

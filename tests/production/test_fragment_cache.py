@@ -863,6 +863,7 @@ def test_the_lists_of_everyone_follow_their_counts_and_are_found_by_rows_after_a
         ("institution-list", {}, "復旦大學"),
         ("sector-list", {}, "/zh-hant/sectors/research/"),
         ("compare", {}, 'value="speaker-'),
+        ("forum-balance", {}, "1 則觀點"),
     ],
 )
 def test_the_lists_of_everyone_read_only_the_tables_of_their_stamp(
@@ -873,7 +874,8 @@ def test_the_lists_of_everyone_read_only_the_tables_of_their_stamp(
 
     # Without the fragment cache: everything the page shows is read.
     with statements() as run:
-        page = client.get(reverse(f"proceedings:{name}"), params)
+        args = [one_of_each.session.forum.slug] if name == "forum-balance" else []
+        page = client.get(reverse(f"proceedings:{name}", args=args), params)
     read = {table for sql in run for table in re.findall(r'(?:FROM|JOIN)\s+"?(\w+)', sql)}
     stamped = {model._meta.db_table for model in (*PEOPLE_TABLES, AppearanceTally)}
 
@@ -1745,6 +1747,26 @@ def test_after_an_edit_elsewhere_a_reports_text_is_kept_by_its_rows(
     link = f'<a href="{position.get_absolute_url()}">'
     assert f"{link}劉冬梅 · " in first
     assert f"{link}劉冬梅博士 · " in renamed
+
+
+def test_a_forums_balance_is_kept_across_edits_that_change_no_tally(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    from proceedings import analysis_views
+
+    theme, positions = theme_of_three
+    url = reverse("proceedings:forum-balance", args=[theme.forum.slug])
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[0].pk).update(translation="Corrected.")
+    with mock.patch.object(
+        analysis_views, "forum_voice_balance", wraps=analysis_views.forum_voice_balance
+    ) as counted:
+        again = client.get(url).content.decode()
+
+    assert again == first
+    assert counted.call_count == 0
+    assert "3 則觀點" in first
 
 
 @pytest.mark.parametrize("name", ["forum-matrix", "forum-balance", "theme-balance"])
