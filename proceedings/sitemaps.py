@@ -42,7 +42,7 @@ from django.contrib.sitemaps.views import SitemapIndexItem
 from django.core.cache import cache
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, Max, OuterRef, Subquery
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -122,9 +122,9 @@ class IdRangePaginator:
 
     Reading a page is a range of the primary key, however deep it is, where a page by count
     read every row before it (``OFFSET``); and withdrawing a position changes its own page,
-    where it moved every later page's rows by one. A range none of whose rows is public has
-    no page: ``page_range`` lists those that have one, and another is an ``EmptyPage`` (but
-    the first, which is empty rather than missing, as ``Paginator``'s first page).
+    where it moved every later page's rows by one. ``page_range`` lists the pages that hold a
+    public row. A page that holds none is empty (a crawler may still ask for it: its rows were
+    withdrawn or are drafts), and one past every row's id is an ``EmptyPage``.
     ``rows``: a queryset ordered by id; ``languages``: pair each row with each of them, as
     ``LanguagePaginator`` does (None: rows alone).
     """
@@ -154,6 +154,11 @@ class IdRangePaginator:
     def count(self):
         return len(self.page_range)  # of pages: what the index of sections asks
 
+    def _last_possible(self):
+        """Return the number of the last page any row, public or not, is in (1 with none)."""
+        last = self.rows.model._default_manager.aggregate(last=Max("pk"))["last"]
+        return (last - 1) // self.per_page + 1 if last else 1
+
     def page(self, number):
         try:
             number = int(number)
@@ -166,7 +171,7 @@ class IdRangePaginator:
                 raise EmptyPage("That page number is past any id")
             low, high = (number - 1) * self.per_page, number * self.per_page
             rows = list(self.rows.filter(pk__gt=low, pk__lte=high))
-            if not rows and number > 1:  # the first may be empty, as Paginator's
+            if not rows and number > self._last_possible():
                 raise EmptyPage("That page contains no results")
             if self.languages is not None:
                 rows = [(row, code) for row in rows for code in self.languages]
