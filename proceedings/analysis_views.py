@@ -160,7 +160,7 @@ class ComparisonRequest:
     def choice_rows(self):
         """What the form's list is kept by: the tables of the lists of everyone, then the
         choices themselves."""
-        return people_stamp(self.request).of(self.choices)
+        return people_stamp(self.request).of(SimpleLazyObject(lambda: self.choices))
 
     @cached_property
     def checked(self):

@@ -1749,6 +1749,21 @@ def test_after_an_edit_elsewhere_a_reports_text_is_kept_by_its_rows(
     assert f"{link}劉冬梅博士 · " in renamed
 
 
+def test_the_compare_forms_people_are_not_read_after_an_edit_that_changes_no_tally(
+    client, fragment_cache, one_of_each, django_capture_on_commit_callbacks
+):
+    url = reverse("proceedings:compare")
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(appearance=one_of_each).update(translation="Corrected.")
+    with statements() as run:
+        again = client.get(url).content.decode()
+
+    assert again == first
+    assert 'value="speaker-' in first
+    assert not [sql for sql in run if '"speakers_speaker"' in sql]
+
+
 def test_a_forums_balance_is_kept_across_edits_that_change_no_tally(
     client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
 ):
