@@ -353,12 +353,7 @@ class TableRows:
         """Return ``compute()``, kept by this digest (computed each time without one)."""
         if self._digest is None:
             return compute()
-        key = f"values:tables:{code_version()}:{name}:{self._digest}"
-        value = cache.get(key)
-        if value is None:
-            value = compute()
-            cache.set(key, value, settings.FRAGMENT_CACHE_SECONDS)
-        return value
+        return _kept_value(f"values:tables:{code_version()}:{name}:{self._digest}", compute)
 
 
 class _TableRowsOf:
@@ -559,7 +554,11 @@ def per_generation(request, name, compute, *, parts=None):
         return compute()
     if parts is not None:
         name += ":" + hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
-    key = f"values:{generation}:{code_version()}:{name}"
+    return _kept_value(f"values:{generation}:{code_version()}:{name}", compute)
+
+
+def _kept_value(key, compute):
+    """Return the value kept under ``key``, or ``compute()``'s, then kept there."""
     value = cache.get(key)
     if value is None:
         value = compute()

@@ -782,11 +782,16 @@ def test_people_lists_come_from_the_fragment_cache_until_an_edit(
     assert f">{old}" not in renamed
 
 
-@pytest.mark.parametrize(
-    ("name", "params"),
-    [("speaker-list", {}), ("speaker-list", {"order": "name"}), ("institution-list", {})],
-)
-def test_after_an_edit_elsewhere_the_lists_of_everyone_are_kept_by_their_rows(
+# The lists of everyone, with the parameters of each view of them.
+LISTS_OF_EVERYONE = [
+    ("speaker-list", {}),
+    ("speaker-list", {"order": "name"}),
+    ("institution-list", {}),
+]
+
+
+@pytest.mark.parametrize(("name", "params"), LISTS_OF_EVERYONE)
+def test_after_a_reworded_quote_the_lists_of_everyone_are_not_read_again(
     client, fragment_cache, one_of_each, django_capture_on_commit_callbacks, name, params
 ):
     from proceedings import localize
@@ -817,10 +822,7 @@ def test_after_an_edit_elsewhere_the_lists_of_everyone_are_kept_by_their_rows(
     assert "復旦大學" not in renamed
 
 
-@pytest.mark.parametrize(
-    ("name", "params"),
-    [("speaker-list", {}), ("speaker-list", {"order": "name"}), ("institution-list", {})],
-)
+@pytest.mark.parametrize(("name", "params"), LISTS_OF_EVERYONE)
 def test_the_lists_of_everyone_follow_their_counts_and_are_found_by_rows_after_a_new_person(
     client, fragment_cache, one_of_each, django_capture_on_commit_callbacks, name, params
 ):
