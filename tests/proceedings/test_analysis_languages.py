@@ -492,8 +492,8 @@ def test_analysis_query_counts_are_the_same_in_every_language(
     # position-theme pairs
     with django_assert_num_queries(6):
         response = client.get(url(code, "forum-matrix", forum.slug))
-    # forum, counts per sector, per country, totals
-    with django_assert_num_queries(4):
+    # forum, its roles with their tallies
+    with django_assert_num_queries(2):
         client.get(url(code, "forum-balance", forum.slug))
     if len(speakers) > 1:
         # the speakers chosen, the form's people, forums, appearances, positions,
