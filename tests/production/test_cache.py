@@ -261,6 +261,58 @@ def test_a_committed_edit_moves_the_stamps_of_the_tables_it_wrote_and_no_other(
     assert after[1:] == before[1:]  # themes' own table, people, institutions: not written
 
 
+def rolled_back(write):
+    """Run ``write()`` in a savepoint that is rolled back."""
+    with transaction.atomic():
+        write()
+        raise RuntimeError
+
+
+# A position's text rewritten: its row and its search documents (re-indexed at once).
+POSITION_TABLES = [
+    "proceedings_position",
+    "proceedings_positionsearchdocument",
+    "proceedings_recordsearchdocument",
+]
+
+
+def test_a_transaction_bumps_every_table_its_writes_wrote_once(
+    reader, theme_with_quote, django_capture_on_commit_callbacks
+):
+    _, position = theme_with_quote
+    speaker = position.appearance.speaker
+    theme = position.themes.get()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        with transaction.atomic():  # a savepoint released: its writes are the transaction's
+            Speaker.objects.filter(pk=speaker.pk).update(name="改名的人")
+        with pytest.raises(RuntimeError):
+            rolled_back(lambda: Theme.objects.filter(pk=theme.pk).update(title="不算的標題"))
+        Position.objects.filter(pk=position.pk).update(text="改過的文字")
+
+    # One bump for the transaction, with every table written after its callback was
+    # registered, a savepoint's since rolled back included: a stamp moved on for nothing
+    # costs a reader one reading of the rows, a stamp not moved would serve stale pages.
+    assert [sorted(callback.tables) for callback in callbacks] == [
+        sorted([*POSITION_TABLES, "proceedings_theme", "speakers_speaker"])
+    ]
+
+
+def test_a_rolled_back_first_write_leaves_the_next_one_its_own_bump(
+    reader, theme_with_quote, django_capture_on_commit_callbacks
+):
+    _, position = theme_with_quote
+    speaker = position.appearance.speaker
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(RuntimeError):
+            rolled_back(lambda: Speaker.objects.filter(pk=speaker.pk).update(name="不算的名字"))
+        Position.objects.filter(pk=position.pk).update(text="改過的文字")
+
+    # The callback registered in the savepoint was dropped with it.
+    assert [sorted(callback.tables) for callback in callbacks] == [POSITION_TABLES]
+
+
 def test_an_edit_of_unknown_tables_moves_every_stamp(reader):
     before = stamps(reader, Position, Speaker, Appearance)
 
