@@ -38,6 +38,7 @@ from .models import (
     Forum,
     KeyPhrase,
     Position,
+    Question,
     Session,
     SourceDocument,
     TagName,
@@ -536,6 +537,13 @@ def role_tallies_digest():
     """Return a digest of every role's number of published positions (``AppearanceTally``)."""
     rows = AppearanceTally.objects.order_by("pk").values_list("pk", "positions")
     return hashlib.blake2b(repr(list(rows)).encode(), digest_size=16).hexdigest()
+
+
+def forums_stamp(request):
+    """Return what the list of forums is made of, as ``TableRows``: the forums with their
+    questions and themes' counts, and what ``people_stamp()`` covers (their positions and
+    people, from the roles' tallies)."""
+    return TableRows(request, (*PEOPLE_TABLES, Question, Theme), role_tallies_digest)
 
 
 def people_stamp(request):

@@ -44,7 +44,7 @@ from forum_portal.cache import per_generation, request_generation
 from speakers.models import Institution, Sector, Speaker
 
 from .forms import CorrectionRequestForm
-from .listing import RoleRows, attnames_of, people_stamp
+from .listing import RoleRows, attnames_of, forums_stamp, people_stamp
 from .models import (
     Appearance,
     AppearanceTally,
@@ -563,6 +563,7 @@ class ForumListView(PagedListMixin, PublicMixin, ListView):
         context = super().get_context_data(**kwargs)
         # Counted when the page's list is rendered: not at all when it is a kept page part.
         context["forum_list"] = SimpleLazyObject(lambda: self.counted(context["object_list"]))
+        context["forum_rows"] = forums_stamp(self.request).of(context["forum_list"])
         return context
 
     def counted(self, forums):

@@ -866,13 +866,14 @@ def test_the_lists_of_everyone_follow_their_counts_and_are_found_by_rows_after_a
         ("sector-list", {}, "/zh-hant/sectors/research/"),
         ("compare", {}, 'value="speaker-'),
         ("forum-balance", {}, "1 則觀點"),
+        ("forum-list", {}, "浦江創新論壇"),
     ],
 )
 def test_the_lists_of_everyone_read_only_the_tables_of_their_stamp(
     client, one_of_each, name, params, shown
 ):
     from proceedings.listing import PEOPLE_TABLES
-    from proceedings.models import AppearanceTally
+    from proceedings.models import AppearanceTally, Question, Theme
 
     # Without the fragment cache: everything the page shows is read.
     with statements() as run:
@@ -880,6 +881,8 @@ def test_the_lists_of_everyone_read_only_the_tables_of_their_stamp(
         page = client.get(reverse(f"proceedings:{name}", args=args), params)
     read = {table for sql in run for table in re.findall(r'(?:FROM|JOIN)\s+"?(\w+)', sql)}
     stamped = {model._meta.db_table for model in (*PEOPLE_TABLES, AppearanceTally)}
+    if name == "forum-list":  # forums_stamp(): with their questions and themes
+        stamped |= {Question._meta.db_table, Theme._meta.db_table}
 
     # Any other table read would be an edit the list's stamp does not see.
     assert shown in page.content.decode()
@@ -1749,6 +1752,29 @@ def test_after_an_edit_elsewhere_a_reports_text_is_kept_by_its_rows(
     link = f'<a href="{position.get_absolute_url()}">'
     assert f"{link}劉冬梅 · " in first
     assert f"{link}劉冬梅博士 · " in renamed
+
+
+def test_the_forum_list_is_kept_across_a_corrected_quote_and_counts_a_new_theme(
+    client, fragment_cache, one_of_each, django_capture_on_commit_callbacks
+):
+    url = reverse("proceedings:forum-list")
+    forum = one_of_each.session.forum
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(appearance=one_of_each).update(translation="Corrected.")
+    with statements() as run:
+        again = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_theme(forum=forum)
+    more = client.get(url).content.decode()
+
+    def counts(page):
+        return re.findall(r"<dd>(\d+)</dd>", page)
+
+    assert again == first
+    assert not [sql for sql in run if '"proceedings_theme"' in sql or "question" in sql]
+    assert counts(first) == ["1", "1", "0"]  # positions, speakers, themes
+    assert counts(more) == ["1", "1", "1"]
 
 
 def test_the_compare_forms_people_are_not_read_after_an_edit_that_changes_no_tally(
