@@ -318,8 +318,8 @@ class TableRows:
 
     ``models``: those whose tables the part reads (``table_stamp()``); ``digest``: a function
     returning a digest of rows that the database writes itself (the tallies its triggers
-    keep, which the write watch does not see), or None. ``rows_digest()`` is None when there
-    is no stamp (staff, no fragment cache, the generation moved on). ``of(rows)``: the same
+    keep, which the write watch does not see), or None. ``rows_digests()`` yields nothing when
+    there is no stamp (staff, no fragment cache, the generation moved on). ``of(rows)``: the same
     stamp, then the part's rows themselves: an edit to one of the tables that leaves the
     part's own rows as they were (a person added elsewhere) is then found by reading them.
     """
@@ -346,13 +346,11 @@ class TableRows:
         rows = self.digest() if self.digest is not None else ""
         return hashlib.blake2b(f"{stamp}\0{rows}".encode(), digest_size=16).hexdigest()
 
-    def rows_digest(self):
-        return self._digest
-
     def kept(self, name, compute):
-        """Return ``compute()``, kept by this digest (computed each time without one)."""
+        """Return ``compute()``, kept by this digest; without one, per content generation
+        (``per_generation()``: computed each time for staff)."""
         if self._digest is None:
-            return compute()
+            return per_generation(self.request, name, compute)
         return _kept_value(f"values:tables:{code_version()}:{name}:{self._digest}", compute)
 
 

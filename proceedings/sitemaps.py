@@ -218,6 +218,13 @@ class PortalSitemap(sitemaps.Sitemap):
         by its rows. Raises ``EmptyPage`` and ``PageNotAnInteger`` as ``page()`` does."""
         return None
 
+    def page_rows(self, number):
+        """Return the rows of page ``number``, each once (not once a language)."""
+        rows = self.paginator.page(number).object_list
+        if self.i18n:
+            rows = [row for row, _language in rows[:: len(self._languages())]]
+        return rows
+
 
 class HistorySitemap(PortalSitemap):
     """A section of the rows of ``queryset()``, each with its last change."""
@@ -237,11 +244,8 @@ class HistorySitemap(PortalSitemap):
 
     def rows_key(self, number):
         # A page's addresses are its rows' (and their forums'), its dates their last changes.
-        rows = self.paginator.page(number).object_list
-        if self.i18n:
-            rows = [row for row, _language in rows[:: len(self._languages())]]
         memo = {}
-        digests = "\0".join(content_digest(row, memo) for row in rows)
+        digests = "\0".join(content_digest(row, memo) for row in self.page_rows(number))
         return hashlib.blake2b(digests.encode(), digest_size=16).hexdigest()
 
 
@@ -307,9 +311,7 @@ class PositionSitemap(PortalSitemap):
 
     def rows_key(self, number):
         # A page lists its rows' ids and dates, in each language: nothing else to digest.
-        rows = self.paginator.page(number).object_list
-        if self.i18n:
-            rows = rows[:: len(self._languages())]
+        rows = self.page_rows(number)
         return hashlib.blake2b(repr(rows).encode(), digest_size=16).hexdigest()
 
     def _find_location(self, item, force_lang_code):

@@ -256,11 +256,7 @@ class PublicMixin:
                 for pk, speaker, institution, sector, forum in roles
             ]
 
-        if self.people_stamp.rows_digest() is None:  # staff, or the generation moved on
-            rows = per_generation(self.request, "role-tallies", tally)
-        else:
-            rows = self.people_stamp.kept("role-tallies", tally)
-        return list(map(RoleTally._make, rows))
+        return list(map(RoleTally._make, self.people_stamp.kept("role-tallies", tally)))
 
     @cached_property
     def people_stamp(self):
