@@ -347,11 +347,17 @@ class TableRows:
         return hashlib.blake2b(f"{stamp}\0{rows}".encode(), digest_size=16).hexdigest()
 
     def kept(self, name, compute):
-        """Return ``compute()``, kept by this digest; without one, per content generation
-        (``per_generation()``: computed each time for staff)."""
-        if self._digest is None:
-            return per_generation(self.request, name, compute)
-        return _kept_value(f"values:tables:{code_version()}:{name}:{self._digest}", compute)
+        """Return ``compute()``, kept per content generation (``per_generation()``: computed
+        each time for staff) and, when the generation lacks it, by this digest: the stamps
+        are read only then."""
+
+        def by_digest():
+            if self._digest is None:
+                return compute()
+            key = f"values:tables:{code_version()}:{name}:{self._digest}"
+            return _kept_value(key, compute)
+
+        return per_generation(self.request, name, by_digest)
 
 
 class _TableRowsOf:
@@ -618,30 +624,47 @@ def kept_by_rows(name, rows, rest, memo=None):
     return found, by_rows
 
 
-def kept_for_rows(generation, name, rows, rest, build):
+def kept_for_rows(generation, name, rows, rest, build, stamp=None):
     """Return ``build()``'s value for each of ``rows``, in order, each kept for the content
-    generation and by a digest of the rows it is built from.
+    generation, by the stamp of what it is built from when there is one, and by a digest of
+    the rows it is built from.
 
     For what is built from a row and the rows read with it alone (an API entry, a feed entry,
     a CSV line), as ``{% cardcache %}`` keeps cards: one ``get_many`` under ``generation``;
-    the rows not found there are looked up by their rows' digests (``kept_by_rows()``, which
-    reads their pending prefetches), and ``build(rows)`` is called once, with the rows found
-    neither way, to return their values in order; those are kept both ways. ``name`` and
-    ``rest`` key the values, as in ``fragment_key``.
+    the rows not found there are looked up by ``stamp`` (``TableRows``: ``listing.forum_stamp``
+    of the forums of every row), without reading what was fetched with them, then by their
+    rows' digests (``kept_by_rows()``, which reads their pending prefetches), and
+    ``build(rows)`` is called once, with the rows found no way, to return their values in
+    order; those are kept every way. ``name`` and ``rest`` key the values, as in
+    ``fragment_key``.
     """
     keys = [fragment_key(generation, name, str(row.pk), *rest) for row in rows]
     found = cache.get_many(keys)
     missing = {key: row for key, row in zip(keys, rows, strict=True) if key not in found}
+    digest = next(stamp.rows_digests(), None) if missing and stamp is not None else None
+    by_stamp = {}
+    if digest is not None:
+        by_stamp = {
+            key: fragment_key("content", name, "stamp", digest, str(row.pk), *rest)
+            for key, row in missing.items()
+        }
+        kept = cache.get_many(list(by_stamp.values()))
+        if stamped := {key: kept[by_stamp[key]] for key in missing if by_stamp[key] in kept}:
+            cache.set_many(stamped, settings.FRAGMENT_CACHE_SECONDS)
+            found.update(stamped)
+            missing = {key: row for key, row in missing.items() if key not in stamped}
     if missing:
         kept, by_rows = kept_by_rows(name, missing, rest)
         found.update(kept)
+        built = {}
         if fresh := [key for key in missing if key not in kept]:
             built = dict(zip(fresh, build([missing[key] for key in fresh]), strict=True))
-            cache.set_many(
-                {**built, **{by_rows[key]: value for key, value in built.items()}},
-                settings.FRAGMENT_CACHE_SECONDS,
-            )
             found.update(built)
+        # Built now: kept under the generation and by rows; found or built: by the stamp.
+        store = {**built, **{by_rows[key]: value for key, value in built.items()}}
+        store.update({by_stamp[key]: found[key] for key in missing if key in by_stamp})
+        if store:
+            cache.set_many(store, settings.FRAGMENT_CACHE_SECONDS)
     return [found[key] for key in keys]
 
 

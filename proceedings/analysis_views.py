@@ -29,7 +29,7 @@ from .analysis import (
     speaker_matrix,
     voice_balance,
 )
-from .listing import ValueRows, people_stamp
+from .listing import ValueRows, forum_stamp, people_stamp
 from .localize import localized
 from .models import Forum, Position, Theme
 
@@ -60,13 +60,15 @@ def forum_matrix(request, slug):
     if by not in MATRIX_AXES:
         message = _("Unknown view “%(by)s”: use by=question or by=theme.") % {"by": echo(by)}
         return bad_request(request, message, forum=forum)
+    # Read only when the page part is not kept (``{% fragment %}``).
+    matrix = SimpleLazyObject(lambda: speaker_matrix(forum, by=by))
     return TemplateResponse(
         request,
         "proceedings/forum_matrix.html",
         {
             "forum": forum,
-            # Read only when the page part is not kept (``{% fragment %}``).
-            "matrix": SimpleLazyObject(lambda: speaker_matrix(forum, by=by)),
+            "matrix": matrix,
+            "matrix_rows": forum_stamp(request, forum).of(matrix),
             "by_theme": by == BY_THEME,
             "section": "forums",
         },
@@ -94,7 +96,11 @@ def theme_balance(request, forum_slug, slug):
     theme = get_object_or_404(themes, forum__slug=forum_slug, slug=slug)
     positions = Position.objects.published().filter(themes=theme)
     return _balance_page(
-        request, forum=theme.forum, theme=theme, count=lambda: voice_balance(positions)
+        request,
+        forum=theme.forum,
+        theme=theme,
+        count=lambda: voice_balance(positions),
+        rows=forum_stamp(request, theme.forum),
     )
 
 

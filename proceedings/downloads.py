@@ -29,6 +29,7 @@ from speakers.models import Speaker
 
 from .interchange.documents import FORMAT, dumps, export_forums
 from .interchange.spreadsheet import csv_line, stream_csv
+from .listing import forum_stamp, forums_of
 from .localize import SIMPLIFIED, TRADITIONAL, family, to_simplified
 from .models import Forum, Position, Theme
 from .search import CANDIDATES, matching_position_ids
@@ -112,13 +113,15 @@ def csv_row(position, request, convert=_as_published):
     ]
 
 
-def csv_response(request, positions, *, name):
+def csv_response(request, positions, *, name, stamp=None):
     """Stream ``positions`` (an iterable of ``for_listing()`` rows) as ``<name>.csv``.
 
     Each position's line is kept for the content generation and by its rows, per script and
     site (``kept_for_rows()``): streamed, a download is never in the page cache, and building
     its lines was most of its time (a theme's 400 positions, 73 ms at 100,000 on PostgreSQL;
     bench/README.md). For staff, and without a fragment cache, every line is built.
+    ``stamp``: what the lines are also kept by (``listing.forum_stamp`` of the positions'
+    forums), which finds them after an edit elsewhere without reading their rows.
     """
     convert, suffix = csv_script(request)
     generation = request_generation(request)
@@ -132,7 +135,7 @@ def csv_response(request, positions, *, name):
             if generation is None:
                 yield from build(chunk)
             else:
-                yield from kept_for_rows(generation, "csv-line", chunk, rest, build)
+                yield from kept_for_rows(generation, "csv-line", chunk, rest, build, stamp)
 
     response = StreamingHttpResponse(
         stream_csv(CSV_COLUMNS, lines()), content_type="text/csv; charset=utf-8"
@@ -155,7 +158,12 @@ def in_chunks(positions):
 def forum_csv(request, slug):
     forum = get_object_or_404(Forum.objects.published(), slug=slug)
     positions = public_positions().filter(appearance__session__forum=forum).order_by("order", "pk")
-    return csv_response(request, in_chunks(positions), name=f"forum-portal-{forum.slug}")
+    return csv_response(
+        request,
+        in_chunks(positions),
+        name=f"forum-portal-{forum.slug}",
+        stamp=forum_stamp(request, forum),
+    )
 
 
 def theme_csv(request, forum_slug, slug):
@@ -164,7 +172,10 @@ def theme_csv(request, forum_slug, slug):
     theme = get_object_or_404(themes, slug=slug)
     positions = public_positions().filter(themes=theme).order_by("order", "pk")
     return csv_response(
-        request, in_chunks(positions), name=f"forum-portal-{forum_slug}-{theme.slug}"
+        request,
+        in_chunks(positions),
+        name=f"forum-portal-{forum_slug}-{theme.slug}",
+        stamp=forum_stamp(request, theme.forum_id),
     )
 
 
@@ -176,7 +187,12 @@ def speaker_csv(request, slug):
         .filter(appearance__speaker=speaker)
         .order_by("-appearance__session__forum__edition_year", "order", "pk")
     )
-    return csv_response(request, in_chunks(positions), name=f"forum-portal-{speaker.slug}")
+    return csv_response(
+        request,
+        in_chunks(positions),
+        name=f"forum-portal-{speaker.slug}",
+        stamp=forum_stamp(request, *forums_of(speaker)),
+    )
 
 
 def search_csv(request):

@@ -42,6 +42,7 @@ from forum_portal.site import absolute_url, site_domain
 from speakers.models import Speaker
 
 from . import localize
+from .listing import forum_stamp, forums_of
 from .models import Forum, Position, Theme
 from .search import search
 from .search.facets import FACETS
@@ -126,6 +127,10 @@ class PositionFeed(Feed):
         """Return the published positions this feed is about (before ordering and slicing)."""
         return Position.objects.published()
 
+    def stamp(self, obj):
+        """What the entries are also kept by (``kept_for_rows()``), or None."""
+        return None
+
     def items(self, obj):
         newest = self.positions(obj).for_listing().prefetch_on_demand()
         return newest.order_by(F("published_at").desc(nulls_last=True), "-pk")[:FEED_ITEMS]
@@ -176,7 +181,7 @@ class PositionFeed(Feed):
             return feeds[0].items
 
         rest = (self.feed_format, absolute_url("/", request))
-        entries = kept_for_rows(generation, "feed-entry", items, rest, build)
+        entries = kept_for_rows(generation, "feed-entry", items, rest, build, self.stamp(obj))
         feed = feeds[0] if feeds else self._feed_of(obj, request, [])
         feed.items = entries
         return feed
@@ -296,7 +301,15 @@ class LatestFeed(PositionFeed):
         return [found[pk] for pk in ids if pk in found]
 
 
-class ForumFeed(PositionFeed):
+class OwnedFeed(PositionFeed):
+    """The feed of a forum, a theme or a person: its entries are also kept by the stamp of the
+    forums of their positions (``listing.forum_stamp``)."""
+
+    def stamp(self, obj):
+        return forum_stamp(self.request, *forums_of(obj))
+
+
+class ForumFeed(OwnedFeed):
     def get_object(self, request, slug):
         return get_object_or_404(Forum.objects.published(), slug=slug)
 
@@ -310,7 +323,7 @@ class ForumFeed(PositionFeed):
         return obj.get_absolute_url()
 
 
-class ThemeFeed(PositionFeed):
+class ThemeFeed(OwnedFeed):
     def get_object(self, request, forum_slug, slug):
         themes = Theme.objects.published().select_related("forum")
         return get_object_or_404(themes, forum__slug=forum_slug, slug=slug)
@@ -325,7 +338,7 @@ class ThemeFeed(PositionFeed):
         return obj.get_absolute_url()
 
 
-class SpeakerFeed(PositionFeed):
+class SpeakerFeed(OwnedFeed):
     def get_object(self, request, slug):
         return get_object_or_404(Speaker.objects.published(), slug=slug)
 

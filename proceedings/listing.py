@@ -36,6 +36,7 @@ from .models import (
     Appearance,
     AppearanceTally,
     Forum,
+    ForumStamp,
     KeyPhrase,
     Position,
     Question,
@@ -552,3 +553,46 @@ def people_stamp(request):
     database's triggers write them, which the write watch does not see). An edit to positions
     that changes no tally (a quote, a translation, a theme, a tag) leaves those lists kept."""
     return TableRows(request, PEOPLE_TABLES, role_tallies_digest)
+
+
+# What a forum's pages read besides its positions: its sessions, questions and themes, its
+# people, and what their positions' cards show (sources, themes, tags, key phrases).
+FORUM_TABLES = (
+    *PEOPLE_TABLES,
+    Question,
+    Theme,
+    Theme.questions.through,
+    Position.themes.through,
+    SourceDocument,
+    KeyPhrase,
+    Tag,
+    TaggedItem,
+    TagName,
+)
+
+
+def forum_stamp(request, *forums):
+    """Return what a part of the pages of ``forums`` (instances or ids) is made of, as
+    ``TableRows``: the stamp of ``FORUM_TABLES``, and each forum's own stamp of its positions
+    (``ForumStamp``, which the database's triggers move on with every write to them; read in
+    the same database as the part's rows, before them). A quote corrected in another forum
+    moves the positions' table's stamp on, not these forums': their pages are kept."""
+    ids = sorted({getattr(forum, "pk", forum) for forum in forums})
+
+    def positions():
+        stamps = dict(ForumStamp.objects.filter(forum__in=ids).values_list("forum", "stamp"))
+        return " ".join(f"{pk}:{stamps.get(pk, 0)}" for pk in ids)
+
+    return TableRows(request, FORUM_TABLES, positions)
+
+
+def forums_of(owner):
+    """Return the ids of the forums whose positions ``owner``'s lists show: a forum's own, a
+    session's or a theme's forum, every forum a person or an institution has a role in."""
+    if isinstance(owner, Forum):
+        return [owner.pk]
+    if isinstance(owner, Session | Theme):
+        return [owner.forum_id]
+    field = "speaker" if isinstance(owner, Speaker) else "institution"
+    roles = Appearance.objects.filter(**{field: owner}).order_by()
+    return list(roles.values_list("session__forum", flat=True).distinct())

@@ -1058,6 +1058,39 @@ class AppearanceTally(Tally):
         verbose_name_plural = _("role tallies")
 
 
+class ForumStamp(models.Model):
+    """A number that moves on with every write to a forum's positions: kept by the database.
+
+    Triggers on the positions (migration 0021, one set per database) move the stamp of the
+    forum of every position a statement inserts, updates or deletes (both forums' when a
+    position changes role), whatever writes it, to the clock's time in microseconds or one
+    past its last value. Parts of a forum's pages are kept by it and by the stamps of the
+    other tables they read (``listing.forum_stamp()``), where the write watch's stamp of the
+    positions' table moves on with a quote corrected in any forum. Its rows go with their
+    forum's (a database cascade: the trigger writes a forum's row as its positions are
+    deleted, after the ORM chose what to delete). Never written by the portal's code.
+
+    As ``TagTally``: a migration that alters the positions on SQLite must create its
+    triggers again.
+    """
+
+    forum = models.OneToOneField(
+        Forum,
+        models.DB_CASCADE,
+        primary_key=True,
+        related_name="positions_stamp",
+        verbose_name=_("forum"),
+    )
+    stamp = models.BigIntegerField(_("stamp"), default=0)
+
+    class Meta:
+        verbose_name = _("forum's stamp")
+        verbose_name_plural = _("forums' stamps")
+
+    def __str__(self):
+        return f"{self.pk}: {self.stamp}"
+
+
 def count_by(rows, field):
     """Return ``{value: number of rows}`` of the queryset ``rows`` grouped by ``field``."""
     counts = rows.order_by().values(field).annotate(n=models.Count("*"))

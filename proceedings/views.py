@@ -40,11 +40,11 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag
 
-from forum_portal.cache import per_generation, request_generation
+from forum_portal.cache import TableRows, per_generation, request_generation
 from speakers.models import Institution, Sector, Speaker
 
 from .forms import CorrectionRequestForm
-from .listing import RoleRows, attnames_of, forums_stamp, people_stamp
+from .listing import RoleRows, attnames_of, forum_stamp, forums_stamp, people_stamp
 from .models import (
     Appearance,
     AppearanceTally,
@@ -203,21 +203,33 @@ class PublicMixin:
             cards = cards.prefetch_on_demand()
         return cards
 
-    def page_of_cards(self, positions, name, count=None):
+    def page_of_cards(self, positions, name, count=None, stamp=None):
         """Return the context of one page of ``positions`` as cards.
 
         ``positions`` (the page's cards, a list read when first used: not at all under a
         cached ``{% fragment %}``), ``page_obj`` and ``page_navigation()``'s links, the page
-        chosen as ``lenient_page()`` does. ``name`` (e.g. ``theme:12``) keys the number of
-        positions, counted once per content generation for the public: on PostgreSQL the
-        count cost as much as the page's cards (2.8 ms, bench/README.md). ``count``: a
-        function that knows it more cheaply than ``positions.count()``.
+        chosen as ``lenient_page()`` does, and ``cards_rows``, what the cards' part is kept by
+        (``{% fragment … rows= %}``). ``name`` (e.g. ``theme:12``) keys the number of
+        positions, counted once per content generation for the public, or once per ``stamp``
+        (``TableRows``: ``listing.forum_stamp()``) when given: on PostgreSQL the count cost as
+        much as the page's cards (2.8 ms, bench/README.md). ``count``: a function that knows
+        it more cheaply than ``positions.count()``.
         """
-        count = per_generation(self.request, f"count:{name}", count or positions.count)
+        count = count or positions.count
+        if stamp is None:
+            count = per_generation(self.request, f"count:{name}", count)
+        else:
+            count = stamp.kept(f"count:{name}", count)
         page = lenient_page(
             self.cards(positions), POSITION_PAGE_SIZE, self.request, count, lazy=True
         )
-        return {"positions": page.object_list, "page_obj": page, **page_navigation(page)}
+        cards = page.object_list
+        return {
+            "positions": cards,
+            "cards_rows": cards if stamp is None else stamp.of(cards),
+            "page_obj": page,
+            **page_navigation(page),
+        }
 
     @cached_property
     def role_tallies(self):
@@ -288,11 +300,13 @@ class PublicMixin:
 
 
 class KeptObjectMixin:
-    """A detail view whose object, for the public, is read once per content generation.
+    """A detail view whose object, for the public, is read once per stamp of its tables.
 
-    ``kept_object_key()`` names it in the values cache (``per_generation``);
-    ``with_parts(obj)`` adds what the page reads of it besides its row (a speaker's roles),
-    for staff too. A theme or a person with their related rows was three queries a page.
+    ``kept_object_key()`` names it in the values cache; ``kept_object_tables``: the models
+    whose tables it and its parts are read from, by whose stamp it is kept (``TableRows``:
+    a quote corrected leaves a theme or a person kept); ``with_parts(obj)`` adds what the
+    page reads of it besides its row (a speaker's roles), for staff too. A theme or a person
+    with their related rows was three queries a page.
     """
 
     def kept_object_key(self):
@@ -304,10 +318,12 @@ class KeptObjectMixin:
     def get_object(self, queryset=None):
         if queryset is not None or request_generation(self.request) is None:
             return self.with_parts(super().get_object(queryset))
-        return per_generation(
-            self.request,
-            self.kept_object_key(),
-            lambda: self.with_parts(super(KeptObjectMixin, self).get_object()),
+
+        def compute():
+            return self.with_parts(super(KeptObjectMixin, self).get_object())
+
+        return TableRows(self.request, self.kept_object_tables).kept(
+            self.kept_object_key(), compute
         )
 
 
@@ -603,7 +619,9 @@ class ForumDetailView(PublicMixin, DetailView):
         return super().get_context_data(
             sessions=sessions,
             questions=questions,
-            forum_rows=SimpleLazyObject(lambda: [forum, *sessions, *questions, *roles]),
+            forum_rows=forum_stamp(self.request, forum).of(
+                SimpleLazyObject(lambda: [forum, *sessions, *questions, *roles])
+            ),
             speakers_by_sector=SimpleLazyObject(
                 lambda: group_by_sector(people[Appearance.Capacity.SPEAKER], appearance_sector)
             ),
@@ -669,9 +687,10 @@ class SessionDetailView(ForumPartMixin, DetailView):
     def get_context_data(self, **kwargs):
         session = self.object
         positions = self.positions().filter(appearance__session=session)
+        stamp = forum_stamp(self.request, session.forum)
         # Fifty at a time, as a theme's: a session of hundreds of positions was one very long
         # page (bench/README.md, "Session 22").
-        cards = self.page_of_cards(positions, f"session:{session.pk}")
+        cards = self.page_of_cards(positions, f"session:{session.pk}", stamp=stamp)
         appearances = (
             self.appearances().filter(session=session).select_related("speaker", "institution")
         )
@@ -679,7 +698,9 @@ class SessionDetailView(ForumPartMixin, DetailView):
             appearances=appearances,
             **cards,
             # What the page part is rendered from (``{% fragment … rows= %}``).
-            session_rows=SimpleLazyObject(lambda: [session, *cards["positions"], *appearances]),
+            session_rows=stamp.of(
+                SimpleLazyObject(lambda: [session, *cards["positions"], *appearances])
+            ),
             **kwargs,
         )
 
@@ -693,7 +714,11 @@ class QuestionDetailView(ForumPartMixin, DetailView):
     def get_context_data(self, **kwargs):
         # Read only when the page part is not kept (``{% fragment %}``).
         themes = SimpleLazyObject(lambda: self.question_themes(self.object))
-        return super().get_context_data(themes=themes, **kwargs)
+        return super().get_context_data(
+            themes=themes,
+            theme_rows=forum_stamp(self.request, self.object.forum).of(themes),
+            **kwargs,
+        )
 
     def question_themes(self, question):
         """Return the question's themes, each with its ``position_count`` and its first
@@ -727,6 +752,7 @@ class QuestionDetailView(ForumPartMixin, DetailView):
 
 class ThemeDetailView(KeptObjectMixin, ForumPartMixin, DetailView):
     model = Theme
+    kept_object_tables = (Forum, Theme, Question, Theme.questions.through)
 
     def get_queryset(self):
         return (
@@ -754,11 +780,16 @@ class ThemeDetailView(KeptObjectMixin, ForumPartMixin, DetailView):
         # are wanted (after an edit), not twice (a count, then the roles: 2.4 + 2.6 ms at
         # 100,000 positions on PostgreSQL).
         roles = SimpleLazyObject(lambda: list(on_theme.values_list("appearance_id", flat=True)))
+        stamp = forum_stamp(self.request, theme.forum)
+        # Rendered from the fragment cache for the public: not computed then.
+        speakers = SimpleLazyObject(lambda: self.speakers_of(roles, on_theme.db))
         return super().get_context_data(
             parent=theme.parent if theme.parent_visible else None,
-            **self.page_of_cards(on_theme, f"theme:{theme.pk}", count=lambda: len(roles)),
-            # Rendered from the fragment cache for the public: not computed then.
-            theme_speakers=SimpleLazyObject(lambda: self.speakers_of(roles, on_theme.db)),
+            **self.page_of_cards(
+                on_theme, f"theme:{theme.pk}", count=lambda: len(roles), stamp=stamp
+            ),
+            theme_speakers=speakers,
+            speaker_rows=stamp.of(speakers),
             **kwargs,
         )
 

@@ -5,6 +5,7 @@ filters (the search page's facets, with the same values and meaning).
 
 import hashlib
 from collections import defaultdict
+from functools import partial
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -78,8 +79,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
             # view, its URL and its filters, never on the reader.
             # A view may know a cheaper count (``PositionList.count_list``).
             count = getattr(view, "count_list", None)
-            paginator.count = per_generation(
-                request,
+            # Or by the stamp of what the view lists, when it has one (``PositionsOf``).
+            stamp = getattr(view, "stamp", None)
+            paginator.count = (stamp.kept if stamp else partial(per_generation, request))(
                 self.count_key(view, request),
                 lambda: count(queryset) if count else queryset.count(),
             )

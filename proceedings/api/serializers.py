@@ -188,7 +188,8 @@ class KeptListSerializer(serializers.ListSerializer):
             return super().to_representation(rows)
         name = f"api-{self.child.Meta.model._meta.model_name}"
         rest = (request.version or "", absolute(request, ""))
-        return kept_for_rows(generation, name, rows, rest, self._serialized)
+        stamp = self.context.get("stamp")  # what the view's rows are also kept by, if any
+        return kept_for_rows(generation, name, rows, rest, self._serialized, stamp)
 
     def _serialized(self, rows):
         return [self.child.to_representation(row) for row in rows]

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Prefetch
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import translation
+from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics
@@ -24,6 +25,7 @@ from rest_framework.views import APIView
 from forum_portal.cache import per_generation
 from speakers.models import Institution, Sector, Speaker
 
+from ..listing import forum_stamp, forums_of
 from ..models import Appearance, Forum, Position, Question, Session, Theme
 from ..search import FACETS, SORTS, requested_filters, search
 from ..search.query import search_params
@@ -319,13 +321,28 @@ class PositionDetail(generics.RetrieveAPIView):
 
 
 class PositionsOf(generics.ListAPIView):
-    """The positions one page lists: those of the object named in the URL, in its order."""
+    """The positions one page lists: those of the object named in the URL, in its order.
+
+    Their entries and their count are also kept by the stamp of the forums of those positions
+    (``listing.forum_stamp``): after an edit elsewhere, neither is read again.
+    """
 
     serializer_class = serializers.PositionSerializer
     ordering = ["order", "pk"]
 
+    @cached_property
+    def owned(self):
+        return self.owner()
+
+    @cached_property
+    def stamp(self):
+        return forum_stamp(self.request, *forums_of(self.owned))
+
     def get_queryset(self):
-        return public_positions().filter(**self.condition(self.owner())).order_by(*self.ordering)
+        return public_positions().filter(**self.condition(self.owned)).order_by(*self.ordering)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "stamp": self.stamp}
 
 
 @extend_schema_view(get=extend_schema(summary="The positions of a forum"))

@@ -432,7 +432,9 @@ def test_after_an_edit_elsewhere_a_page_of_cards_is_kept_by_its_rows(
     assert any("proceedings_keyphrase" in sql for sql in run)
     assert len(content_card_keys()) == 3
     assert len(card_keys()) == 3  # the first generation's
-    assert len([key for key in fragment_keys() if ":fragment:theme-cards:" in key]) == 3
+    # Under each generation, each stamp of the forum's tables (a person was added) and the
+    # digest of its rows: 2 + 2 + 1.
+    assert len([key for key in fragment_keys() if ":fragment:theme-cards:" in key]) == 5
     assert third == []
 
 
@@ -1200,10 +1202,11 @@ def test_a_themes_speakers_come_from_the_cache_until_an_edit(
     assert [name.strip() for name in renamed] == ["王小明", "李小華", "陳美玲"]
     # Neither the roles' ids nor the roles are read for a cached list.
     assert not any("proceedings_appearance" in sql.split(" FROM ")[1] for sql in cached)
-    # One a generation, and one by the digest of its rows for each list of them.
+    # One a generation, and for each list of them one by the stamp of the forum's tables
+    # and one by the digest of its rows.
     kept = [key for key in fragment_keys() if ":fragment:theme-speakers:" in key]
     assert len([key for key in kept if ":content:" not in key]) == 2
-    assert len([key for key in kept if ":content:" in key]) == 2
+    assert len([key for key in kept if ":content:" in key]) == 4
 
 
 def test_a_themes_speakers_are_those_of_the_positions_each_reader_sees(
@@ -1313,9 +1316,10 @@ def test_a_themes_cards_are_a_page_part_per_page_until_an_edit(
         Position.objects.filter(pk=positions[0].pk).update(text="耐心資本要投早投小")
     edited = client.get(theme_url(theme)).content.decode()
 
-    # Two parts, one a page, each kept under the generation and by its rows; the kept one
-    # reads no row (the list stays unread).
-    assert (len(kept), len(by_rows)) == (4, 2)
+    # Two parts, one a page, each kept under the generation, by the stamps of its forum's
+    # tables and positions, and by its rows; the kept one reads no row (the list stays
+    # unread).
+    assert (len(kept), len(by_rows)) == (6, 4)
     assert again.context["positions"]._wrapped is empty
     assert again.content == first.content
     assert THREE_QUOTES[1] in first.content.decode()
@@ -1368,9 +1372,10 @@ def test_an_institutions_and_a_tags_cards_are_a_page_part_per_page_until_an_edit
         Position.objects.filter(pk=positions[0].pk).update(text="耐心資本要投早投小")
     edited = client.get(url).content.decode()
 
-    # Two parts, one a page, each kept under the generation and by its rows; the kept one
+    # Two parts, one a page, each kept under the generation and by its rows, an
+    # institution's also by the stamps of its forums' tables and positions; the kept one
     # reads no row (the list stays unread).
-    assert (len(kept), len(by_rows)) == (4, 2)
+    assert (len(kept), len(by_rows)) == ((6, 4) if page == "institution" else (4, 2))
     assert again.context["positions"]._wrapped is empty
     assert again.content == first.content
     assert not [sql for sql in again_sql if "proceedings_position" in sql]

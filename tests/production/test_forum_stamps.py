@@ -1,0 +1,283 @@
+"""
+A forum's stamp of its positions (``ForumStamp``, kept by the database's triggers) and the
+page parts kept by it (``listing.forum_stamp``): a quote corrected in one forum leaves the
+pages of another kept, and its own are read again.
+"""
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from django.urls import reverse
+from django.utils import translation
+
+from proceedings.models import Appearance, Forum, ForumStamp, Position, Session, Status
+from tests.factories import (
+    make_appearance,
+    make_forum,
+    make_institution,
+    make_position,
+    make_question,
+    make_session,
+    make_speaker,
+    make_theme,
+)
+from tests.production.test_fragment_cache import statements
+
+pytestmark = pytest.mark.django_db
+
+
+def stamps():
+    return dict(ForumStamp.objects.values_list("forum", "stamp"))
+
+
+def a_forum(name, quote):
+    """A published forum with a question, a theme, and one person's position on it."""
+    forum = make_forum(published=True, name=name)
+    question = make_question(forum=forum)
+    theme = make_theme(forum=forum, questions=[question])
+    appearance = make_appearance(
+        session=make_session(forum=forum),
+        speaker=make_speaker(name=f"{name}的講者"),
+        institution=make_institution(name=f"{name}大學"),
+    )
+    make_position(appearance=appearance, themes=[theme], text=quote)
+    return forum
+
+
+def test_each_write_to_positions_moves_on_the_stamp_of_their_forum_only():
+    one, other = a_forum("甲論壇", "甲的觀點"), a_forum("乙論壇", "乙的觀點")
+    position = Position.objects.get(appearance__session__forum=one)
+    seen = [stamps()]
+
+    position.translation = "A's view"
+    position.save()  # the ORM's update
+    seen.append(stamps())
+    Position.objects.filter(pk=position.pk).update(status=Status.DRAFT)  # a bulk update
+    seen.append(stamps())
+    make_position(appearance=position.appearance, text="甲的第二個觀點")  # an insert
+    seen.append(stamps())
+    Position.objects.filter(pk=position.pk).delete()
+    seen.append(stamps())
+
+    # Every statement moved the first forum's stamp on, never back, and never the other's.
+    assert [len(s) for s in seen] == [2, 2, 2, 2, 2]
+    assert all(a[one.pk] < b[one.pk] for a, b in zip(seen, seen[1:], strict=False))
+    assert {s[other.pk] for s in seen} == {seen[0][other.pk]}
+
+
+def test_a_position_given_a_role_in_another_forum_moves_both_stamps_on():
+    one, other = a_forum("甲論壇", "甲的觀點"), a_forum("乙論壇", "乙的觀點")
+    third = a_forum("丙論壇", "丙的觀點")
+    position = Position.objects.get(appearance__session__forum=one)
+    role_elsewhere = Position.objects.get(appearance__session__forum=other).appearance
+    before = stamps()
+
+    Position.objects.filter(pk=position.pk).update(appearance=role_elsewhere)
+    after = stamps()
+
+    assert after[one.pk] > before[one.pk]
+    assert after[other.pk] > before[other.pk]
+    assert after[third.pk] == before[third.pk]
+
+
+def test_two_writes_in_one_transaction_each_move_the_stamp_on():
+    # Within one statement the clock may not move (SQLite's is to the millisecond and fixed
+    # through a statement): the stamp then moves on by one.
+    forum = a_forum("甲論壇", "甲的觀點")
+    position = Position.objects.get()
+    with transaction.atomic():
+        seen = []
+        for text in ("一", "二", "三"):
+            Position.objects.filter(pk=position.pk).update(translation=text)
+            seen.append(stamps()[forum.pk])
+
+    assert seen == sorted(set(seen))
+
+
+def test_a_forum_deleted_takes_its_stamp_with_it():
+    gone, kept = a_forum("甲論壇", "甲的觀點"), a_forum("乙論壇", "乙的觀點")
+    assert set(stamps()) == {gone.pk, kept.pk}
+
+    # Its positions' deletion writes its stamp; the forum's, which follows (after what
+    # protects it), removes it.
+    Position.objects.filter(appearance__session__forum=gone).delete()
+    assert set(stamps()) == {gone.pk, kept.pk}
+    Appearance.objects.filter(session__forum=gone).delete()
+    Session.objects.filter(forum=gone).delete()
+    Forum.objects.filter(pk=gone.pk).delete()
+
+    assert set(stamps()) == {kept.pk}
+    assert not Position.objects.filter(appearance__session__forum=gone.pk).exists()
+
+
+@pytest.fixture
+def two_forums(settings, django_capture_on_commit_callbacks):
+    """Two published forums, the fragment cache on and empty."""
+    settings.FRAGMENT_CACHE_SECONDS = 60
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        forums = a_forum("甲論壇", "甲的觀點"), a_forum("乙論壇", "乙的觀點")
+    yield forums
+    cache.clear()
+
+
+def forum_pages(forum):
+    """The pages of ``forum`` whose parts are kept by its stamp, and its person's and
+    institution's."""
+    session, question, theme = forum.sessions.get(), forum.questions.get(), forum.themes.get()
+    role = session.appearances.get()
+    with translation.override("zh-hant"):
+        return {
+            "forum": forum.get_absolute_url(),
+            "session": session.get_absolute_url(),
+            "question": question.get_absolute_url(),
+            "theme": theme.get_absolute_url(),
+            "matrix": reverse("proceedings:forum-matrix", args=[forum.slug]),
+            "theme balance": reverse("proceedings:theme-balance", args=[forum.slug, theme.slug]),
+            "speaker": role.speaker.get_absolute_url(),
+            "institution": role.institution.get_absolute_url(),
+        }
+
+
+PAGES = [
+    "forum",
+    "session",
+    "question",
+    "theme",
+    "matrix",
+    "theme balance",
+    "speaker",
+    "institution",
+]
+
+
+def correct(forum, **fields):
+    """Correct ``forum``'s position as the admin saves it."""
+    position = Position.objects.get(appearance__session__forum=forum)
+    for name, value in fields.items():
+        setattr(position, name, value)
+    with transaction.atomic():
+        position.save()
+
+
+def positions_read(run):
+    return [sql for sql in run if re.search(r'"proceedings_position"(?!_)', sql)]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_translation_corrected_in_another_forum_leaves_a_forums_pages_unread(
+    client, two_forums, django_capture_on_commit_callbacks, page
+):
+    one, other = two_forums
+    url = forum_pages(one)[page]
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        correct(other, translation="B's view, corrected")
+    with statements() as run:
+        again = client.get(url).content.decode()
+
+    # Kept by the first forum's stamp: its positions were not read.
+    assert again == first
+    assert positions_read(run) == []
+    assert any('"proceedings_forumstamp"' in sql for sql in run)
+    if page in ("theme", "speaker", "institution"):
+        # The theme, the person or the institution with its roles, kept by their tables'
+        # stamp (``KeptObjectMixin``): nothing but the forums' stamps was read.
+        assert [sql for sql in run if '"proceedings_forumstamp"' not in sql] == []
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_quote_corrected_in_the_forum_shows_on_its_pages(
+    client, two_forums, django_capture_on_commit_callbacks, page
+):
+    one, _other = two_forums
+    url = forum_pages(one)[page]
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        correct(one, text="甲的觀點，已更正")
+    with statements() as run:
+        again = client.get(url).content.decode()
+
+    # The forum's stamp moved on: its positions were read again.
+    assert positions_read(run) != []
+    if page not in ("forum", "theme balance"):
+        assert ("甲的觀點，已更正" in first, "甲的觀點，已更正" in again) == (False, True)
+    else:  # what these show of the position (its speaker, its counts) is as it was
+        assert again == first
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_forums_pages_read_only_the_tables_of_its_stamp(client, two_forums, page, settings):
+    from django.contrib.contenttypes.models import ContentType
+
+    from proceedings.listing import FORUM_TABLES
+
+    settings.FRAGMENT_CACHE_SECONDS = 0
+    one, _other = two_forums
+    url = forum_pages(one)[page]
+    ContentType.objects.get_for_model(Position)  # the content types are the process's
+    # Without the fragment cache: everything the page shows is read.
+    with statements() as run:
+        response = client.get(url)
+    read = {table for sql in run for table in re.findall(r'(?:FROM|JOIN)\s+"?(\w+)', sql)}
+    stamped = {model._meta.db_table for model in FORUM_TABLES}
+    stamped |= {Position._meta.db_table, ForumStamp._meta.db_table, "speakers_speakerlink"}
+
+    # Any other table read would be an edit the parts' stamp does not see.
+    assert response.status_code == 200
+    assert read <= stamped, read - stamped
+
+
+def lists_of(forum):
+    """The CSVs, API lists and feeds of ``forum``'s positions, its theme's and its person's."""
+    theme, role = forum.themes.get(), forum.sessions.get().appearances.get()
+    speaker, institution = role.speaker.slug, role.institution.slug
+    api = "/api/v1"
+    return {
+        "forum CSV": f"/downloads/forums/{forum.slug}.csv",
+        "theme CSV": f"/downloads/themes/{forum.slug}/{theme.slug}.csv",
+        "speaker CSV": f"/downloads/speakers/{speaker}.csv",
+        "API forum": f"{api}/forums/{forum.slug}/positions/",
+        "API theme": f"{api}/themes/{forum.slug}/{theme.slug}/positions/",
+        "API speaker": f"{api}/speakers/{speaker}/positions/",
+        "API institution": f"{api}/institutions/{institution}/positions/",
+        "forum feed": f"/zh-hant/forums/{forum.slug}/feed/atom/",
+        "theme feed": f"/zh-hant/forums/{forum.slug}/themes/{theme.slug}/feed/rss/",
+        "speaker feed": f"/zh-hant/speakers/{speaker}/feed/atom/",
+    }
+
+
+LISTS = [
+    "forum CSV", "theme CSV", "speaker CSV", "API forum", "API theme", "API speaker",
+    "API institution", "forum feed", "theme feed", "speaker feed",
+]  # fmt: skip
+
+
+def body(response):
+    assert response.status_code == 200
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+@pytest.mark.parametrize("kind", LISTS)
+def test_a_forums_lists_of_positions_keep_their_entries_by_its_stamp(
+    client, two_forums, django_capture_on_commit_callbacks, kind
+):
+    one, other = two_forums
+    url = lists_of(one)[kind]
+    first = body(client.get(url))
+    with django_capture_on_commit_callbacks(execute=True):
+        correct(other, translation="B's view, corrected")
+    with statements() as run:
+        again = body(client.get(url))
+    with django_capture_on_commit_callbacks(execute=True):
+        correct(one, text="甲的觀點，已更正")
+    corrected = body(client.get(url)).decode()
+
+    # Found by the first forum's stamp: the list's positions were read, not what each entry
+    # shows with them (their key phrases, their tags), nor the count.
+    assert again == first
+    assert not [sql for sql in run if '"proceedings_keyphrase"' in sql or "COUNT(" in sql]
+    assert len(positions_read(run)) == 1
+    assert "甲的觀點，已更正" in corrected
