@@ -144,6 +144,7 @@ def preview_of(obj):
 class RoleTally(NamedTuple):
     """A role as the lists of everyone count it (``PublicMixin.role_tallies``)."""
 
+    pk: int
     speaker: int
     institution: int | None
     sector: str | None
@@ -264,7 +265,7 @@ class PublicMixin:
             # Kept as plain tuples: 3,000 named tuples took 11-17 ms to pickle and unpickle,
             # each pickled as a call to its class; plain ones 1.5.
             return [
-                (speaker, institution, sector, forum, counts.get(pk, 0))
+                (pk, speaker, institution, sector, forum, counts.get(pk, 0))
                 for pk, speaker, institution, sector, forum in roles
             ]
 

@@ -239,7 +239,17 @@ class SectorDetailView(CountedInstitutionsMixin, PublicMixin, TemplateView):
         )
         # Each person with their latest role, read as the rows that also keep the list.
         people_rows = SimpleLazyObject(lambda: PeopleRows(roles, {}))
-        positions = self.positions().filter(appearance__institution__sector=sector)
+        # The sector's roles with positions, from the roles' tally, rather than a join to
+        # institutions: SQLite joined every position of the sector to its role and sorted them
+        # all for a page of fifty, where it now walks the positions in order and stops at the
+        # page (bench/README.md, "Session 24").
+        positions = self.positions().filter(
+            appearance__in=[
+                role.pk
+                for role in self.role_tallies
+                if role.sector == sector.value and role.positions
+            ]
+        )
 
         def count():
             # From the roles' tally the institutions are counted from (a COUNT joining every

@@ -11,6 +11,7 @@ from proceedings.models import Appearance
 from speakers.models import Sector
 from tests.factories import make_position
 from tests.proceedings.test_views import refs, url
+from tests.production.test_fragment_cache import statements
 
 pytestmark = pytest.mark.django_db
 
@@ -201,3 +202,30 @@ def test_sector_page_query_count_is_constant(
         response = client.get(url("sector-detail", institution.sector))
 
     assert len(response.context["positions"]) == len(corpus.positions)
+
+
+def test_a_sectors_cards_are_read_by_its_roles_with_positions(client, pujiang, django_user_model):
+    from proceedings.models import Position
+
+    role = Appearance.objects.filter(institution__sector=Sector.ENTERPRISE).first()
+    make_position(appearance=role, text="尚未發布的觀點", published=False, order=99)
+    expected = (
+        Position.objects.published()
+        .filter(appearance__institution__sector=Sector.ENTERPRISE)
+        .order_by("order", "pk")
+    )
+    with statements() as run:
+        public = client.get(url("sector-detail", Sector.ENTERPRISE))
+    client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
+    staff = client.get(url("sector-detail", Sector.ENTERPRISE))
+
+    # The page's positions by the ids of the sector's roles with published positions (the
+    # roles' tally), not by joining every position to its role's institution.
+    cards = [sql for sql in run if 'FROM "proceedings_position"' in sql]
+    assert len(cards) == 1
+    assert "speakers_institution" not in cards[0]
+    assert refs(public.context["positions"]) == [p.ref for p in expected]
+    assert "尚未發布的觀點" not in public.content.decode()
+    # Staff, whose tally counts drafts too, see the draft among them.
+    assert len(staff.context["positions"]) == len(expected) + 1
+    assert "尚未發布的觀點" in staff.content.decode()
