@@ -32,6 +32,7 @@ request), like every other absolute URL of the site, rather than from the ``Site
 
 import datetime
 import hashlib
+from functools import partial
 from html import escape  # django.utils.html.escape's own, without its lazy-string wrapper
 from types import SimpleNamespace
 
@@ -51,11 +52,18 @@ from django.utils.functional import cached_property
 from django.utils.timezone import template_localtime
 from taggit.models import Tag
 
-from forum_portal.cache import content_digest, fragment_key, per_generation, request_generation
+from forum_portal.cache import (
+    TableRows,
+    content_digest,
+    fragment_key,
+    per_generation,
+    request_generation,
+)
 from forum_portal.site import site_domain, site_origin
 from forum_portal.workflow import status_q
 from speakers.models import Institution, Sector, Speaker
 
+from .listing import PEOPLE_TABLES
 from .models import (
     Forum,
     Position,
@@ -182,6 +190,9 @@ class IdRangePaginator:
 class PortalSitemap(sitemaps.Sitemap):
     alternates = True
     x_default = True
+    # The models whose tables the section's rows are read from, by whose stamp the index
+    # keeps its number of pages (``TableRows``); None: positions, kept per content generation.
+    tables = None
 
     def __init__(self):
         self._locations = {}
@@ -251,33 +262,39 @@ class HistorySitemap(PortalSitemap):
 
 class ForumSitemap(HistorySitemap):
     model = Forum
+    tables = (Forum,)
 
 
 class SessionSitemap(HistorySitemap):
     model = Session
     related = ("forum",)
+    tables = (Session, Forum)
 
 
 class QuestionSitemap(HistorySitemap):
     model = Question
     related = ("forum",)
+    tables = (Question, Forum)
 
 
 class ThemeSitemap(HistorySitemap):
     model = Theme
     related = ("forum",)
+    tables = (Theme, Forum)
 
 
 class SpeakerSitemap(HistorySitemap):
     model = Speaker
+    tables = PEOPLE_TABLES
 
 
 class InstitutionSitemap(HistorySitemap):
     model = Institution
+    tables = PEOPLE_TABLES
 
 
 class SourceSitemap(HistorySitemap):
-    model = SourceDocument
+    model = SourceDocument  # public when a public position cites it: kept per generation
 
     def queryset(self):
         return SourceDocument.objects.published()
@@ -329,6 +346,8 @@ class PositionSitemap(PortalSitemap):
 
 
 class SectorSitemap(PortalSitemap):
+    tables = PEOPLE_TABLES
+
     def items(self):
         public = Institution.objects.published().order_by().values_list("sector", flat=True)
         present = set(public.distinct())
@@ -349,6 +368,8 @@ class TagSitemap(PortalSitemap):
 
 class ListSitemap(PortalSitemap):
     """The home page and the lists of forums, speakers, institutions, sectors and tags."""
+
+    tables = ()
 
     def items(self):
         return [
@@ -387,11 +408,27 @@ def _site(request):
 
 def index(request):
     """Return ``/sitemap.xml``: every page of every section with a public page (a COUNT per
-    section, none for the lists and sectors), counted once a content generation."""
+    section, none for the lists), counted once a content generation, and those of a section
+    whose rows are not positions kept by the stamp of its tables (``tables``): a corrected
+    quote has them counted again."""
     site, protocol = _site(request)
+
+    def section_pages():
+        return [
+            path
+            for name, section in SITEMAPS.items()
+            for path in (
+                _section_pages(name, section)
+                if section.tables is None
+                else TableRows(request, section.tables).kept(
+                    f"sitemap-pages:{name}", partial(_section_pages, name, section)
+                )
+            )
+        ]
+
     entries = [
         SitemapIndexItem(f"{protocol}://{site.domain}{path}")
-        for path in per_generation(request, "sitemap-pages", _section_pages)
+        for path in per_generation(request, "sitemap-pages", section_pages)
     ]
     return TemplateResponse(
         request,
@@ -401,18 +438,13 @@ def index(request):
     )
 
 
-def _section_pages():
-    """Return the path of each page of each section that has a public page."""
-    paths = []
-    for name, section in SITEMAPS.items():
-        location = reverse("sitemap-section", args=[name])
-        paginator = section().paginator
-        if not paginator.count:
-            continue  # nothing public of this kind yet
-        paths += [
-            location if page == 1 else f"{location}?p={page}" for page in paginator.page_range
-        ]
-    return paths
+def _section_pages(name, section):
+    """Return the path of each page of ``section`` (none if it has no public page)."""
+    location = reverse("sitemap-section", args=[name])
+    paginator = section().paginator
+    if not paginator.count:
+        return []  # nothing public of this kind yet
+    return [location if page == 1 else f"{location}?p={page}" for page in paginator.page_range]
 
 
 def section(request, section):

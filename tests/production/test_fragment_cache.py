@@ -2159,6 +2159,48 @@ def test_the_sitemap_index_counts_its_sections_once_a_generation(
     assert "/sitemap-themes.xml</loc>" in edited
 
 
+def test_after_a_corrected_quote_the_sitemap_index_counts_only_positions_and_tags(
+    client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
+):
+    theme, positions = theme_of_three
+    url = reverse("sitemap")
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Position.objects.filter(pk=positions[0].pk).update(text="耐心資本要投早投小")
+    with statements() as run:
+        again = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_theme(forum=theme.forum, slug="second-theme")
+    two_themes = client.get(url).content.decode()
+
+    # The other sections' pages are kept by their tables' stamps; those of positions, of
+    # tags and of reports (a tag or a report has a page while a public position carries or
+    # cites it) are counted again.
+    assert again == first
+    assert [re.search(r'FROM "(\w+)"', sql).group(1) for sql in run] == [
+        "proceedings_position",
+        "taggit_tag",
+        "proceedings_sourcedocument",
+    ]
+    assert two_themes == first  # one page of themes either way, counted again
+    assert "/sitemap-themes.xml</loc>" in first
+
+
+@pytest.mark.parametrize("name", ["forums", "sessions", "questions", "themes", "speakers",
+                                  "institutions", "sectors", "pages"])  # fmt: skip
+def test_a_sitemap_sections_count_reads_only_the_tables_of_its_stamp(theme_of_three, name):
+    from proceedings import sitemaps
+
+    section = sitemaps.SITEMAPS[name]
+    with statements() as run:
+        sitemaps._section_pages(name, section)
+    read = {table for sql in run for table in re.findall(r'(?:FROM|JOIN)\s+"?(\w+)', sql)}
+    stamped = {model._meta.db_table for model in section.tables}
+
+    assert read <= stamped, read - stamped
+    assert (read == set()) == (name == "pages")
+
+
 def test_a_sitemap_page_of_positions_is_kept_by_its_rows(
     client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks, settings
 ):
