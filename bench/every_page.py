@@ -10,10 +10,12 @@ forum, session, question and report pages, analyses, feeds, the sitemap, the API
 downloads, each the largest or the first of its kind in the first bench forum. For each it
 prints the fastest of ``--runs`` requests with the fragment cache warm, then after an editor
 corrected a quote's translation in the last bench forum (``uncached.translation_corrector``),
-then after an edit whose tables are not known (the content generation and every table's
-stamp moved on, as ``clear_page_cache`` does), with that request's SQL statements and the
-response's size, slowest first. The settings are ``bench/uncached.py``'s
-(production, page cache off, fragment cache on). ``NAME``: only these pages.
+then in the first bench forum, on a position none of these pages shows (not of their
+session, theme, person or institution), then after an edit whose tables are not known (the
+content generation and every table's stamp moved on, as ``clear_page_cache`` does), with that
+request's SQL statements and the response's size, slowest first. The settings are
+``bench/uncached.py``'s (production, page cache off, fragment cache on). ``NAME``: only these
+pages.
 """
 
 import argparse
@@ -34,8 +36,21 @@ from proceedings.models import Forum, Position, Question, Session, SourceDocumen
 from speakers.models import Institution, Speaker  # noqa: E402
 
 
-def urls():
-    """Return {name: path}: one page of each kind, the largest of its kind where they differ."""
+def same_forum_corrector(forum, session, theme, speaker, institution):
+    """Return ``uncached.translation_corrector()`` of a position of ``forum`` in none of the
+    pages timed: not in ``session``, not on ``theme``, not by ``speaker`` or ``institution``."""
+    positions = (
+        Position.objects.filter(appearance__session__forum=forum)
+        .exclude(appearance__session=session)
+        .exclude(themes=theme)
+        .exclude(appearance__speaker=speaker)
+        .exclude(appearance__institution=institution)
+    )
+    return uncached.translation_corrector(positions)
+
+
+def chosen_rows():
+    """Return the forum, session, question, theme, person and institution the pages show."""
     forum = Forum.objects.get(slug="bench-0")
     session = Session.objects.filter(forum=forum).order_by("order", "pk").first()
     question = Question.objects.filter(forum=forum).order_by("order", "pk").first()
@@ -46,6 +61,12 @@ def urls():
     institution = (
         Institution.objects.annotate(n=Count("appearances__positions")).order_by("-n", "pk").first()
     )
+    return forum, session, question, theme, speaker, institution
+
+
+def urls():
+    """Return {name: path}: one page of each kind, the largest of its kind where they differ."""
+    forum, session, question, theme, speaker, institution = chosen_rows()
     tag = Tag.objects.annotate(n=Count("taggit_taggeditem_items")).order_by("-n", "pk").first()
     source = SourceDocument.objects.order_by("pk").first()
     position = Position.objects.published().order_by("pk").values_list("pk", flat=True)
@@ -128,6 +149,8 @@ def main():
         sys.exit(f"unknown pages: {', '.join(sorted(unknown))}; known: {', '.join(chosen)}")
     client = Client(HTTP_HOST="localhost")
     correct = uncached.translation_corrector()
+    forum, session, _question, theme, speaker, institution = chosen_rows()
+    correct_here = same_forum_corrector(forum, session, theme, speaker, institution)
     rows = []
     for name, path in chosen.items():
         if args.names and name not in args.names:
@@ -135,18 +158,22 @@ def main():
         client.get(path)  # the fragment cache filled for this generation
         warm, _statements, _content = fastest(client, path, args.runs, lambda: None)
         corrected, _statements, _content = fastest(client, path, args.runs, correct)
+        here, _statements, _content = fastest(client, path, args.runs, correct_here)
         edited, statements, content = fastest(client, path, args.runs, bump_generation)
-        rows.append((edited, warm, corrected, statements, len(content), name, path))
+        rows.append((edited, warm, corrected, here, statements, len(content), name, path))
         print(
             f"  {name}: warm {warm:.1f} ms, after a translation {corrected:.1f} ms,"
-            f" after any edit {edited:.1f} ms",
+            f" in this forum {here:.1f} ms, after any edit {edited:.1f} ms",
             file=sys.stderr,
         )
     print(f"{connection.vendor}, fastest of {args.runs} requests, ms")
-    print(f"{'page':24} {'warm':>8} {'translation':>12} {'any edit':>9} {'SQL':>4} {'kB':>6}  path")
-    for edited, warm, corrected, statements, size, name, path in sorted(rows, reverse=True):
+    print(
+        f"{'page':24} {'warm':>8} {'translation':>12} {'same forum':>11} {'any edit':>9}"
+        f" {'SQL':>4} {'kB':>6}  path"
+    )
+    for edited, warm, corrected, here, statements, size, name, path in sorted(rows, reverse=True):
         print(
-            f"{name:24} {warm:8.1f} {corrected:12.1f} {edited:9.1f} {statements:4d}"
+            f"{name:24} {warm:8.1f} {corrected:12.1f} {here:11.1f} {edited:9.1f} {statements:4d}"
             f" {size // 1024:6d}  {path}"
         )
 

@@ -87,15 +87,14 @@ def pages():
         }
 
 
-def translation_corrector():
-    """Return a function that corrects a quote's translation in the last bench forum as the
-    admin saves a position (its row, its history, its search documents): an edit elsewhere,
-    whose tables the write watch sees (``forum_portal.cache.table_stamp``)."""
-    position = (
-        Position.objects.filter(appearance__session__forum__slug__startswith="bench-")
-        .order_by("-pk")
-        .first()
-    )
+def translation_corrector(positions=None):
+    """Return a function that corrects a quote's translation in the last bench forum, or the
+    last of ``positions`` (a queryset), as the admin saves a position (its row, its history,
+    its search documents): an edit elsewhere, whose tables the write watch sees
+    (``forum_portal.cache.table_stamp``)."""
+    if positions is None:
+        positions = Position.objects.filter(appearance__session__forum__slug__startswith="bench-")
+    position = positions.order_by("-pk").first()
     original = position.translation
 
     def correct():

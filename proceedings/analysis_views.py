@@ -29,7 +29,7 @@ from .analysis import (
     speaker_matrix,
     voice_balance,
 )
-from .listing import ValueRows, forum_stamp, people_stamp
+from .listing import ValueRows, people_stamp, stamp_of
 from .localize import localized
 from .models import Forum, Position, Theme
 
@@ -68,7 +68,7 @@ def forum_matrix(request, slug):
         {
             "forum": forum,
             "matrix": matrix,
-            "matrix_rows": forum_stamp(request, forum).of(matrix),
+            "matrix_rows": stamp_of(request, forum).of(matrix),
             "by_theme": by == BY_THEME,
             "section": "forums",
         },
@@ -100,7 +100,7 @@ def theme_balance(request, forum_slug, slug):
         forum=theme.forum,
         theme=theme,
         count=lambda: voice_balance(positions),
-        rows=forum_stamp(request, theme.forum),
+        rows=stamp_of(request, theme),
     )
 
 

@@ -29,7 +29,7 @@ from speakers.models import Speaker
 
 from .interchange.documents import FORMAT, dumps, export_forums
 from .interchange.spreadsheet import csv_line, stream_csv
-from .listing import forum_stamp, forums_of
+from .listing import stamp_of
 from .localize import SIMPLIFIED, TRADITIONAL, family, to_simplified
 from .models import Forum, Position, Theme
 from .search import CANDIDATES, matching_position_ids
@@ -120,8 +120,9 @@ def csv_response(request, positions, *, name, stamp=None):
     site (``kept_for_rows()``): streamed, a download is never in the page cache, and building
     its lines was most of its time (a theme's 400 positions, 73 ms at 100,000 on PostgreSQL;
     bench/README.md). For staff, and without a fragment cache, every line is built.
-    ``stamp``: what the lines are also kept by (``listing.forum_stamp`` of the positions'
-    forums), which finds them after an edit elsewhere without reading their rows.
+    ``stamp``: what the lines are also kept by (``listing.stamp_of()`` the forum, theme or
+    person listing them), which finds them after an edit elsewhere without reading their
+    rows.
     """
     convert, suffix = csv_script(request)
     generation = request_generation(request)
@@ -162,7 +163,7 @@ def forum_csv(request, slug):
         request,
         in_chunks(positions),
         name=f"forum-portal-{forum.slug}",
-        stamp=forum_stamp(request, forum),
+        stamp=stamp_of(request, forum),
     )
 
 
@@ -175,7 +176,7 @@ def theme_csv(request, forum_slug, slug):
         request,
         in_chunks(positions),
         name=f"forum-portal-{forum_slug}-{theme.slug}",
-        stamp=forum_stamp(request, theme.forum_id),
+        stamp=stamp_of(request, theme),
     )
 
 
@@ -191,7 +192,7 @@ def speaker_csv(request, slug):
         request,
         in_chunks(positions),
         name=f"forum-portal-{speaker.slug}",
-        stamp=forum_stamp(request, *forums_of(speaker)),
+        stamp=stamp_of(request, speaker),
     )
 
 

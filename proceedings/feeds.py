@@ -42,7 +42,7 @@ from forum_portal.site import absolute_url, site_domain
 from speakers.models import Speaker
 
 from . import localize
-from .listing import forum_stamp, forums_of
+from .listing import stamp_of
 from .models import Forum, Position, Theme
 from .search import search
 from .search.facets import FACETS
@@ -302,11 +302,11 @@ class LatestFeed(PositionFeed):
 
 
 class OwnedFeed(PositionFeed):
-    """The feed of a forum, a theme or a person: its entries are also kept by the stamp of the
-    forums of their positions (``listing.forum_stamp``)."""
+    """The feed of a forum, a theme or a person: its entries are also kept by the stamp of
+    its positions (``listing.stamp_of()``)."""
 
     def stamp(self, obj):
-        return forum_stamp(self.request, *forums_of(obj))
+        return stamp_of(self.request, obj)
 
 
 class ForumFeed(OwnedFeed):

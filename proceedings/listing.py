@@ -36,9 +36,9 @@ from .models import (
     Appearance,
     AppearanceTally,
     Forum,
-    ForumStamp,
     KeyPhrase,
     Position,
+    PositionStamp,
     Question,
     Session,
     SourceDocument,
@@ -571,28 +571,31 @@ FORUM_TABLES = (
 )
 
 
-def forum_stamp(request, *forums):
-    """Return what a part of the pages of ``forums`` (instances or ids) is made of, as
-    ``TableRows``: the stamp of ``FORUM_TABLES``, and each forum's own stamp of its positions
-    (``ForumStamp``, which the database's triggers move on with every write to them; read in
-    the same database as the part's rows, before them). A quote corrected in another forum
-    moves the positions' table's stamp on, not these forums': their pages are kept."""
-    ids = sorted({getattr(forum, "pk", forum) for forum in forums})
+def positions_stamp(request, scope, *keys):
+    """Return what a part listing the positions of ``keys`` (ids of the ``scope``, a
+    ``PositionStamp.Scope``: forums, a session, a theme, a person, an institution) is made of,
+    as ``TableRows``: the stamp of ``FORUM_TABLES``, and each one's stamp of its positions
+    (``PositionStamp``, which the database's triggers move on with every write to them; read
+    in the same database as the part's rows, before them). A quote corrected elsewhere moves
+    the positions' table's stamp on, not these: the part is kept."""
+    keys = sorted(set(keys))
 
     def positions():
-        stamps = dict(ForumStamp.objects.filter(forum__in=ids).values_list("forum", "stamp"))
-        return " ".join(f"{pk}:{stamps.get(pk, 0)}" for pk in ids)
+        stamps = PositionStamp.objects.filter(scope=scope, key__in=keys)
+        stamps = dict(stamps.values_list("key", "stamp"))
+        return f"{scope} " + " ".join(f"{key}:{stamps.get(key, 0)}" for key in keys)
 
     return TableRows(request, FORUM_TABLES, positions)
 
 
-def forums_of(owner):
-    """Return the ids of the forums whose positions ``owner``'s lists show: a forum's own, a
-    session's or a theme's forum, every forum a person or an institution has a role in."""
-    if isinstance(owner, Forum):
-        return [owner.pk]
-    if isinstance(owner, Session | Theme):
-        return [owner.forum_id]
-    field = "speaker" if isinstance(owner, Speaker) else "institution"
-    roles = Appearance.objects.filter(**{field: owner}).order_by()
-    return list(roles.values_list("session__forum", flat=True).distinct())
+def stamp_of(request, owner):
+    """``positions_stamp()`` of what lists the positions of ``owner``, a forum, a session, a
+    theme, a person or an institution (their CSVs, API lists, feeds and pages)."""
+    scope = {
+        Forum: PositionStamp.Scope.FORUM,
+        Session: PositionStamp.Scope.SESSION,
+        Theme: PositionStamp.Scope.THEME,
+        Speaker: PositionStamp.Scope.SPEAKER,
+        Institution: PositionStamp.Scope.INSTITUTION,
+    }[type(owner)]
+    return positions_stamp(request, scope, owner.pk)

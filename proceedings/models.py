@@ -1058,37 +1058,46 @@ class AppearanceTally(Tally):
         verbose_name_plural = _("role tallies")
 
 
-class ForumStamp(models.Model):
-    """A number that moves on with every write to a forum's positions: kept by the database.
+class PositionStamp(models.Model):
+    """A number that moves on with every write to the positions of a forum, a session, a
+    theme, a person or an institution (its ``scope`` and ``key``): kept by the database.
 
-    Triggers on the positions (migration 0021, one set per database) move the stamp of the
-    forum of every position a statement inserts, updates or deletes (both forums' when a
-    position changes role), whatever writes it, to the clock's time in microseconds or one
-    past its last value. Parts of a forum's pages are kept by it and by the stamps of the
-    other tables they read (``listing.forum_stamp()``), where the write watch's stamp of the
-    positions' table moves on with a quote corrected in any forum. Its rows go with their
-    forum's (a database cascade: the trigger writes a forum's row as its positions are
-    deleted, after the ORM chose what to delete). Never written by the portal's code.
+    Triggers on the positions (migration 0021, one set per database) move on, for every
+    position a statement inserts, updates or deletes, the stamps of its forum, session,
+    person, institution and themes (before and after: a position given another role moves
+    both roles' on), whatever writes it, to the clock's time in microseconds or one past the
+    last value. Parts of pages are kept by the stamp of what they list and by the stamps of
+    the other tables they read (``listing.positions_stamp()``), where the write watch's stamp
+    of the positions' table moves on with a quote corrected anywhere: a theme's page is
+    read again only after an edit to one of its positions. A theme's links to positions are
+    not followed here: their table's stamp, which those parts are also kept by, moves on.
+    Rows of deleted objects stay, harmless (a new object is a write to its table). Never
+    written by the portal's code.
 
     As ``TagTally``: a migration that alters the positions on SQLite must create its
     triggers again.
     """
 
-    forum = models.OneToOneField(
-        Forum,
-        models.DB_CASCADE,
-        primary_key=True,
-        related_name="positions_stamp",
-        verbose_name=_("forum"),
-    )
+    class Scope(models.TextChoices):
+        FORUM = "forum", _("forum")
+        SESSION = "session", _("session")
+        THEME = "theme", _("theme")
+        SPEAKER = "speaker", _("speaker")
+        INSTITUTION = "institution", _("institution")
+
+    scope = models.CharField(_("scope"), max_length=12, choices=Scope.choices)
+    key = models.BigIntegerField(_("id"))
     stamp = models.BigIntegerField(_("stamp"), default=0)
 
     class Meta:
-        verbose_name = _("forum's stamp")
-        verbose_name_plural = _("forums' stamps")
+        verbose_name = _("positions' stamp")
+        verbose_name_plural = _("positions' stamps")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="position_stamp_scope_key")
+        ]
 
     def __str__(self):
-        return f"{self.pk}: {self.stamp}"
+        return f"{self.scope} {self.key}: {self.stamp}"
 
 
 def count_by(rows, field):

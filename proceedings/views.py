@@ -44,7 +44,7 @@ from forum_portal.cache import TableRows, per_generation, request_generation
 from speakers.models import Institution, Sector, Speaker
 
 from .forms import CorrectionRequestForm
-from .listing import RoleRows, attnames_of, forum_stamp, forums_stamp, people_stamp
+from .listing import RoleRows, attnames_of, forums_stamp, people_stamp, stamp_of
 from .models import (
     Appearance,
     AppearanceTally,
@@ -212,7 +212,7 @@ class PublicMixin:
         chosen as ``lenient_page()`` does, and ``cards_rows``, what the cards' part is kept by
         (``{% fragment … rows= %}``). ``name`` (e.g. ``theme:12``) keys the number of
         positions, counted once per content generation for the public, or once per ``stamp``
-        (``TableRows``: ``listing.forum_stamp()``) when given: on PostgreSQL the count cost as
+        (``TableRows``: ``listing.stamp_of()``) when given: on PostgreSQL the count cost as
         much as the page's cards (2.8 ms, bench/README.md). ``count``: a function that knows
         it more cheaply than ``positions.count()``.
         """
@@ -620,7 +620,7 @@ class ForumDetailView(PublicMixin, DetailView):
         return super().get_context_data(
             sessions=sessions,
             questions=questions,
-            forum_rows=forum_stamp(self.request, forum).of(
+            forum_rows=stamp_of(self.request, forum).of(
                 SimpleLazyObject(lambda: [forum, *sessions, *questions, *roles])
             ),
             speakers_by_sector=SimpleLazyObject(
@@ -688,7 +688,7 @@ class SessionDetailView(ForumPartMixin, DetailView):
     def get_context_data(self, **kwargs):
         session = self.object
         positions = self.positions().filter(appearance__session=session)
-        stamp = forum_stamp(self.request, session.forum)
+        stamp = stamp_of(self.request, session)
         # Fifty at a time, as a theme's: a session of hundreds of positions was one very long
         # page (bench/README.md, "Session 22").
         cards = self.page_of_cards(positions, f"session:{session.pk}", stamp=stamp)
@@ -717,7 +717,7 @@ class QuestionDetailView(ForumPartMixin, DetailView):
         themes = SimpleLazyObject(lambda: self.question_themes(self.object))
         return super().get_context_data(
             themes=themes,
-            theme_rows=forum_stamp(self.request, self.object.forum).of(themes),
+            theme_rows=stamp_of(self.request, self.object.forum).of(themes),
             **kwargs,
         )
 
@@ -781,7 +781,7 @@ class ThemeDetailView(KeptObjectMixin, ForumPartMixin, DetailView):
         # are wanted (after an edit), not twice (a count, then the roles: 2.4 + 2.6 ms at
         # 100,000 positions on PostgreSQL).
         roles = SimpleLazyObject(lambda: list(on_theme.values_list("appearance_id", flat=True)))
-        stamp = forum_stamp(self.request, theme.forum)
+        stamp = stamp_of(self.request, theme)
         # Rendered from the fragment cache for the public: not computed then.
         speakers = SimpleLazyObject(lambda: self.speakers_of(roles, on_theme.db))
         return super().get_context_data(

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.views.generic import DetailView, ListView, TemplateView
 
-from proceedings.listing import PEOPLE_TABLES, PeopleRows, forum_stamp
+from proceedings.listing import PEOPLE_TABLES, PeopleRows, stamp_of
 from proceedings.models import Appearance
 from proceedings.views import (
     KeptObjectMixin,
@@ -121,11 +121,10 @@ class SpeakerDetailView(KeptObjectMixin, PublicMixin, DetailView):
             links=speaker.listed_links,
             # Rendered from the fragment cache for the public: not computed then.
             positions_by_forum=SimpleLazyObject(lambda: group_by_forum_and_theme(listed)),
-            # What that part is rendered from (``{% fragment … rows= %}``): the positions of
-            # the person's public roles, in their forums.
-            speaker_rows=forum_stamp(
-                self.request, *(role.session.forum_id for role in speaker.roles)
-            ).of(SimpleLazyObject(lambda: [speaker, *listed])),
+            # What that part is rendered from (``{% fragment … rows= %}``).
+            speaker_rows=stamp_of(self.request, speaker).of(
+                SimpleLazyObject(lambda: [speaker, *listed])
+            ),
             **kwargs,
         )
 
@@ -180,7 +179,6 @@ class InstitutionDetailView(KeptObjectMixin, PublicMixin, DetailView):
             .order_by("speaker__sort_name", "speaker", "-session__forum__edition_year", "pk")
         )
         institution.people = distinct_speakers(appearances)
-        institution.forum_ids = sorted({role.session.forum_id for role in appearances})
         return institution
 
     def get_context_data(self, **kwargs):
@@ -190,8 +188,7 @@ class InstitutionDetailView(KeptObjectMixin, PublicMixin, DetailView):
             **self.page_of_cards(
                 self.positions().filter(appearance__institution=institution),
                 f"institution:{institution.pk}",
-                # The positions of the public roles named with it, in their forums.
-                stamp=forum_stamp(self.request, *institution.forum_ids),
+                stamp=stamp_of(self.request, institution),
             ),
             **kwargs,
         )

@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from forum_portal.cache import per_generation
 from speakers.models import Institution, Sector, Speaker
 
-from ..listing import forum_stamp, forums_of
+from ..listing import stamp_of
 from ..models import Appearance, Forum, Position, Question, Session, Theme
 from ..search import FACETS, SORTS, requested_filters, search
 from ..search.query import search_params
@@ -323,8 +323,8 @@ class PositionDetail(generics.RetrieveAPIView):
 class PositionsOf(generics.ListAPIView):
     """The positions one page lists: those of the object named in the URL, in its order.
 
-    Their entries and their count are also kept by the stamp of the forums of those positions
-    (``listing.forum_stamp``): after an edit elsewhere, neither is read again.
+    Their entries and their count are also kept by the stamp of that object's positions
+    (``listing.stamp_of()``): after an edit elsewhere, neither is read again.
     """
 
     serializer_class = serializers.PositionSerializer
@@ -336,7 +336,7 @@ class PositionsOf(generics.ListAPIView):
 
     @cached_property
     def stamp(self):
-        return forum_stamp(self.request, *forums_of(self.owned))
+        return stamp_of(self.request, self.owned)
 
     def get_queryset(self):
         return public_positions().filter(**self.condition(self.owned)).order_by(*self.ordering)

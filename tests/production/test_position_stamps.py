@@ -1,7 +1,8 @@
 """
-A forum's stamp of its positions (``ForumStamp``, kept by the database's triggers) and the
-page parts kept by it (``listing.forum_stamp``): a quote corrected in one forum leaves the
-pages of another kept, and its own are read again.
+The stamps of the positions of each forum, session, theme, person and institution
+(``PositionStamp``, kept by the database's triggers) and the page parts kept by them
+(``listing.stamp_of``): a quote corrected in one forum leaves the pages of another kept, one
+corrected on a theme leaves the other themes' pages kept, and their own are read again.
 """
 
 import re
@@ -12,7 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
 
-from proceedings.models import Appearance, Forum, ForumStamp, Position, Session, Status
+from proceedings.models import Appearance, Forum, Position, PositionStamp, Session, Status
 from tests.factories import (
     make_appearance,
     make_forum,
@@ -28,8 +29,8 @@ from tests.production.test_fragment_cache import statements
 pytestmark = pytest.mark.django_db
 
 
-def stamps():
-    return dict(ForumStamp.objects.values_list("forum", "stamp"))
+def stamps(scope="forum"):
+    return dict(PositionStamp.objects.filter(scope=scope).values_list("key", "stamp"))
 
 
 def a_forum(name, quote):
@@ -44,6 +45,31 @@ def a_forum(name, quote):
     )
     make_position(appearance=appearance, themes=[theme], text=quote)
     return forum
+
+
+def test_a_write_moves_on_the_stamps_of_what_the_position_belongs_to_only():
+    one, other = a_forum("甲論壇", "甲的觀點"), a_forum("乙論壇", "乙的觀點")
+    position = Position.objects.get(appearance__session__forum=one)
+    role, theme = position.appearance, position.themes.get()
+    scopes = ["forum", "session", "speaker", "institution", "theme"]
+    before = {scope: stamps(scope) for scope in scopes}
+
+    position.translation = "A's view"
+    position.save()
+    after = {scope: stamps(scope) for scope in scopes}
+
+    moved = {
+        scope: sorted(key for key in after[scope] if after[scope][key] != before[scope].get(key))
+        for scope in scopes
+    }
+    assert moved == {
+        "forum": [one.pk],
+        "session": [role.session_id],
+        "speaker": [role.speaker_id],
+        "institution": [role.institution_id],
+        "theme": [theme.pk],
+    }
+    assert other.pk in after["forum"]
 
 
 def test_each_write_to_positions_moves_on_the_stamp_of_their_forum_only():
@@ -96,20 +122,20 @@ def test_two_writes_in_one_transaction_each_move_the_stamp_on():
     assert seen == sorted(set(seen))
 
 
-def test_a_forum_deleted_takes_its_stamp_with_it():
+def test_a_forums_positions_deleted_move_its_stamp_on():
     gone, kept = a_forum("甲論壇", "甲的觀點"), a_forum("乙論壇", "乙的觀點")
-    assert set(stamps()) == {gone.pk, kept.pk}
+    before = stamps()
 
-    # Its positions' deletion writes its stamp; the forum's, which follows (after what
-    # protects it), removes it.
     Position.objects.filter(appearance__session__forum=gone).delete()
-    assert set(stamps()) == {gone.pk, kept.pk}
+    after = stamps()
+    # What protects the forum, then the forum: its stamp's row stays, unread.
     Appearance.objects.filter(session__forum=gone).delete()
     Session.objects.filter(forum=gone).delete()
     Forum.objects.filter(pk=gone.pk).delete()
 
-    assert set(stamps()) == {kept.pk}
-    assert not Position.objects.filter(appearance__session__forum=gone.pk).exists()
+    assert after[gone.pk] > before[gone.pk]
+    assert after[kept.pk] == before[kept.pk]
+    assert not Forum.objects.filter(pk=gone.pk).exists()
 
 
 @pytest.fixture
@@ -153,9 +179,11 @@ PAGES = [
 ]
 
 
-def correct(forum, **fields):
-    """Correct ``forum``'s position as the admin saves it."""
-    position = Position.objects.get(appearance__session__forum=forum)
+def correct(forum_or_position, **fields):
+    """Correct a position (``forum``'s one) as the admin saves it."""
+    position = forum_or_position
+    if isinstance(position, Forum):
+        position = Position.objects.get(appearance__session__forum=forum_or_position)
     for name, value in fields.items():
         setattr(position, name, value)
     with transaction.atomic():
@@ -181,11 +209,11 @@ def test_a_translation_corrected_in_another_forum_leaves_a_forums_pages_unread(
     # Kept by the first forum's stamp: its positions were not read.
     assert again == first
     assert positions_read(run) == []
-    assert any('"proceedings_forumstamp"' in sql for sql in run)
+    assert any('"proceedings_positionstamp"' in sql for sql in run)
     if page in ("theme", "speaker", "institution"):
         # The theme, the person or the institution with its roles, kept by their tables'
-        # stamp (``KeptObjectMixin``): nothing but the forums' stamps was read.
-        assert [sql for sql in run if '"proceedings_forumstamp"' not in sql] == []
+        # stamp (``KeptObjectMixin``): nothing but the positions' stamps was read.
+        assert [sql for sql in run if '"proceedings_positionstamp"' not in sql] == []
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -223,7 +251,7 @@ def test_a_forums_pages_read_only_the_tables_of_its_stamp(client, two_forums, pa
         response = client.get(url)
     read = {table for sql in run for table in re.findall(r'(?:FROM|JOIN)\s+"?(\w+)', sql)}
     stamped = {model._meta.db_table for model in FORUM_TABLES}
-    stamped |= {Position._meta.db_table, ForumStamp._meta.db_table, "speakers_speakerlink"}
+    stamped |= {Position._meta.db_table, PositionStamp._meta.db_table, "speakers_speakerlink"}
 
     # Any other table read would be an edit the parts' stamp does not see.
     assert response.status_code == 200
@@ -281,3 +309,97 @@ def test_a_forums_lists_of_positions_keep_their_entries_by_its_stamp(
     assert not [sql for sql in run if '"proceedings_keyphrase"' in sql or "COUNT(" in sql]
     assert len(positions_read(run)) == 1
     assert "甲的觀點，已更正" in corrected
+
+
+@pytest.fixture
+def two_themes(settings, django_capture_on_commit_callbacks):
+    """One published forum of two sessions, each with a person of their own institution
+    taking a position on a theme of their own; the fragment cache on and empty."""
+    settings.FRAGMENT_CACHE_SECONDS = 60
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        forum = make_forum(published=True, name="甲論壇")
+        question = make_question(forum=forum)
+        positions = []
+        for n, (name, quote) in enumerate([("王小明", "第一個觀點"), ("李大華", "第二個觀點")]):
+            theme = make_theme(forum=forum, questions=[question], slug=f"theme-{n}", order=n)
+            role = make_appearance(
+                session=make_session(forum=forum, slug=f"session-{n}", order=n),
+                speaker=make_speaker(name=name),
+                institution=make_institution(name=f"{name}的大學"),
+            )
+            positions.append(make_position(appearance=role, themes=[theme], text=quote))
+    yield positions
+    cache.clear()
+
+
+def pages_of(position):
+    """The pages listing ``position`` alone: its theme's, session's, person's and
+    institution's, and their CSVs, API lists and feeds."""
+    theme, role = position.themes.get(), position.appearance
+    forum, speaker, institution = role.session.forum, role.speaker, role.institution
+    api = "/api/v1"
+    with translation.override("zh-hant"):
+        return {
+            "theme": theme.get_absolute_url(),
+            "theme balance": reverse("proceedings:theme-balance", args=[forum.slug, theme.slug]),
+            "session": role.session.get_absolute_url(),
+            "speaker": speaker.get_absolute_url(),
+            "institution": institution.get_absolute_url(),
+            "theme CSV": f"/downloads/themes/{forum.slug}/{theme.slug}.csv",
+            "speaker CSV": f"/downloads/speakers/{speaker.slug}.csv",
+            "API theme": f"{api}/themes/{forum.slug}/{theme.slug}/positions/",
+            "API session": f"{api}/sessions/{forum.slug}/{role.session.slug}/positions/",
+            "API speaker": f"{api}/speakers/{speaker.slug}/positions/",
+            "API institution": f"{api}/institutions/{institution.slug}/positions/",
+            "theme feed": f"/zh-hant/forums/{forum.slug}/themes/{theme.slug}/feed/rss/",
+            "speaker feed": f"/zh-hant/speakers/{speaker.slug}/feed/atom/",
+        }
+
+
+OWN_PAGES = [
+    "theme", "theme balance", "session", "speaker", "institution", "theme CSV", "speaker CSV",
+    "API theme", "API session", "API speaker", "API institution", "theme feed", "speaker feed",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("page", OWN_PAGES)
+def test_a_quote_corrected_on_another_theme_leaves_a_themes_and_a_persons_pages_unread(
+    client, two_themes, django_capture_on_commit_callbacks, page
+):
+    first_position, second_position = two_themes
+    url = pages_of(first_position)[page]
+    first = body(client.get(url))
+    with django_capture_on_commit_callbacks(execute=True):
+        correct(second_position, text="第二個觀點，已更正")
+    with statements() as run:
+        again = body(client.get(url))
+    with django_capture_on_commit_callbacks(execute=True):
+        correct(first_position, text="第一個觀點，已更正")
+    corrected = body(client.get(url)).decode()
+
+    # Kept by the stamp of the theme's, session's, person's or institution's positions,
+    # which the other one's correction did not move: no card's rows were read (a list reads
+    # its positions' ids, not what each shows with them).
+    assert again == first
+    assert not [sql for sql in run if '"proceedings_keyphrase"' in sql]
+    assert len(positions_read(run)) <= 1
+    if page != "theme balance":  # which counts, and shows no quote
+        assert "第一個觀點，已更正" in corrected
+        assert "第二個觀點" not in corrected
+
+
+def test_a_quote_corrected_in_the_forum_has_its_page_read_again(
+    client, two_themes, django_capture_on_commit_callbacks
+):
+    first_position, second_position = two_themes
+    url = reverse("proceedings:forum-detail", args=[first_position.appearance.session.forum.slug])
+    first = client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        correct(second_position, text="第二個觀點，已更正")
+    with statements() as run:
+        again = client.get(url).content.decode()
+
+    # The forum's stamp moved on: its page's rows were read again, and found the same.
+    assert again == first
+    assert positions_read(run) != []
