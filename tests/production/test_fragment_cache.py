@@ -2159,7 +2159,7 @@ def test_the_sitemap_index_counts_its_sections_once_a_generation(
     assert "/sitemap-themes.xml</loc>" in edited
 
 
-def test_after_a_corrected_quote_the_sitemap_index_counts_only_positions_and_tags(
+def test_after_a_corrected_quote_the_sitemap_index_counts_only_what_positions_make_public(
     client, fragment_cache, theme_of_three, django_capture_on_commit_callbacks
 ):
     theme, positions = theme_of_three

@@ -194,17 +194,37 @@ def positions_read(run):
     return [sql for sql in run if re.search(r'"proceedings_position"(?!_)', sql)]
 
 
+def body(response):
+    assert response.status_code == 200
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def read_around(client, on_commit, url, edit, then=None):
+    """Return the body of ``url``, its body after ``edit()`` with the SQL that read it, and
+    (with ``then``) its text after ``then()``: each edit committed as an editor's is."""
+    first = body(client.get(url))
+    with on_commit(execute=True):
+        edit()
+    with statements() as run:
+        again = body(client.get(url))
+    if then is None:
+        return first, again, run, None
+    with on_commit(execute=True):
+        then()
+    return first, again, run, body(client.get(url)).decode()
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_a_translation_corrected_in_another_forum_leaves_a_forums_pages_unread(
     client, two_forums, django_capture_on_commit_callbacks, page
 ):
     one, other = two_forums
-    url = forum_pages(one)[page]
-    first = client.get(url).content.decode()
-    with django_capture_on_commit_callbacks(execute=True):
-        correct(other, translation="B's view, corrected")
-    with statements() as run:
-        again = client.get(url).content.decode()
+    first, again, run, _ = read_around(
+        client,
+        django_capture_on_commit_callbacks,
+        forum_pages(one)[page],
+        lambda: correct(other, translation="B's view, corrected"),
+    )
 
     # Kept by the first forum's stamp: its positions were not read.
     assert again == first
@@ -221,17 +241,18 @@ def test_a_quote_corrected_in_the_forum_shows_on_its_pages(
     client, two_forums, django_capture_on_commit_callbacks, page
 ):
     one, _other = two_forums
-    url = forum_pages(one)[page]
-    first = client.get(url).content.decode()
-    with django_capture_on_commit_callbacks(execute=True):
-        correct(one, text="甲的觀點，已更正")
-    with statements() as run:
-        again = client.get(url).content.decode()
+    first, again, run, _ = read_around(
+        client,
+        django_capture_on_commit_callbacks,
+        forum_pages(one)[page],
+        lambda: correct(one, text="甲的觀點，已更正"),
+    )
 
     # The forum's stamp moved on: its positions were read again.
     assert positions_read(run) != []
     if page not in ("forum", "theme balance"):
-        assert ("甲的觀點，已更正" in first, "甲的觀點，已更正" in again) == (False, True)
+        corrected = "甲的觀點，已更正".encode()
+        assert (corrected in first, corrected in again) == (False, True)
     else:  # what these show of the position (its speaker, its counts) is as it was
         assert again == first
 
@@ -283,25 +304,18 @@ LISTS = [
 ]  # fmt: skip
 
 
-def body(response):
-    assert response.status_code == 200
-    return b"".join(response.streaming_content) if response.streaming else response.content
-
-
 @pytest.mark.parametrize("kind", LISTS)
 def test_a_forums_lists_of_positions_keep_their_entries_by_its_stamp(
     client, two_forums, django_capture_on_commit_callbacks, kind
 ):
     one, other = two_forums
-    url = lists_of(one)[kind]
-    first = body(client.get(url))
-    with django_capture_on_commit_callbacks(execute=True):
-        correct(other, translation="B's view, corrected")
-    with statements() as run:
-        again = body(client.get(url))
-    with django_capture_on_commit_callbacks(execute=True):
-        correct(one, text="甲的觀點，已更正")
-    corrected = body(client.get(url)).decode()
+    first, again, run, corrected = read_around(
+        client,
+        django_capture_on_commit_callbacks,
+        lists_of(one)[kind],
+        lambda: correct(other, translation="B's view, corrected"),
+        lambda: correct(one, text="甲的觀點，已更正"),
+    )
 
     # Found by the first forum's stamp: the list's positions were read, not what each entry
     # shows with them (their key phrases, their tags), nor the count.
@@ -368,15 +382,13 @@ def test_a_quote_corrected_on_another_theme_leaves_a_themes_and_a_persons_pages_
     client, two_themes, django_capture_on_commit_callbacks, page
 ):
     first_position, second_position = two_themes
-    url = pages_of(first_position)[page]
-    first = body(client.get(url))
-    with django_capture_on_commit_callbacks(execute=True):
-        correct(second_position, text="第二個觀點，已更正")
-    with statements() as run:
-        again = body(client.get(url))
-    with django_capture_on_commit_callbacks(execute=True):
-        correct(first_position, text="第一個觀點，已更正")
-    corrected = body(client.get(url)).decode()
+    first, again, run, corrected = read_around(
+        client,
+        django_capture_on_commit_callbacks,
+        pages_of(first_position)[page],
+        lambda: correct(second_position, text="第二個觀點，已更正"),
+        lambda: correct(first_position, text="第一個觀點，已更正"),
+    )
 
     # Kept by the stamp of the theme's, session's, person's or institution's positions,
     # which the other one's correction did not move: no card's rows were read (a list reads
@@ -393,12 +405,12 @@ def test_a_quote_corrected_in_the_forum_has_its_page_read_again(
     client, two_themes, django_capture_on_commit_callbacks
 ):
     first_position, second_position = two_themes
-    url = reverse("proceedings:forum-detail", args=[first_position.appearance.session.forum.slug])
-    first = client.get(url).content.decode()
-    with django_capture_on_commit_callbacks(execute=True):
-        correct(second_position, text="第二個觀點，已更正")
-    with statements() as run:
-        again = client.get(url).content.decode()
+    first, again, run, _ = read_around(
+        client,
+        django_capture_on_commit_callbacks,
+        reverse("proceedings:forum-detail", args=[first_position.appearance.session.forum.slug]),
+        lambda: correct(second_position, text="第二個觀點，已更正"),
+    )
 
     # The forum's stamp moved on: its page's rows were read again, and found the same.
     assert again == first
