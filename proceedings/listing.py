@@ -571,19 +571,20 @@ FORUM_TABLES = (
 )
 
 
-def positions_stamp(request, scope, *keys):
+def positions_stamp(request, scope, keys):
     """Return what a part listing the positions of ``keys`` (ids of the ``scope``, a
-    ``PositionStamp.Scope``: forums, a session, a theme, a person, an institution) is made of,
-    as ``TableRows``: the stamp of ``FORUM_TABLES``, and each one's stamp of its positions
+    ``PositionStamp.Scope``: forums, sessions, themes, people, institutions) is made of, as
+    ``TableRows``: the stamp of ``FORUM_TABLES``, and each one's stamp of its positions
     (``PositionStamp``, which the database's triggers move on with every write to them; read
     in the same database as the part's rows, before them). A quote corrected elsewhere moves
-    the positions' table's stamp on, not these: the part is kept."""
-    keys = sorted(set(keys))
+    the positions' table's stamp on, not these: the part is kept. ``keys`` (a queryset of
+    ids, say) is read only when the part is not kept under the content generation."""
 
     def positions():
-        stamps = PositionStamp.objects.filter(scope=scope, key__in=keys)
+        ids = sorted(set(keys))
+        stamps = PositionStamp.objects.filter(scope=scope, key__in=ids)
         stamps = dict(stamps.values_list("key", "stamp"))
-        return f"{scope} " + " ".join(f"{key}:{stamps.get(key, 0)}" for key in keys)
+        return f"{scope} " + " ".join(f"{key}:{stamps.get(key, 0)}" for key in ids)
 
     return TableRows(request, FORUM_TABLES, positions)
 
@@ -598,4 +599,4 @@ def stamp_of(request, owner):
         Speaker: PositionStamp.Scope.SPEAKER,
         Institution: PositionStamp.Scope.INSTITUTION,
     }[type(owner)]
-    return positions_stamp(request, scope, owner.pk)
+    return positions_stamp(request, scope, [owner.pk])

@@ -44,13 +44,21 @@ from forum_portal.cache import TableRows, per_generation, request_generation
 from speakers.models import Institution, Sector, Speaker
 
 from .forms import CorrectionRequestForm
-from .listing import RoleRows, attnames_of, forums_stamp, people_stamp, stamp_of
+from .listing import (
+    RoleRows,
+    attnames_of,
+    forums_stamp,
+    people_stamp,
+    positions_stamp,
+    stamp_of,
+)
 from .models import (
     Appearance,
     AppearanceTally,
     Forum,
     KeyPhrase,
     Position,
+    PositionStamp,
     Question,
     Session,
     SourceDocument,
@@ -713,13 +721,14 @@ class QuestionDetailView(ForumPartMixin, DetailView):
         return super().get_queryset().select_related("forum")
 
     def get_context_data(self, **kwargs):
-        # Read only when the page part is not kept (``{% fragment %}``).
+        # Read only when the page part is not kept (``{% fragment %}``): by the stamps of
+        # its themes' positions, which an edit on another question's theme leaves as they were.
         themes = SimpleLazyObject(lambda: self.question_themes(self.object))
-        return super().get_context_data(
-            themes=themes,
-            theme_rows=stamp_of(self.request, self.object.forum).of(themes),
-            **kwargs,
+        linked = Theme.questions.through.objects.filter(question=self.object)
+        stamp = positions_stamp(
+            self.request, PositionStamp.Scope.THEME, linked.values_list("theme_id", flat=True)
         )
+        return super().get_context_data(themes=themes, theme_rows=stamp.of(themes), **kwargs)
 
     def question_themes(self, question):
         """Return the question's themes, each with its ``position_count`` and its first

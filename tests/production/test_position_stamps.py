@@ -328,14 +328,15 @@ def test_a_forums_lists_of_positions_keep_their_entries_by_its_stamp(
 @pytest.fixture
 def two_themes(settings, django_capture_on_commit_callbacks):
     """One published forum of two sessions, each with a person of their own institution
-    taking a position on a theme of their own; the fragment cache on and empty."""
+    taking a position on a theme (of a question) of their own; the fragment cache on and
+    empty."""
     settings.FRAGMENT_CACHE_SECONDS = 60
     cache.clear()
     with django_capture_on_commit_callbacks(execute=True):
         forum = make_forum(published=True, name="甲論壇")
-        question = make_question(forum=forum)
         positions = []
         for n, (name, quote) in enumerate([("王小明", "第一個觀點"), ("李大華", "第二個觀點")]):
+            question = make_question(forum=forum, slug=f"question-{n}", order=n)
             theme = make_theme(forum=forum, questions=[question], slug=f"theme-{n}", order=n)
             role = make_appearance(
                 session=make_session(forum=forum, slug=f"session-{n}", order=n),
@@ -348,8 +349,8 @@ def two_themes(settings, django_capture_on_commit_callbacks):
 
 
 def pages_of(position):
-    """The pages listing ``position`` alone: its theme's, session's, person's and
-    institution's, and their CSVs, API lists and feeds."""
+    """The pages listing ``position`` alone: its theme's, question's, session's, person's
+    and institution's, and their CSVs, API lists and feeds."""
     theme, role = position.themes.get(), position.appearance
     forum, speaker, institution = role.session.forum, role.speaker, role.institution
     api = "/api/v1"
@@ -357,6 +358,7 @@ def pages_of(position):
         return {
             "theme": theme.get_absolute_url(),
             "theme balance": reverse("proceedings:theme-balance", args=[forum.slug, theme.slug]),
+            "question": theme.questions.get().get_absolute_url(),
             "session": role.session.get_absolute_url(),
             "speaker": speaker.get_absolute_url(),
             "institution": institution.get_absolute_url(),
@@ -372,8 +374,9 @@ def pages_of(position):
 
 
 OWN_PAGES = [
-    "theme", "theme balance", "session", "speaker", "institution", "theme CSV", "speaker CSV",
-    "API theme", "API session", "API speaker", "API institution", "theme feed", "speaker feed",
+    "theme", "theme balance", "question", "session", "speaker", "institution", "theme CSV",
+    "speaker CSV", "API theme", "API session", "API speaker", "API institution", "theme feed",
+    "speaker feed",
 ]  # fmt: skip
 
 
