@@ -338,6 +338,13 @@ class TableRows:
         if self._digest is not None:
             yield self._digest
 
+    def read(self):
+        """Read the stamps now, before the rows they keep are read (``kept_for_rows()``'s
+        rows are read before it asks): a stamp the database keeps moves on as the edit
+        commits, before the content generation does, so one read after the rows could be
+        newer than they are."""
+        return self._digest
+
     @functools.cached_property
     def _digest(self):
         stamp = table_stamp(self.request, self.models)

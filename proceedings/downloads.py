@@ -126,6 +126,8 @@ def csv_response(request, positions, *, name, stamp=None):
     """
     convert, suffix = csv_script(request)
     generation = request_generation(request)
+    if stamp is not None:
+        stamp.read()  # before the rows
     rest = (suffix, request.build_absolute_uri("/"))
 
     def build(rows):

@@ -170,6 +170,9 @@ class PositionFeed(Feed):
         (bench/README.md); one found costs a cache read, and its position's prefetches are
         not run when every entry is found.
         """
+        stamp = self.stamp(obj)
+        if stamp is not None:
+            stamp.read()  # before the rows
         items = list(self._get_dynamic_attr("items", obj))
         generation = request_generation(request)
         if generation is None:
@@ -181,7 +184,7 @@ class PositionFeed(Feed):
             return feeds[0].items
 
         rest = (self.feed_format, absolute_url("/", request))
-        entries = kept_for_rows(generation, "feed-entry", items, rest, build, self.stamp(obj))
+        entries = kept_for_rows(generation, "feed-entry", items, rest, build, stamp)
         feed = feeds[0] if feeds else self._feed_of(obj, request, [])
         feed.items = entries
         return feed

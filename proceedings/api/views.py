@@ -339,6 +339,7 @@ class PositionsOf(generics.ListAPIView):
         return stamp_of(self.request, self.owned)
 
     def get_queryset(self):
+        self.stamp.read()  # before the rows
         return public_positions().filter(**self.condition(self.owned)).order_by(*self.ordering)
 
     def get_serializer_context(self):

@@ -194,6 +194,13 @@ def positions_read(run):
     return [sql for sql in run if re.search(r'"proceedings_position"(?!_)', sql)]
 
 
+def stamp_read_first(run):
+    """Whether the positions' stamps were read before any position."""
+    stamps = [i for i, sql in enumerate(run) if '"proceedings_positionstamp"' in sql]
+    read = [i for i, sql in enumerate(run) if sql in positions_read(run)]
+    return bool(stamps) and (not read or stamps[0] < read[0])
+
+
 def body(response):
     assert response.status_code == 200
     return b"".join(response.streaming_content) if response.streaming else response.content
@@ -318,10 +325,12 @@ def test_a_forums_lists_of_positions_keep_their_entries_by_its_stamp(
     )
 
     # Found by the first forum's stamp: the list's positions were read, not what each entry
-    # shows with them (their key phrases, their tags), nor the count.
+    # shows with them (their key phrases, their tags), nor the count; the stamp before the
+    # positions (``TableRows.read()``).
     assert again == first
     assert not [sql for sql in run if '"proceedings_keyphrase"' in sql or "COUNT(" in sql]
     assert len(positions_read(run)) == 1
+    assert stamp_read_first(run)
     assert "甲的觀點，已更正" in corrected
 
 
@@ -399,6 +408,7 @@ def test_a_quote_corrected_on_another_theme_leaves_a_themes_and_a_persons_pages_
     assert again == first
     assert not [sql for sql in run if '"proceedings_keyphrase"' in sql]
     assert len(positions_read(run)) <= 1
+    assert stamp_read_first(run)
     if page != "theme balance":  # which counts, and shows no quote
         assert "第一個觀點，已更正" in corrected
         assert "第二個觀點" not in corrected
