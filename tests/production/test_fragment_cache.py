@@ -2520,9 +2520,11 @@ def test_feed_entries_are_kept_per_generation_then_by_their_rows(
 
     assert first == again == rendered
     assert sorted(built_first) == sorted(p.pk for p in positions)
-    # From the cache: the theme and its positions, none of what their entries are built from.
+    # From the cache: the theme, the stamp of its positions (read first, TableRows.read())
+    # and its positions, none of what their entries are built from.
     assert built_again == []
-    assert len(again_sql) == 2
+    assert len(again_sql) == 3
+    assert '"proceedings_positionstamp"' in again_sql[1]
     # After the edit only the edited position's entry is built again; the others are found by
     # their rows' digests.
     assert built_after_edit == [positions[1].pk]
@@ -2626,9 +2628,11 @@ def test_csv_lines_are_kept_per_generation_then_by_their_rows(
     assert first == again == rendered
     assert [row[14] for row in csv.reader(io.StringIO(first))][1:] == THREE_QUOTES
     assert built_first == [p.pk for p in positions]
-    # From the cache: the theme and its positions, none of what their lines are built from.
+    # From the cache: the theme, the stamp of its positions (read first, TableRows.read())
+    # and its positions, none of what their lines are built from.
     assert built_again == []
-    assert len(again_sql) == 2
+    assert len(again_sql) == 3
+    assert '"proceedings_positionstamp"' in again_sql[1]
     assert built_after_edit == [positions[1].pk]
     assert [row[14] for row in csv.reader(io.StringIO(edited))][1:] == [
         THREE_QUOTES[0],
