@@ -638,8 +638,9 @@ def kept_for_rows(generation, name, rows, rest, build, stamp=None):
 
     For what is built from a row and the rows read with it alone (an API entry, a feed entry,
     a CSV line), as ``{% cardcache %}`` keeps cards: one ``get_many`` under ``generation``;
-    the rows not found there are looked up by ``stamp`` (``TableRows``: ``listing.forum_stamp``
-    of the forums of every row), without reading what was fetched with them, then by their
+    the rows not found there are looked up by ``stamp`` (``TableRows``: ``listing.stamp_of()``
+    the forum, theme or person listing them), without reading what was fetched with them
+    (read it before the rows: ``TableRows.read()``), then by their
     rows' digests (``kept_by_rows()``, which reads their pending prefetches), and
     ``build(rows)`` is called once, with the rows found no way, to return their values in
     order; those are kept every way. ``name`` and ``rest`` key the values, as in
