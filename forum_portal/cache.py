@@ -649,7 +649,7 @@ def kept_for_rows(generation, name, rows, rest, build, stamp=None):
     keys = [fragment_key(generation, name, str(row.pk), *rest) for row in rows]
     found = cache.get_many(keys)
     missing = {key: row for key, row in zip(keys, rows, strict=True) if key not in found}
-    digest = next(stamp.rows_digests(), None) if missing and stamp is not None else None
+    digest = stamp.read() if missing and stamp is not None else None
     by_stamp = {}
     if digest is not None:
         by_stamp = {
