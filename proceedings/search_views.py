@@ -9,6 +9,7 @@ shared and bookmarked.
 """
 
 from dataclasses import dataclass
+from urllib.parse import quote_plus
 
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -163,7 +164,9 @@ class _State:
             end = sum(name in upto for name, _value in params)
             self._around[facet] = (urlencode(params[:end]), urlencode(params[end:]))
         before, after = self._around[facet]
-        return "?" + "&".join(part for part in (before, urlencode([(facet, value)]), after) if part)
+        # What urlencode() makes of one (name, string) pair, without its checks of every pair.
+        added = f"{facet}={quote_plus(value)}"
+        return "?" + "&".join(part for part in (before, added, after) if part)
 
     def without_value(self, facet, value):
         filters = {

@@ -7,6 +7,7 @@ proceedings/localize.py says what each returns. ``positions_count`` and ``people
 number in words ("3 則觀點"), as ``{% blocktranslate count %}`` would, for rows of long lists.
 """
 
+import html
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -179,33 +180,27 @@ def facet_values(links, facet):
     values (nine facets of up to 50), which took the template engine about a third of the page's
     rendering time (bench/README.md).
     """
-    remove = _("Remove this filter")
+    # Each value escaped as format_html() would (html.escape(), what escape() calls), without
+    # its lazy-string checks on every argument: they were a tenth of a new search's time.
+    remove = html.escape(str(_("Remove this filter")))
     language = get_language()
     items = []
     for link in links:
         value = link.value
         label = _facet_label_html(str(value.label), str(value.label_en), facet, language)
+        url = html.escape(link.url)
         if value.selected:
             items.append(
-                format_html(
-                    '\n<li class="is-selected"><a href="{}" aria-current="true" title="{}">'
-                    '<span aria-hidden="true">✓ </span>{}</a> <span class="count">{}</span></li>\n',
-                    link.url,
-                    remove,
-                    label,
-                    value.count,
-                )
+                f'\n<li class="is-selected"><a href="{url}" aria-current="true" title="{remove}">'
+                f'<span aria-hidden="true">✓ </span>{label}</a> <span class="count">{value.count:d}'
+                "</span></li>\n"
             )
         else:
             items.append(
-                format_html(
-                    '\n<li><a href="{}">{}</a> <span class="count">{}</span></li>\n',
-                    link.url,
-                    label,
-                    value.count,
-                )
+                f'\n<li><a href="{url}">{label}</a> <span class="count">{value.count:d}'
+                "</span></li>\n"
             )
-    return mark_safe("".join(items))  # noqa: S308 - each item is format_html()'s
+    return mark_safe("".join(items))  # noqa: S308 - every value in it is escaped or HTML
 
 
 @register.simple_tag(takes_context=True)

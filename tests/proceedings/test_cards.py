@@ -96,6 +96,33 @@ def test_a_search_hit_escapes_every_value(code, hostile):
     assert f'href="{url}"' in hits[0]
 
 
+@pytest.mark.parametrize("code", ["zh-hant", "zh-hans", "en"])
+def test_a_search_pages_facets_escape_every_value(code, hostile):
+    _theme, position = hostile
+    with translation.override(code):
+        html = (
+            Client()
+            .get(reverse("proceedings:search"), {"q": "alert", "tag": "<u>標籤</u>"})
+            .content.decode()
+        )
+    facets = html[html.index('class="facet__values"') :]
+    items = re.findall(r"<li[^>]*><a .*?</a> <span class=\"count\">\d+</span></li>", facets, re.S)
+    values = [re.match(r'<li[^>]*><a href="([^"]*)"', item)[1] for item in items]
+    selected = [item for item in items if 'class="is-selected"' in item]
+
+    # The position's two themes, its speaker, institution, sector, forum, tag, language and
+    # fidelity: one value each.
+    assert len(values) == 9
+    assert HOSTILE.findall("".join(items)) == []
+    assert all(re.search(r"&(?!amp;)", href) is None for href in values)
+    assert values[0].startswith("?q=alert&amp;theme=")
+    assert values[0].endswith("&amp;tag=%3Cu%3E%E6%A8%99%E7%B1%A4%3C%2Fu%3E")  # kept
+    assert len(selected) == 1
+    assert re.search("&lt;u&gt;(標籤|标签)&lt;/u&gt;(</span>)?</a>", selected[0])
+    assert '<a href="?q=alert" aria-current="true"' in selected[0]  # removes it
+    assert 'href="?q=alert"' in selected[0]  # removing it
+
+
 def test_a_cards_options_are_read_without_failed_lookups(hostile, monkeypatch):
     """A card's options a page leaves out (three a card on a theme's page) are read without
     the exceptions of a failed template lookup; the ones it gives still key and shape it."""

@@ -303,7 +303,7 @@ def test_facet_link_urls_equal_the_full_encoding(query, filters, sort, kind, fac
     # with_value() encodes the page's parameters once per facet: each URL must be what
     # url() makes of the filters with the value added, for a new value and a present one.
     state = _State(query, filters, sort, kind)
-    for value in ["新 value", "c", "人才", F + "x"]:
+    for value in ["新 value", "c", "人才", F + "x", 'a&b=c+d%/"?#']:
         added = {name: list(values) for name, values in filters.items()}
         if value not in added.setdefault(facet, []):
             added[facet].append(value)
