@@ -121,9 +121,12 @@ class Candidates:
     """Matching documents, newest first: ``(doc_key, score, facet tokens)`` rows.
 
     ``score`` (higher is better) is None outside the ``RANKED`` newest, or without ranking.
+    ``facet_counts``: ``{facet: Counter(id or value -> rows)}`` over the newest ``CANDIDATES``
+    rows, once counted (``search.service``), when the rows' facet tokens are dropped.
     """
 
     rows: list = field(default_factory=list)
+    facet_counts: dict | None = None
 
     @property
     def capped(self):

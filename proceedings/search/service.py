@@ -13,7 +13,6 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -35,7 +34,7 @@ from ..models import (
     listed_positions,
     tag_name_en,
 )
-from .backends import CANDIDATES, RANKED, MatchSpec, get_backend
+from .backends import CANDIDATES, RANKED, Candidates, MatchSpec, get_backend
 from .facets import FACETS, canonical_language, facet_token, parse_facet_token
 from .highlight import excerpt, highlight
 from .indexing import pk_from_doc_key
@@ -310,12 +309,29 @@ def _candidates(specs, request=None):
         }
         if not wanted:
             return {}
-        return dict(zip(wanted, backend.fetch(list(wanted.values())), strict=True))
+        fetched = backend.fetch(list(wanted.values()))
+        return {key: _counted(candidates) for key, candidates in zip(wanted, fetched, strict=True)}
 
     found = per_generation_many(
         request, f"candidates:{connection.vendor}", [*keys, *ranked.values()], fetch
     )
     return [found[key] if key in found else found[ranked[key]] for key in keys]
+
+
+def _counted(candidates):
+    """Return ``candidates`` with their facets counted, and their rows without facet tokens.
+
+    Counted once, when fetched: a set found again (the facets of a search narrowed down or
+    paged through) is not counted again, and without the tokens (about a dozen a row) it is a
+    fifth of the size to keep and to read. A value's count follows the rows' order, newest
+    first, so ties in ``most_common()`` are broken alike on every backend.
+    """
+    text = " ".join(row[2] for row in candidates.rows[:CANDIDATES])
+    counts = {name: Counter() for name in FACETS}
+    for token, count in Counter(text.split()).items():
+        if parsed := parse_facet_token(token):
+            counts[parsed[0]][parsed[1]] += count
+    return Candidates([(key, score, "") for key, score, _facets in candidates.rows], counts)
 
 
 def _spec_key(spec):
@@ -576,27 +592,10 @@ def _language_label(code):
 def _facets(counted, active, request=None):
     """Return ``{facet: [FacetValue]}``: counts from each facet's candidate set, with labels.
 
-    Counting is done here, over at most ``CANDIDATES`` rows per set (their facet tokens came
-    with the candidates); the labels of the model facets take one query for all of them.
+    The sets' counts (``_counted``) are over at most ``CANDIDATES`` rows each; the labels of
+    the model facets take one query for all of them.
     """
-    sets = {}  # id(candidates) -> (candidates, the facets counted from it)
-    for name, candidates in counted.items():
-        sets.setdefault(id(candidates), (candidates, set()))[1].add(name)
-    by_set = {}  # id(candidates) -> {facet: Counter(id or value -> positions)}
-    for key, (candidates, names) in sets.items():
-        text = " ".join(row[2] for row in candidates.rows[:CANDIDATES])
-        # A filtered facet's own set counts that facet alone: its tokens only, not the dozen
-        # of every row (the two sets of a sector and a fidelity: 2.5 of 9 ms).
-        if len(names) == 1:
-            tokens = _facet_token_re(FACETS[next(iter(names))].prefix).findall(text)
-        else:
-            tokens = text.split()
-        per_facet = {name: Counter() for name in FACETS}
-        for token, count in Counter(tokens).items():
-            if parsed := parse_facet_token(token):
-                per_facet[parsed[0]][parsed[1]] += count
-        by_set[key] = per_facet
-    counts = {name: by_set[id(candidates)][name] for name, candidates in counted.items()}
+    counts = {name: candidates.facet_counts[name] for name, candidates in counted.items()}
     # The most frequent values (ties in candidate order, which is the same on every backend).
     shown = {name: [key for key, _n in c.most_common(FACET_LIMIT)] for name, c in counts.items()}
     # The labels of ids: kept per content generation for the public (``per_generation_many``),
@@ -644,12 +643,6 @@ def _facets(counted, active, request=None):
         values.sort(key=lambda v: (-v.count, v.label, v.value))
         facets[name] = values
     return facets
-
-
-@lru_cache(maxsize=len(FACETS))
-def _facet_token_re(prefix):
-    """Return a regex finding the facet tokens of ``prefix`` in a space-separated string."""
-    return re.compile(rf"(?<![^ ]){re.escape(prefix)}[^ ]*")
 
 
 # (kind, table, joined forum for the URL value, label column, English label column)
