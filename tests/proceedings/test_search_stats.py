@@ -90,5 +90,29 @@ def test_counting_a_search_does_not_wait_for_the_disk():
 
     written = [sql for sql in statements if not sql.startswith(("SAVEPOINT", "RELEASE"))]
     assert written[0] == "SET LOCAL synchronous_commit TO OFF"
-    assert written[1].startswith('UPDATE "proceedings_searchquerystat"')
+    assert written[1].startswith('INSERT INTO "proceedings_searchquerystat"')
     assert SearchQueryStat.objects.get().searches == 1
+
+
+@pytest.mark.parametrize("earlier", [0, 1])
+def test_counting_a_search_is_one_statement_whether_new_or_not(earlier):
+    for _ in range(earlier):
+        record_search(query="融合", filters={"sector": ["finance"]}, result_count=3, day=DAY)
+    statements = []
+
+    def collect(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(collect):
+        record_search(query="融合", filters={"sector": ["finance"]}, result_count=4, day=DAY)
+
+    written = [
+        sql
+        for sql in statements
+        if not sql.startswith(("SAVEPOINT", "RELEASE", "SET LOCAL synchronous_commit"))
+    ]
+    assert len(written) == 1
+    assert list(
+        SearchQueryStat.objects.values_list("day", "query", "filters", "searches", "result_count")
+    ) == [(DAY, "融合", "sector=finance", earlier + 1, 4)]
