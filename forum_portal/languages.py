@@ -20,12 +20,19 @@ redirects of bare addresses depend on the reader and are never stored (forum_por
 """
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.http import Http404, HttpResponseRedirect
-from django.urls import Resolver404, resolve, reverse, translate_url
+from django.urls import (
+    Resolver404,
+    get_script_prefix,
+    get_urlconf,
+    resolve,
+    reverse,
+    translate_url,
+)
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -72,18 +79,32 @@ def translate_path(url, code):
     even if URL patterns are ever translated. A path that resolves to no page gives None.
     """
     parts = urlsplit(url)
-    current, rest = split_language_prefix(parts.path)
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    # Any address can be asked for: only the short ones, which pages have, are remembered.
+    translate = _remembered_path if len(parts.path) <= 200 else _translated_path
+    path = translate(urlconf, get_script_prefix(), parts.path, code)
+    return None if path is None else urlunsplit(("", "", path, parts.query, ""))
+
+
+def _translated_path(urlconf, prefix, path, code):
+    """Return ``translate_path()`` of a path without a query string."""
+    current, rest = split_language_prefix(path)
     if current is None:
         # An unprefixed address is the same page under any prefix.
-        current, parts = code, parts._replace(path=with_language_prefix(rest, code))
+        current, path = code, with_language_prefix(rest, code)
     try:
         # resolve() only matches the prefix of the active language.
         with translation.override(current):
-            resolve(parts.path)
-            translated = translate_url(urlunsplit(("", "", parts.path, parts.query, "")), code)
+            resolve(path, urlconf)
+            return translate_url(path, code)
     except Resolver404:
         return None
-    return translated
+
+
+# Every page translates its own path for the switcher, a resolve() and a reverse() a language
+# (a millisecond of a search page). The answer is a pure function of the URLconf, the script
+# prefix and the path, as for forum_portal.links.reverse(): remembered per process.
+_remembered_path = lru_cache(maxsize=4096)(_translated_path)
 
 
 @dataclass(frozen=True)
