@@ -10,8 +10,12 @@ from django.template.base import Variable, VariableDoesNotExist
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy
 
 from proceedings.models import Position
+from proceedings.templatetags.hits import _html
 from tests.factories import (
     make_appearance,
     make_forum,
@@ -150,3 +154,14 @@ def test_a_cards_options_are_read_without_failed_lookups(hostile, monkeypatch):
     assert "&lt;i&gt;主題&lt;/i&gt;" not in card[0]
     ids = re.findall(rf'<article[^>]* id="(position-{position.pk}[^"]*)"', speaker_page)
     assert sorted(ids) == sorted(f"position-{position.pk}-{t.slug}" for t in position.themes.all())
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['" onmouseover="x', "<script>說</script>", SafeString("<mark>融合</mark>"), 42, None,
+     gettext_lazy("Themes"), "a & b"],
+)  # fmt: skip
+def test_a_hits_markup_escapes_as_format_html_does(value):
+    template = '<a title="{value}">{value}</a>'
+    assert _html(template, value=value) == format_html(template, value=value)
+    assert type(_html(template, value=value)) is SafeString
