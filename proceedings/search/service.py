@@ -323,7 +323,7 @@ def _counted(candidates):
 
     Counted once, when fetched: a set found again (the facets of a search narrowed down or
     paged through) is not counted again, and without the tokens (about a dozen a row) it is a
-    fifth of the size to keep and to read. A value's count follows the rows' order, newest
+    seventh of the size to keep and to read. A value's count follows the rows' order, newest
     first, so ties in ``most_common()`` are broken alike on every backend.
     """
     text = " ".join(row[2] for row in candidates.rows[:CANDIDATES])
