@@ -87,7 +87,11 @@ def translate_path(url, code):
 
 
 def _translated_path(urlconf, prefix, path, code):
-    """Return ``translate_path()`` of a path without a query string."""
+    """Return ``translate_path()`` of a path without a query string.
+
+    ``prefix``, the script prefix that ``reverse()`` puts first, is not read here: it keys the
+    remembered answers (``_remembered_path``).
+    """
     current, rest = split_language_prefix(path)
     if current is None:
         # An unprefixed address is the same page under any prefix.
