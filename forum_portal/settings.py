@@ -413,6 +413,19 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 5000},
         }
     }
+# The page parts that depend on nothing but the language and the code (base.html's navigation
+# and footer, {% cache … using="chrome" %}), kept by each process for as long as it runs.
+# DEBUG renders them every time, so that an edited template shows at once.
+CACHES["chrome"] = (
+    {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    if DEBUG
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "chrome",
+        "TIMEOUT": None,
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    }
+)
 # Seconds a public page is kept for anonymous readers (0: no page cache). Any change to
 # curated content makes every cached page stale at once, whatever this says. On by default
 # only with Redis: the "content changed" mark must be seen by every process, and local memory
