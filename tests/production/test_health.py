@@ -6,6 +6,7 @@ import socket
 from contextlib import contextmanager
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError, connection
 from django.test import override_settings
 from django.urls import reverse
@@ -16,11 +17,12 @@ from tests.factories import make_forum
 pytestmark = pytest.mark.django_db
 
 CLOSED_PORT_REDIS = {
+    **settings.CACHES,  # the pages' navigation is kept in the process (the "chrome" alias)
     "default": {
         "BACKEND": "forum_portal.cache.ResilientRedisCache",
         "LOCATION": "redis://127.0.0.1:1/0",
         "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-    }
+    },
 }
 
 
