@@ -16,13 +16,11 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from .. import localize
-from ..models import Position
+from .cards import fidelity_badge
 from .localize import loc, loc_pair
 from .portal import linked_role
 
 register = template.Library()
-
-_FIDELITY_LABELS = dict(Position.Fidelity.choices)
 
 
 def _escaped(value):
@@ -110,7 +108,7 @@ def _hit(hit):
         "<li>"
         '<article class="position search-hit position--{fidelity}">'
         '<p class="position__badges">'
-        '<span class="fidelity fidelity--{fidelity}">{fidelity_label}</span></p>'
+        "{badge}</p>"
         '<p class="search-hit__snippet" lang="{main_lang}">{main}</p>'
         "{note}{other}{matched}"
         '<p class="attribution">'
@@ -122,8 +120,7 @@ def _hit(hit):
         '<span class="visually-hidden"> ({speaker_short})</span></a></p>'
         "</footer></article></li>\n",
         fidelity=position.fidelity,
-        # get_fidelity_display() builds the choices' dict on every call.
-        fidelity_label=_FIDELITY_LABELS.get(position.fidelity, position.fidelity),
+        badge=fidelity_badge(position),
         main_lang=snippets.main_lang,
         main=snippets.main,
         note=_note(snippets),
