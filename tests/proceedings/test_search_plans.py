@@ -4,6 +4,7 @@ PostgreSQL finds a search's newest matches with a newest-first scan, the GIN bit
 never what is found.
 """
 
+import importlib
 from dataclasses import replace
 
 import pytest
@@ -207,3 +208,41 @@ def test_statistics_are_what_analyze_found(pujiang, monkeypatch):
     assert statistics.frequencies[backends.ALL_TOKEN] == pytest.approx(1.0)
     # Read once: a second search in the next minutes asks nothing of pg_stats.
     assert backends.column_statistics(connection) is statistics
+
+
+@postgres_only
+def test_vectors_are_stored_uncompressed(pujiang):
+    migration = importlib.import_module("proceedings.migrations.0022_search_vectors_uncompressed")
+    table = backends.DOC_TABLE
+    size = "pg_column_size(vector)"
+    compressed = "pg_column_compression(vector) IS NOT NULL"
+    with connection.cursor() as cursor:
+        for name in migration.TABLES:
+            cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [name])
+            assert cursor.fetchone() == (["toast_tuple_target=8160"],), name
+        # The bundled forum's longest positions have vectors past the default target (~2 kB).
+        cursor.execute(
+            f"SELECT count(*) FILTER (WHERE {size} > 2100),"  # noqa: S608
+            f" count(*) FILTER (WHERE {compressed}) FROM {table}"
+        )
+        long_vectors, compressed_vectors = cursor.fetchone()
+        assert long_vectors > 0
+        assert compressed_vectors == 0
+        # Vectors written before the migration, with the default target, were compressed; the
+        # migration writes them again uncompressed, the same vectors.
+        cursor.execute(f"SELECT position_id, vector::text FROM {table} ORDER BY position_id")  # noqa: S608
+        before = cursor.fetchall()
+        # ALTER TABLE waits for no foreign key check (the forum was loaded in this transaction).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"ALTER TABLE {table} RESET (toast_tuple_target)")
+        cursor.execute(f"UPDATE {table} SET vector = vector::text::tsvector")  # noqa: S608
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE {compressed}")  # noqa: S608
+        assert cursor.fetchone()[0] > 0
+
+        with connection.schema_editor() as schema_editor:
+            migration.uncompress(None, schema_editor)
+
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE {compressed}")  # noqa: S608
+        assert cursor.fetchone() == (0,)
+        cursor.execute(f"SELECT position_id, vector::text FROM {table} ORDER BY position_id")  # noqa: S608
+        assert cursor.fetchall() == before
