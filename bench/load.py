@@ -38,7 +38,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-if __package__ is None or __package__ == "":
+if not __package__:  # run as a script (python bench/load.py)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import CITIES, INDUSTRIES  # noqa: E402

@@ -1,13 +1,12 @@
 from django.db import migrations
 
 # PostgreSQL compresses a row's values once the row passes about 2 kB (toast_tuple_target),
-# and a position's tsvector is about 2 kB: 43% of the benchmark's vectors were compressed, to
-# 98% of their size (lexemes and positions hardly compress). Each search decompresses every
-# vector it tests (the newest-first scan, phrases, ranking), which made its statement 17%
-# slower. With the target at its highest, 8,160 bytes, only rows larger than that are
-# compressed or moved out of line. The vectors compressed until now are written again
-# uncompressed (a tsvector's text is read back as the same tsvector); SQLite keeps its FTS5
-# tables as they are.
+# about a position's tsvector: lexemes and their positions hardly compress, and a search
+# decompresses every vector it tests (the newest-first scan, phrases, ranking); figures in
+# bench/README.md, "Session 26". With the target at its highest, 8,160 bytes, only rows larger
+# than that are compressed or moved out of line. The vectors compressed until now are written
+# again uncompressed (a tsvector's text reads back as the same tsvector). SQLite's FTS5
+# tables are left as they are.
 
 TABLES = ("proceedings_positionsearchdocument", "proceedings_recordsearchdocument")
 
