@@ -38,12 +38,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 if not __package__:  # run as a script (python bench/load.py)
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(ROOT))
 
 from bench.corpus import CITIES, INDUSTRIES  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 PYTHON = os.environ.get("PORTAL_PYTHON", sys.executable)
 
 
